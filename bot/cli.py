@@ -1,0 +1,174 @@
+"""The `coach` command: one entry point with subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from knowledge.checks import ContentReport, check_content, load_core_contract
+from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
+from knowledge.marking import mark
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']).upper()}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in error.errors()
+        )
+        raise SystemExit(f"error: bad setting: {problems}") from None
+
+
+def _knowledge() -> KnowledgeBase:
+    try:
+        return load_knowledge_base()
+    except ContentError as error:
+        raise SystemExit(f"error: invalid content: {error}") from None
+
+
+# ---------------------------------------------------------------- coach content check
+
+
+def _content_check(args: argparse.Namespace) -> int:
+    settings = _settings()
+    kb = _knowledge()
+    core_file = Path(args.core) if args.core else settings.core_questions_file
+    contract = load_core_contract(core_file) if core_file.exists() else None
+    report = check_content(kb, contract, scenario_criteria=_scenario_criteria(kb))
+    _print_report(kb, report, sys.stdout)
+    return 0 if report.ok else 1
+
+
+def _scenario_criteria(kb: KnowledgeBase) -> dict[str, int]:
+    """Criteria evidenced by scenarios; none until scenarios are loaded alongside questions."""
+    del kb
+    return {}
+
+
+def _print_report(kb: KnowledgeBase, report: ContentReport, out: TextIO) -> None:
+    types = Counter(q.type for q in kb.questions.values())
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(types.items()))
+    out.write(
+        f"Loaded {len(kb.entries)} entries, {len(kb.questions)} questions ({kinds}),"
+        f" {len(kb.quizzes)} quizzes, {len(kb.criteria)} criteria.\n"
+        f"Marked {report.examples_checked} example answers.\n\n"
+    )
+    out.write(f"{'criterion':<16} {'questions':>9} {'scenarios':>9}  evidence    title\n")
+    for row in report.coverage:
+        flag = "" if row.total >= 2 else "  <-- needs more"
+        out.write(
+            f"{row.code:<16} {row.questions:>9} {row.scenarios:>9}  {row.evidence:<10}  "
+            f"{row.title[:60]}{flag}\n"
+        )
+    for note in report.notes:
+        out.write(f"note: {note}\n")
+    for problem in report.problems:
+        out.write(f"problem: {problem}\n")
+    out.write("\nContent OK.\n" if report.ok else f"\n{len(report.problems)} problem(s).\n")
+
+
+# ---------------------------------------------------------------- coach grade
+
+
+def grade_lines(kb: KnowledgeBase, lines: Iterator[str]) -> Iterator[dict[str, object]]:
+    """Mark JSON lines {"question_id", "answer"}; one result per non-empty input line."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield {"line": number, "verdict": "error", "message": f"invalid JSON: {error.msg}"}
+            continue
+        if not isinstance(item, dict):
+            yield {"line": number, "verdict": "error", "message": "expected a JSON object"}
+            continue
+        question_id = item.get("question_id")
+        answer = item.get("answer")
+        question = kb.question(str(question_id)) if question_id is not None else None
+        if question is None:
+            yield {
+                "question_id": question_id,
+                "answer": answer,
+                "verdict": "error",
+                "message": f"unknown question id {question_id!r}",
+            }
+            continue
+        if not isinstance(answer, str | int | list):
+            yield {
+                "question_id": question_id,
+                "answer": answer,
+                "verdict": "error",
+                "message": "answer must be a string (or option indexes)",
+            }
+            continue
+        verdict = mark(question, answer)
+        yield {
+            "question_id": question_id,
+            "answer": answer,
+            "verdict": verdict.outcome,
+            "score": verdict.score,
+            "missing": list(verdict.missing),
+            "feedback": verdict.feedback,
+            "refs": kb.citations(question),
+        }
+
+
+def _grade(args: argparse.Namespace) -> int:
+    kb = _knowledge()
+    if args.file == "-":
+        source: TextIO = sys.stdin
+    else:
+        try:
+            source = Path(args.file).open(encoding="utf-8")  # noqa: SIM115  # closed below
+        except OSError as error:
+            raise SystemExit(f"error: cannot read {args.file}: {error.strerror}") from None
+    try:
+        for result in grade_lines(kb, iter(source)):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    finally:
+        if source is not sys.stdin:
+            source.close()
+    return 0
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `coach` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="coach", description="Aftercare Coach")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    content = commands.add_parser("content", help="check and inspect content files")
+    content_commands = content.add_subparsers(dest="content_command", required=True)
+    check = content_commands.add_parser("check", help="validate all content and show coverage")
+    check.add_argument("--core", help="the core questions contract (default: CORE_QUESTIONS_FILE)")
+    check.set_defaults(handler=_content_check)
+
+    grade = commands.add_parser("grade", help="mark JSON-lines answers from FILE (or - for stdin)")
+    grade.add_argument("file")
+    grade.set_defaults(handler=_grade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `coach` command."""
+    args = build_parser().parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

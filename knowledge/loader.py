@@ -1,0 +1,257 @@
+"""Load and validate all content files into one read-only `KnowledgeBase`.
+
+Any problem (YAML syntax, a schema error, a dangling reference, a duplicate id) raises
+`ContentError` naming the file and line, so a content author never sees a bare traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from knowledge.models import (
+    AnyQuestion,
+    Criterion,
+    Entry,
+    Question,
+    Quiz,
+)
+
+CONTENT_DIR = Path(__file__).parent / "content"
+_QUESTION_ADAPTER: TypeAdapter[AnyQuestion] = TypeAdapter(Question)
+M = TypeVar("M", bound=BaseModel)
+
+
+class ContentError(Exception):
+    """Content that cannot be loaded; `str()` gives 'file:line: message'."""
+
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    path: Path
+    data: Any
+    root: yaml.Node | None
+
+    def line_of(self, location: Sequence[int | str]) -> int | None:
+        """The 1-based line of the node at a pydantic error location."""
+        node = self.root
+        best = node.start_mark.line + 1 if node is not None else None
+        for key in location:
+            if isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+                if key >= len(node.value):
+                    break
+                node = node.value[key]
+            elif isinstance(node, yaml.MappingNode) and isinstance(key, str):
+                value = next((v for k, v in node.value if k.value == key), None)
+                if value is None:
+                    continue  # a union tag in the location, not a key in the file
+                node = value
+            else:
+                break
+            best = node.start_mark.line + 1
+        return best
+
+
+def _read(path: Path) -> _Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContentError(path, None, f"cannot read file: {error}") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ContentError(path, line, f"YAML syntax error: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ContentError(path, None, f"YAML error: {error}") from None
+    return _Document(path, data, root)
+
+
+def _describe(error: ValidationError, document: _Document, index: int) -> ContentError:
+    first = error.errors()[0]
+    location = (index, *first["loc"])
+    readable = ".".join(str(part) for part in location[1:] if not _is_union_tag(part))
+    field_note = f" (field {readable})" if readable else ""
+    message = first["msg"].removeprefix("Value error, ")
+    extra = len(error.errors()) - 1
+    more = f" (+{extra} more error{'s' if extra > 1 else ''} in this item)" if extra else ""
+    return ContentError(document.path, document.line_of(location), f"{message}{field_note}{more}")
+
+
+def _is_union_tag(part: int | str) -> bool:
+    return part in {"text", "single", "multiple", "order", "numeric"}
+
+
+def _as_list(document: _Document) -> list[Any]:
+    if document.data is None:
+        return []
+    if not isinstance(document.data, list):
+        raise ContentError(document.path, 1, "expected a list of items at the top level")
+    return document.data
+
+
+def _validate_list(
+    document: _Document, model: type[M], context: Mapping[str, Any] | None = None
+) -> list[M]:
+    items: list[M] = []
+    for index, raw in enumerate(_as_list(document)):
+        try:
+            items.append(model.model_validate(raw, context=context))
+        except ValidationError as error:
+            raise _describe(error, document, index) from None
+    return items
+
+
+def _validate_questions(
+    document: _Document, lexicon: Mapping[str, Sequence[str]]
+) -> list[AnyQuestion]:
+    questions: list[AnyQuestion] = []
+    for index, raw in enumerate(_as_list(document)):
+        if isinstance(raw, dict) and "type" not in raw:
+            line = document.line_of((index,))
+            raise ContentError(
+                document.path,
+                line,
+                "question has no 'type' (text, single, multiple, order, numeric)",
+            )
+        try:
+            questions.append(_QUESTION_ADAPTER.validate_python(raw, context={"lexicon": lexicon}))
+        except ValidationError as error:
+            raise _describe(error, document, index) from None
+    return questions
+
+
+def _load_lexicon(path: Path) -> dict[str, tuple[str, ...]]:
+    document = _read(path)
+    data = document.data or {}
+    if not isinstance(data, dict):
+        raise ContentError(path, 1, "the lexicon must map class names to lists of phrases")
+    lexicon: dict[str, tuple[str, ...]] = {}
+    for name, phrases in data.items():
+        line = document.line_of((str(name),))
+        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+            raise ContentError(path, line, f"bad class name {name!r}")
+        if not isinstance(phrases, list) or not all(isinstance(p, str) and p for p in phrases):
+            raise ContentError(path, line, f"class {name!r} must be a list of phrases")
+        lexicon[name] = tuple(phrases)
+    return lexicon
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """All content, validated and cross-checked. Read-only and shared by everyone."""
+
+    criteria: Mapping[str, Criterion]
+    entries: Mapping[str, Entry]
+    questions: Mapping[str, AnyQuestion]
+    quizzes: Mapping[str, Quiz]
+    lexicon: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def question(self, question_id: str) -> AnyQuestion | None:
+        return self.questions.get(question_id)
+
+    def entries_for(self, question: AnyQuestion) -> list[Entry]:
+        return [self.entries[e] for e in question.entries]
+
+    def citations(self, question: AnyQuestion) -> list[str]:
+        """'Law section (entry id)' for each entry a question rests on."""
+        return [f"{e.citation} ({e.id})" for e in self.entries_for(question)]
+
+
+def _check_unique(items: Iterable[tuple[str, Path, int | None]], kind: str) -> None:
+    seen: dict[str, Path] = {}
+    for item_id, path, line in items:
+        if item_id in seen:
+            raise ContentError(
+                path, line, f"duplicate {kind} id {item_id!r} (also in {seen[item_id]})"
+            )
+        seen[item_id] = path
+
+
+def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
+    """Load every content file under `content_dir`; raise `ContentError` on the first problem."""
+    criteria_path = content_dir / "criteria.yaml"
+    criteria_doc = _read(criteria_path)
+    criteria = _validate_list(criteria_doc, Criterion)
+    _check_unique(
+        ((c.code, criteria_path, criteria_doc.line_of((i,))) for i, c in enumerate(criteria)),
+        "criterion",
+    )
+    codes = {c.code for c in criteria}
+
+    lexicon_path = content_dir / "lexicon.yaml"
+    lexicon = _load_lexicon(lexicon_path) if lexicon_path.exists() else {}
+
+    entries: dict[str, Entry] = {}
+    entry_where: list[tuple[str, Path, int | None]] = []
+    for path in sorted((content_dir / "entries").glob("*.yaml")):
+        document = _read(path)
+        for index, entry in enumerate(_validate_list(document, Entry)):
+            line = document.line_of((index,))
+            entry_where.append((entry.id, path, line))
+            _check_codes(entry.criteria, codes, path, line)
+            entries[entry.id] = entry
+        _check_unique(entry_where, "entry")
+
+    questions: dict[str, AnyQuestion] = {}
+    question_where: list[tuple[str, Path, int | None]] = []
+    for path in sorted((content_dir / "questions").glob("*.yaml")):
+        document = _read(path)
+        for index, question in enumerate(_validate_questions(document, lexicon)):
+            line = document.line_of((index,))
+            question_where.append((question.id, path, line))
+            _check_unique(question_where, "question")
+            _check_codes(question.criteria, codes, path, line)
+            for entry_id in question.entries:
+                if entry_id not in entries:
+                    raise ContentError(
+                        path,
+                        line,
+                        f"question {question.id!r} refers to unknown entry {entry_id!r}",
+                    )
+            questions[question.id] = question
+
+    quizzes: dict[str, Quiz] = {}
+    quizzes_path = content_dir / "quizzes.yaml"
+    if quizzes_path.exists():
+        document = _read(quizzes_path)
+        for index, quiz in enumerate(_validate_list(document, Quiz)):
+            line = document.line_of((index,))
+            if quiz.id in quizzes:
+                raise ContentError(quizzes_path, line, f"duplicate quiz id {quiz.id!r}")
+            for question_id in quiz.questions:
+                if question_id not in questions:
+                    raise ContentError(
+                        quizzes_path,
+                        line,
+                        f"quiz {quiz.id!r} refers to unknown question {question_id!r}",
+                    )
+            quizzes[quiz.id] = quiz
+
+    return KnowledgeBase(
+        criteria={c.code: c for c in criteria},
+        entries=entries,
+        questions=questions,
+        quizzes=quizzes,
+        lexicon=lexicon,
+    )
+
+
+def _check_codes(used: Iterable[str], known: set[str], path: Path, line: int | None) -> None:
+    for code in used:
+        if code not in known:
+            raise ContentError(path, line, f"criterion {code!r} is not in criteria.yaml")

@@ -1,0 +1,329 @@
+"""Marking: `mark(question, answer) -> Verdict`, a pure function.
+
+Verdict rules (the header of the core questions file): "correct" when every required part is
+there and nothing said is wrong; "partial" when some required parts are there and nothing said
+is wrong; otherwise "incorrect". A wrong legal fact (a forbidden claim, a duration the rubric
+does not allow, steps out of order) always makes the answer incorrect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge.models import (
+    AnyQuestion,
+    ChoiceQuestion,
+    Concept,
+    NumericQuestion,
+    OrderQuestion,
+    TextQuestion,
+    Verdict,
+)
+from knowledge.patterns import find_all, is_negated
+from knowledge.text import Tokens, durations, tokenize, tokenize_cached
+
+# Long answers are marked on their start: nobody writes a 3,000-character answer to one question,
+# and the cap keeps marking time bounded for pasted walls of text.
+MARKED_CHARACTERS = 3000
+OPTION_LETTERS = "abcdefghij"
+OPTION_MATCH_CUTOFF = 80
+
+Answer = str | int | Sequence[int]
+
+
+def mark(question: AnyQuestion, answer: Answer) -> Verdict:
+    """Mark one answer to one question."""
+    if isinstance(question, TextQuestion):
+        return _mark_text(question, _as_text(answer))
+    if isinstance(question, ChoiceQuestion):
+        return _mark_choice(question, _as_indexes(answer, question.options_texts()))
+    if isinstance(question, OrderQuestion):
+        shown = [question.items[i] for i in presented_order(question)]
+        picked = _as_indexes(answer, shown)
+        return _mark_order(question, [presented_order(question)[i] for i in picked])
+    return _mark_numeric(question, _as_text(answer))
+
+
+def presented_order(question: OrderQuestion) -> tuple[int, ...]:
+    """The order items are shown in: a fixed shuffle derived from the question id."""
+    count = len(question.items)
+    # Stepping through the items by a step coprime with the count visits each exactly once.
+    # Starting at 1 means the first item is never shown first, so the order is never the answer.
+    step = next(s for s in (2, 3, 5, 7) if count % s != 0)
+    return tuple((i * step + 1) % count for i in range(count))
+
+
+# ---------------------------------------------------------------- free text
+
+
+@dataclass(frozen=True, slots=True)
+class _Hits:
+    positions: dict[str, tuple[int, ...]]
+
+    def has(self, concept_id: str) -> bool:
+        return bool(self.positions.get(concept_id))
+
+
+def _concept_positions(concept: Concept, tokens: Tokens) -> tuple[int, ...]:
+    starts: set[int] = set()
+    for pattern in concept.patterns:
+        starts.update(m.start for m in find_all(pattern, tokens) if not m.negated)
+    return tuple(sorted(starts))
+
+
+def _in_order(order: Sequence[str], hits: _Hits) -> bool:
+    """True when the concepts present can be read in the given order."""
+    previous = -1
+    for concept_id in order:
+        positions = hits.positions.get(concept_id, ())
+        if not positions:
+            continue
+        later = [p for p in positions if p > previous]
+        if not later:
+            return False
+        previous = later[0]
+    return True
+
+
+def _mark_text(question: TextQuestion, answer: str) -> Verdict:
+    rubric = question.rubric
+    tokens = tokenize(answer[:MARKED_CHARACTERS])
+    hits = _Hits({c.id: _concept_positions(c, tokens) for c in rubric.all_concepts()})
+
+    found: list[str] = []
+    missing: list[str] = []
+    parts: list[float] = []
+    for concept in rubric.required:
+        if hits.has(concept.id):
+            found.append(concept.label)
+            parts.append(1.0)
+        else:
+            missing.append(concept.label)
+            parts.append(0.0)
+    for group in rubric.groups:
+        present = [c.label for c in group.concepts if hits.has(c.id)]
+        found.extend(present)
+        parts.append(min(len(present), group.need) / group.need)
+        if len(present) < group.need:
+            short = group.need - len(present)
+            missing.append(f"{group.label} ({short} more)" if present else group.label)
+
+    misconceptions: list[str] = []
+    wrong_feedback: list[str] = []
+    for claim in rubric.forbidden:
+        if any(hits.has(name) for name in claim.unless):
+            continue
+        if any(not m.negated for p in claim.patterns for m in find_all(p, tokens)):
+            misconceptions.append(claim.id)
+            wrong_feedback.append(claim.feedback)
+    if rubric.figures is not None and _wrong_figure(question, tokens):
+        misconceptions.append("wrong-figure")
+        wrong_feedback.append(rubric.figures.feedback)
+    if rubric.order and not _in_order(rubric.order, hits):
+        misconceptions.append("wrong-order")
+        wrong_feedback.append(rubric.order_feedback)
+
+    score = sum(parts) / len(parts)
+    if misconceptions:
+        return _verdict(
+            question,
+            "incorrect",
+            0.0,
+            found=found,
+            missing=missing,
+            misconceptions=misconceptions,
+            notes=wrong_feedback,
+        )
+    if score >= 1.0:
+        return _verdict(question, "correct", 1.0, found=found, missing=missing)
+    if score > 0.0:
+        return _verdict(question, "partial", round(score, 3), found=found, missing=missing)
+    return _verdict(question, "incorrect", 0.0, found=found, missing=missing)
+
+
+def _wrong_figure(question: TextQuestion, tokens: Tokens) -> bool:
+    assert question.rubric.figures is not None
+    allowed = set(question.rubric.figures.allowed_keys())
+    # Figures the prompt itself gives ("bought 12 days ago") may be repeated back.
+    allowed.update(d.key for d in durations(tokenize_cached(question.prompt)))
+    return any(
+        d.key not in allowed and not is_negated(tokens, d.position, ()) for d in durations(tokens)
+    )
+
+
+# ---------------------------------------------------------------- choices and order
+
+
+def _as_text(answer: Answer) -> str:
+    if isinstance(answer, str):
+        return answer
+    if isinstance(answer, int):
+        return str(answer)
+    return ", ".join(str(a) for a in answer)
+
+
+_SPLIT_RE = re.compile(r"\s*(?:,|;|/|\n|->|→|>|\band\b|\bthen\b)\s*")
+_LABEL_RE = re.compile(r"^\(?([a-j]|10|[1-9])[).:]?$", re.IGNORECASE)
+
+
+def _as_indexes(answer: Answer, shown: Sequence[str]) -> list[int]:
+    """Read the options picked: indexes, letters ('B'), numbers ('2') or option texts."""
+    if isinstance(answer, int):
+        return [answer] if 0 <= answer < len(shown) else []
+    if not isinstance(answer, str):
+        return [i for i in answer if 0 <= i < len(shown)]
+    picked: list[int] = []
+    whole = process.extractOne(
+        answer.strip(), list(shown), scorer=fuzz.token_sort_ratio, score_cutoff=90
+    )
+    if whole is not None:
+        return [whole[2]]
+    for raw_piece in _SPLIT_RE.split(answer.strip()):
+        piece = raw_piece.strip().strip(".")
+        if not piece:
+            continue
+        label = _LABEL_RE.match(piece)
+        if label:
+            raw = label.group(1).lower()
+            index = OPTION_LETTERS.index(raw) if raw.isalpha() else int(raw) - 1
+        else:
+            best = process.extractOne(
+                piece, list(shown), scorer=fuzz.WRatio, score_cutoff=OPTION_MATCH_CUTOFF
+            )
+            index = best[2] if best is not None else -1
+        if 0 <= index < len(shown) and index not in picked:
+            picked.append(index)
+    return picked
+
+
+def _mark_choice(question: ChoiceQuestion, picked: Sequence[int]) -> Verdict:
+    chosen = set(picked)
+    right = question.correct_indexes
+    labels = [question.options[i].text for i in sorted(chosen)]
+    wrong = sorted(chosen - right)
+    if not chosen:
+        return _verdict(
+            question,
+            "incorrect",
+            0.0,
+            missing=["a choice of option"],
+            notes=["No option was chosen."],
+        )
+    if wrong:
+        notes = [f"“{question.options[i].text}”: {question.options[i].explanation}" for i in wrong]
+        found = [question.options[i].text for i in sorted(chosen & right)]
+        missing = [question.options[i].text for i in sorted(right - chosen)]
+        return _verdict(
+            question,
+            "incorrect",
+            0.0,
+            found=found,
+            missing=missing,
+            misconceptions=["wrong-option"],
+            notes=notes,
+        )
+    if chosen == right:
+        return _verdict(question, "correct", 1.0, found=labels)
+    missing = [question.options[i].text for i in sorted(right - chosen)]
+    score = round(len(chosen) / len(right), 3)
+    return _verdict(question, "partial", score, found=labels, missing=missing)
+
+
+def _mark_order(question: OrderQuestion, picked: Sequence[int]) -> Verdict:
+    items = question.items
+    found = [items[i] for i in picked]
+    missing = [item for i, item in enumerate(items) if i not in picked]
+    if not picked:
+        return _verdict(question, "incorrect", 0.0, missing=list(items))
+    if list(picked) != sorted(picked):
+        return _verdict(
+            question,
+            "incorrect",
+            0.0,
+            found=found,
+            missing=missing,
+            misconceptions=["wrong-order"],
+            notes=["The steps are in the wrong order."],
+        )
+    if not missing:
+        return _verdict(question, "correct", 1.0, found=found)
+    return _verdict(
+        question, "partial", round(len(picked) / len(items), 3), found=found, missing=missing
+    )
+
+
+def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
+    expected_tokens = tokenize_cached(question.answer)
+    expected = durations(expected_tokens)
+    tokens = tokenize(answer[:MARKED_CHARACTERS])
+    stated = [d for d in durations(tokens) if not is_negated(tokens, d.position, ())]
+    if expected:
+        key = expected[0].key
+        keys = {d.key for d in stated}
+        numbers = {int(s) for s in tokens.stems if s.isdigit()}
+        right = key in keys or (not keys and numbers == {key[0]})
+        wrong = bool(keys - {key})
+    else:
+        value = int(expected_tokens.stems[0])
+        numbers = {int(s) for s in tokens.stems if s.isdigit()}
+        right = value in numbers
+        wrong = bool(numbers - {value})
+    if right and not wrong:
+        return _verdict(question, "correct", 1.0, found=[question.answer])
+    return _verdict(
+        question,
+        "incorrect",
+        0.0,
+        missing=[question.answer],
+        misconceptions=["wrong-figure"],
+        notes=[question.wrong_feedback],
+    )
+
+
+# ---------------------------------------------------------------- feedback
+
+
+def _verdict(
+    question: AnyQuestion,
+    outcome: str,
+    score: float,
+    *,
+    found: Sequence[str] = (),
+    missing: Sequence[str] = (),
+    misconceptions: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> Verdict:
+    return Verdict(
+        question_id=question.id,
+        outcome=outcome,  # type: ignore[arg-type]  # one of the three literals above
+        score=score,
+        found=tuple(found),
+        missing=tuple(missing),
+        misconceptions=tuple(misconceptions),
+        feedback=_feedback(question, outcome, found, missing, notes),
+        refs=(question.basis, *question.entries),
+    )
+
+
+def _feedback(
+    question: AnyQuestion,
+    outcome: str,
+    found: Sequence[str],
+    missing: Sequence[str],
+    notes: Sequence[str],
+) -> str:
+    basis = question.basis
+    if outcome == "correct":
+        extra = f" {question.explanation}" if isinstance(question, ChoiceQuestion) else ""
+        return f"Correct.{extra} ({basis})"
+    if outcome == "partial":
+        have = "; ".join(found)
+        need = "; ".join(missing)
+        return f"Partly right: you have {have}. Still missing: {need}. ({basis})"
+    if notes:
+        return f"Not quite. {' '.join(notes)} ({basis})"
+    return f"Not quite: the answer needs {'; '.join(missing)}. ({basis})"

@@ -1,0 +1,381 @@
+"""Content models: knowledge entries, criteria, questions and their rubrics.
+
+Every model is frozen and forbids unknown keys, so a typo in a content file fails at load
+with the file, line and field instead of being silently ignored. Rubric patterns are compiled
+while validating; the lexicon they refer to comes in through the validation context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from knowledge.patterns import Pattern, PatternError, compile_pattern
+from knowledge.text import durations, tokenize
+
+CRITERION_RE = re.compile(r"^(POST:P[1-4]|Y/504/6243:[12]\.\d|A/500/7158:[12]\.\d)$")
+ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+# Telegram quiz-poll limits (Bot API sendPoll); a question that breaks them is sent as a
+# message with buttons instead, and `coach content check` says so.
+POLL_QUESTION_MAX = 300
+POLL_OPTION_MAX = 100
+POLL_OPTIONS_MIN = 2
+POLL_OPTIONS_MAX = 10
+POLL_EXPLANATION_MAX = 200
+POLL_EXPLANATION_LINE_FEEDS = 2
+MESSAGE_MAX = 4096
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+Id = Annotated[str, Field(pattern=ID_RE, max_length=80)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+def _criterion(code: str) -> str:
+    if not CRITERION_RE.match(code):
+        raise ValueError(
+            f"unknown criterion {code!r}: use POST:P1-P4, Y/504/6243:1.1-2.3 or A/500/7158:1.1-2.6"
+        )
+    return code
+
+
+CriterionCode = Annotated[str, AfterValidator(_criterion)]
+
+Topic = Literal[
+    "goods",
+    "services",
+    "digital-content",
+    "distance-selling",
+    "time-limits",
+    "store-policy",
+    "data-protection",
+    "equality",
+    "product-liability",
+    "complaints",
+    "referral",
+    "recording",
+    "communication",
+    "customer-types",
+    "satisfaction",
+    "additional-needs",
+    "procedures",
+]
+
+TOPIC_TITLES: dict[str, str] = {
+    "goods": "Faulty goods (CRA 2015)",
+    "services": "Services (CRA 2015)",
+    "digital-content": "Digital content (CRA 2015)",
+    "distance-selling": "Online and distance sales (CCR 2013)",
+    "time-limits": "Time limits",
+    "store-policy": "Store policy and unfair practices",
+    "data-protection": "Data protection (UK GDPR, DPA 2018)",
+    "equality": "Equality Act 2010",
+    "product-liability": "Product liability (CPA 1987)",
+    "complaints": "Complaints procedure",
+    "referral": "Referral",
+    "recording": "Recording interactions",
+    "communication": "Communication",
+    "customer-types": "Customer types",
+    "satisfaction": "Customer satisfaction",
+    "additional-needs": "Additional needs",
+    "procedures": "Organisational procedures",
+}
+
+
+class Criterion(Frozen):
+    """An assessment criterion of one of the three units."""
+
+    code: CriterionCode
+    unit: Literal["POST", "Y/504/6243", "A/500/7158"]
+    title: Text
+    evidence: Literal["simulation", "practice"]
+
+    @model_validator(mode="after")
+    def _unit_matches_code(self) -> Criterion:
+        if not self.code.startswith(self.unit + ":"):
+            raise ValueError(f"criterion {self.code} does not belong to unit {self.unit}")
+        return self
+
+
+class Entry(Frozen):
+    """One knowledge-base entry: a rule of law or of good practice, with its source."""
+
+    id: Id
+    title: Annotated[str, Field(min_length=3, max_length=120)]
+    law: Text
+    section: str | None
+    topic: Topic
+    summary: Annotated[str, Field(min_length=20, max_length=600)]
+    key_points: Annotated[
+        tuple[Annotated[str, Field(min_length=3, max_length=200)], ...],
+        Field(min_length=1, max_length=8),
+    ]
+    source: Annotated[str, Field(pattern=r"^https://\S+$")]
+    tags: tuple[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9 .'-]*$")], ...] = ()
+    criteria: Annotated[tuple[CriterionCode, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _law_has_section(self) -> Entry:
+        if self.law != "Best practice" and not self.section:
+            raise ValueError("a legal entry must cite its section (e.g. 's.22', 'Art. 12(3)')")
+        return self
+
+    @property
+    def citation(self) -> str:
+        """Law and section, e.g. 'Consumer Rights Act 2015 s.22'."""
+        return f"{self.law} {self.section}" if self.section else self.law
+
+
+def _compile(value: Any, info: ValidationInfo) -> Pattern:
+    if isinstance(value, Pattern):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a pattern must be a non-empty string")
+    lexicon: Mapping[str, Sequence[str]] = (info.context or {}).get("lexicon", {})
+    try:
+        return compile_pattern(value, lexicon)
+    except PatternError as error:
+        raise ValueError(str(error)) from None
+
+
+CompiledPattern = Annotated[Pattern, BeforeValidator(_compile)]
+
+
+class Concept(Frozen):
+    """Something an answer must say, in any of its accepted forms."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: Id
+    label: Text
+    patterns: Annotated[tuple[CompiledPattern, ...], Field(min_length=1)]
+
+
+class ConceptGroup(Frozen):
+    """'Any N of' these concepts."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: Id
+    label: Text
+    need: Annotated[int, Field(ge=1)]
+    concepts: Annotated[tuple[Concept, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _enough_concepts(self) -> ConceptGroup:
+        if self.need > len(self.concepts):
+            raise ValueError(f"needs {self.need} of only {len(self.concepts)} concepts")
+        return self
+
+
+class ForbiddenClaim(Frozen):
+    """A wrong claim (misconception); stating it makes the answer incorrect."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: Id
+    patterns: Annotated[tuple[CompiledPattern, ...], Field(min_length=1)]
+    feedback: Text
+    unless: tuple[Id, ...] = ()
+    """Concept ids: the claim does not count when any of these is also present."""
+
+
+class Figures(Frozen):
+    """Durations an answer may state; any other duration is a wrong legal fact."""
+
+    allowed: Annotated[tuple[str, ...], Field(min_length=1)]
+    feedback: Text
+
+    @field_validator("allowed")
+    @classmethod
+    def _each_is_a_duration(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if len(durations(tokenize(value))) != 1:
+                raise ValueError(f"{value!r} is not one duration like '30 days' or '72 hours'")
+        return values
+
+    def allowed_keys(self) -> frozenset[tuple[int, str]]:
+        return frozenset(durations(tokenize(v))[0].key for v in self.allowed)
+
+
+class Rubric(Frozen):
+    """How a free-text answer is marked: data, not code."""
+
+    required: tuple[Concept, ...] = ()
+    groups: tuple[ConceptGroup, ...] = ()
+    optional: tuple[Concept, ...] = ()
+    """Worth noticing (reported as found, usable in `unless`), but not needed for credit."""
+    forbidden: tuple[ForbiddenClaim, ...] = ()
+    order: tuple[Id, ...] = ()
+    order_feedback: str = "The steps are in the wrong order."
+    figures: Figures | None = None
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Rubric:
+        if not self.required and not self.groups:
+            raise ValueError("a rubric needs at least one required concept or group")
+        known = self.concept_ids()
+        seen: set[str] = set()
+        for concept_id in [c.id for c in self.all_concepts()]:
+            if concept_id in seen:
+                raise ValueError(f"concept id {concept_id!r} is used twice")
+            seen.add(concept_id)
+        for claim in self.forbidden:
+            for name in claim.unless:
+                if name not in known:
+                    raise ValueError(f"forbidden {claim.id!r}: unknown concept {name!r} in unless")
+        for name in self.order:
+            if name not in known:
+                raise ValueError(f"order names unknown concept {name!r}")
+        return self
+
+    def all_concepts(self) -> list[Concept]:
+        return [*self.required, *(c for g in self.groups for c in g.concepts), *self.optional]
+
+    def concept_ids(self) -> set[str]:
+        return {c.id for c in self.all_concepts()}
+
+
+class Example(Frozen):
+    """A sample answer with the verdict a tutor gives it; `coach content check` marks it."""
+
+    answer: Text
+    verdict: Literal["correct", "partial", "incorrect"]
+
+
+class Option(Frozen):
+    text: Annotated[str, Field(min_length=1, max_length=POLL_OPTION_MAX)]
+    correct: bool = False
+    explanation: str | None = None
+    """Why this option is wrong (shown after a wrong choice); required for wrong options."""
+
+
+class QuestionBase(Frozen):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: Id
+    prompt: Annotated[str, Field(min_length=5, max_length=MESSAGE_MAX // 2)]
+    topic: Topic
+    entries: Annotated[tuple[Id, ...], Field(min_length=1)]
+    criteria: Annotated[tuple[CriterionCode, ...], Field(min_length=1)]
+    basis: Text
+    """The law or practice it rests on, cited in feedback: 'Consumer Rights Act 2015 s.22'."""
+    model_answer: Text
+    hint: Text
+    core: bool = False
+    examples: tuple[Example, ...] = ()
+
+
+class TextQuestion(QuestionBase):
+    """A free-text question marked by its rubric."""
+
+    type: Literal["text"]
+    rubric: Rubric
+
+
+class ChoiceQuestion(QuestionBase):
+    """Single choice (exactly one correct option) or multiple choice (one or more)."""
+
+    type: Literal["single", "multiple"]
+    options: Annotated[tuple[Option, ...], Field(min_length=2, max_length=10)]
+    explanation: Annotated[str, Field(min_length=1, max_length=POLL_EXPLANATION_MAX)]
+    """Shown after answering (a quiz poll's explanation): cites the law."""
+
+    @model_validator(mode="after")
+    def _options_consistent(self) -> ChoiceQuestion:
+        correct = [o for o in self.options if o.correct]
+        if self.type == "single" and len(correct) != 1:
+            raise ValueError("a single-choice question needs exactly one correct option")
+        if self.type == "multiple" and not correct:
+            raise ValueError("a multiple-choice question needs at least one correct option")
+        for option in self.options:
+            if not option.correct and not option.explanation:
+                raise ValueError(f"wrong option {option.text!r} needs an explanation")
+        texts = [o.text.lower() for o in self.options]
+        if len(set(texts)) != len(texts):
+            raise ValueError("options must differ")
+        if self.explanation.count("\n") > POLL_EXPLANATION_LINE_FEEDS:
+            raise ValueError("explanation may have at most 2 line feeds (Telegram quiz polls)")
+        return self
+
+    def options_texts(self) -> list[str]:
+        return [o.text for o in self.options]
+
+    @property
+    def correct_indexes(self) -> frozenset[int]:
+        return frozenset(i for i, o in enumerate(self.options) if o.correct)
+
+    def fits_quiz_poll(self) -> bool:
+        """Whether Telegram can show it as a native quiz poll (single choice, within limits)."""
+        return self.type == "single" and len(self.prompt) <= POLL_QUESTION_MAX
+
+
+class OrderQuestion(QuestionBase):
+    """Put the items in order; `items` are written in the correct order."""
+
+    type: Literal["order"]
+    items: Annotated[
+        tuple[Annotated[str, Field(max_length=POLL_OPTION_MAX)], ...],
+        Field(min_length=3, max_length=8),
+    ]
+
+
+class NumericQuestion(QuestionBase):
+    """A number, usually a duration such as '14 days'; equivalent forms are accepted."""
+
+    type: Literal["numeric"]
+    answer: Text
+    """The expected value as written, e.g. '14 days', '72 hours', '6 years', '100'."""
+    wrong_feedback: Text
+
+    @field_validator("answer")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        tokens = tokenize(value)
+        if len(durations(tokens)) != 1 and not (len(tokens) == 1 and tokens.stems[0].isdigit()):
+            raise ValueError(f"{value!r} is not a number or a duration like '14 days'")
+        return value
+
+
+Question = Annotated[
+    TextQuestion | ChoiceQuestion | OrderQuestion | NumericQuestion, Field(discriminator="type")
+]
+AnyQuestion = TextQuestion | ChoiceQuestion | OrderQuestion | NumericQuestion
+
+
+class Quiz(Frozen):
+    """A named set of questions a tutor can push or a learner can take."""
+
+    id: Id
+    title: Annotated[str, Field(min_length=3, max_length=80)]
+    description: Text
+    questions: Annotated[tuple[Id, ...], Field(min_length=1, max_length=30)]
+
+
+class Verdict(Frozen):
+    """The result of marking one answer."""
+
+    question_id: str
+    outcome: Literal["correct", "partial", "incorrect"]
+    score: Annotated[float, Field(ge=0.0, le=1.0)]
+    found: tuple[str, ...]
+    missing: tuple[str, ...]
+    misconceptions: tuple[str, ...]
+    feedback: str
+    refs: tuple[str, ...]

@@ -1,0 +1,293 @@
+"""A small phrase-pattern language for rubrics, matched against normalised tokens.
+
+Syntax (written in the question files):
+- words separated by spaces must appear in that order, next to each other: ``same card``;
+- ``(a|b c)`` is a choice between alternatives, each a sequence of words;
+- ``...`` skips up to five words within one sentence: ``trader ... prove``;
+- ``..`` skips up to three words within one clause (no comma between): ``not .. charge``;
+- ``word?`` or ``(group)?`` is optional;
+- ``=word`` matches the word exactly (no stemming, no typo tolerance);
+- ``word*`` matches any word that starts with it: ``investigat*``, ``minimis*``;
+- ``^`` at the very start anchors the pattern to the beginning of the answer;
+- ``@name`` stands for a lexicon class (a list of phrases in ``lexicon.yaml``).
+
+Words are normalised like answers (spelling, numbers, stemming). A word of five or more
+letters also matches a typo of it (one edit, two from eight letters) that starts with the
+same letter, so "recieve" matches "receive" but "inaccurate" never matches "accurate".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+from knowledge.text import (
+    NEGATORS,
+    NO_BREAK,
+    SCOPE_ENDS,
+    SENTENCE_BREAK,
+    Tokens,
+    tokenize_cached,
+)
+
+GAP_WORDS = 5
+SHORT_GAP_WORDS = 3
+NEGATION_WINDOW = 4
+
+
+class PatternError(ValueError):
+    """A rubric pattern that cannot be parsed; the message says what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    stem: str
+    exact: bool = False
+    prefix: bool = False
+
+    def matches(self, token: str, word: str) -> bool:
+        """Whether this pattern word matches a token (its stem and its normalised word)."""
+        if self.prefix:
+            return word.startswith(self.stem)
+        if self.exact:
+            return word == self.stem
+        if token == self.stem:
+            return True
+        if self.exact or not token.isalpha() or not self.stem.isalpha():
+            return False
+        shortest = min(len(token), len(self.stem))
+        if shortest < 5 or token[0] != self.stem[0]:
+            return False
+        allowed = 2 if shortest >= 8 else 1
+        return OSA.distance(token, self.stem, score_cutoff=allowed) <= allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    most: int = GAP_WORDS
+    within_clause: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    alternatives: tuple[tuple[Element, ...], ...]
+    optional: bool = False
+
+
+Element = Word | Gap | Choice
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A compiled pattern; `source` is the text it was written as."""
+
+    source: str
+    elements: tuple[Element, ...]
+    anchored: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a pattern matched (token positions, end exclusive) and whether it is negated."""
+
+    start: int
+    end: int
+    negated: bool
+
+
+_LEXEME_RE = re.compile(r"\s*(\.\.\.|\.\.|[()|?^]|@[a-z0-9_-]+|=?[^\s()|?]+)")
+
+
+def _lex(source: str) -> list[str]:
+    pieces: list[str] = []
+    position = 0
+    stripped = source.rstrip()
+    while position < len(stripped):
+        found = _LEXEME_RE.match(stripped, position)
+        if found is None:  # pragma: no cover - the expression matches any non-space
+            raise PatternError(f"cannot read {stripped[position:]!r}")
+        pieces.append(found.group(1))
+        position = found.end()
+    return pieces
+
+
+class _Parser:
+    def __init__(self, source: str, lexicon: Mapping[str, Sequence[str]]) -> None:
+        self.source = source
+        self.lexicon = lexicon
+        self.pieces = _lex(source)
+        self.index = 0
+
+    def parse(self) -> Pattern:
+        anchored = bool(self.pieces) and self.pieces[0] == "^"
+        if anchored:
+            self.index = 1
+        choice = self._alternatives(closing=None)
+        elements = choice.alternatives[0] if len(choice.alternatives) == 1 else (choice,)
+        if not any(isinstance(e, Word | Choice) for e in elements):
+            raise PatternError(f"pattern {self.source!r} has no words")
+        return Pattern(self.source, elements, anchored)
+
+    def _alternatives(self, closing: str | None) -> Choice:
+        alternatives: list[tuple[Element, ...]] = []
+        current: list[Element] = []
+        while self.index < len(self.pieces):
+            piece = self.pieces[self.index]
+            self.index += 1
+            if piece == closing:
+                break
+            if piece == ")":
+                raise PatternError(f"unbalanced ')' in pattern {self.source!r}")
+            if piece == "|":
+                alternatives.append(self._finish(current))
+                current = []
+            elif piece == "(":
+                current.append(self._alternatives(closing=")"))
+            elif piece == "?":
+                current.append(self._make_optional(current))
+            elif piece == "^":
+                raise PatternError(f"'^' may only start pattern {self.source!r}")
+            elif piece == "...":
+                current.append(Gap())
+            elif piece == "..":
+                current.append(Gap(SHORT_GAP_WORDS, within_clause=True))
+            elif piece.startswith("@"):
+                current.append(self._lexicon_class(piece[1:]))
+            else:
+                current.extend(self._words(piece))
+        else:
+            if closing is not None:
+                raise PatternError(f"missing ')' in pattern {self.source!r}")
+        alternatives.append(self._finish(current))
+        return Choice(tuple(alternatives))
+
+    def _make_optional(self, current: list[Element]) -> Element:
+        if not current or isinstance(current[-1], Gap):
+            raise PatternError(f"'?' must follow a word or group in pattern {self.source!r}")
+        last = current.pop()
+        if isinstance(last, Choice):
+            return Choice(last.alternatives, optional=True)
+        return Choice(((last,),), optional=True)
+
+    def _finish(self, current: list[Element]) -> tuple[Element, ...]:
+        if not current:
+            raise PatternError(f"empty alternative in pattern {self.source!r}")
+        return tuple(current)
+
+    def _lexicon_class(self, name: str) -> Choice:
+        phrases = self.lexicon.get(name)
+        if phrases is None:
+            raise PatternError(f"unknown lexicon class @{name} in pattern {self.source!r}")
+        alternatives = tuple(tuple(Word(s) for s in tokenize_cached(p).stems) for p in phrases)
+        return Choice(tuple(a for a in alternatives if a))
+
+    def _words(self, piece: str) -> list[Element]:
+        if piece.startswith("="):
+            return [Word(piece[1:].lower(), exact=True)]
+        if piece.endswith("*"):
+            start = piece[:-1].lower()
+            if len(start) < 3 or not start.isalnum():
+                raise PatternError(f"prefix {piece!r} in pattern {self.source!r} is too short")
+            return [Word(start, prefix=True)]
+        # A written word may become several tokens ("2 weeks" -> "14 day", "can't" -> "can not").
+        stems = tokenize_cached(piece).stems
+        if not stems:
+            raise PatternError(f"{piece!r} in pattern {self.source!r} has no letters or digits")
+        return [Word(s) for s in stems]
+
+
+@lru_cache(maxsize=16384)
+def _compile(source: str, lexicon_items: tuple[tuple[str, tuple[str, ...]], ...]) -> Pattern:
+    return _Parser(source, dict(lexicon_items)).parse()
+
+
+def compile_pattern(source: str, lexicon: Mapping[str, Sequence[str]] | None = None) -> Pattern:
+    """Parse a pattern, expanding ``@class`` names from the lexicon."""
+    lexicon_items = tuple(sorted((k, tuple(v)) for k, v in (lexicon or {}).items()))
+    return _compile(source.strip().lower(), lexicon_items)
+
+
+def _match_at(
+    elements: tuple[Element, ...], index: int, tokens: Tokens, position: int, gaps: tuple[int, ...]
+) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """Yield (end position, token positions skipped by gaps) for each way the rest matches."""
+    if index == len(elements):
+        yield position, gaps
+        return
+    element = elements[index]
+    if isinstance(element, Word):
+        if position < len(tokens) and element.matches(
+            tokens.stems[position], tokens.words[position]
+        ):
+            yield from _match_at(elements, index + 1, tokens, position + 1, gaps)
+    elif isinstance(element, Gap):
+        # A gap never reaches into the next sentence (a short gap: the next clause).
+        limit = NO_BREAK if element.within_clause else SENTENCE_BREAK - 1
+        skipped = gaps
+        at = position
+        while at >= len(tokens) or tokens.breaks[at] <= limit:
+            yield from _match_at(elements, index + 1, tokens, at, skipped)
+            if at - position >= element.most or at >= len(tokens):
+                break
+            skipped = (*skipped, at)
+            at += 1
+    else:
+        for alternative in element.alternatives:
+            for end, alt_gaps in _match_at(alternative, 0, tokens, position, gaps):
+                yield from _match_at(elements, index + 1, tokens, end, alt_gaps)
+        if element.optional:
+            yield from _match_at(elements, index + 1, tokens, position, gaps)
+
+
+def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bool:
+    """Whether a negation cue governs the words starting at `start` (or sits in a gap)."""
+    if any(tokens.stems[p] in NEGATORS for p in gap_positions if p < len(tokens)):
+        return True
+    position = start
+    for _ in range(NEGATION_WINDOW):
+        if tokens.breaks[position] != NO_BREAK or position == 0:
+            return False
+        position -= 1
+        word = tokens.stems[position]
+        if word in SCOPE_ENDS:
+            return False
+        if word in NEGATORS:
+            return True
+    return False
+
+
+def find(pattern: Pattern, tokens: Tokens) -> Match | None:
+    """The first match of the pattern, preferring one that is not negated."""
+    first_negated: Match | None = None
+    starts = range(1) if pattern.anchored else range(len(tokens))
+    for start in starts:
+        for end, gap_positions in _match_at(pattern.elements, 0, tokens, start, ()):
+            if end == start:
+                continue
+            if not is_negated(tokens, start, gap_positions):
+                return Match(start, end, negated=False)
+            if first_negated is None:
+                first_negated = Match(start, end, negated=True)
+    return first_negated
+
+
+def find_all(pattern: Pattern, tokens: Tokens) -> list[Match]:
+    """Every start position where the pattern matches (one match per start)."""
+    found: list[Match] = []
+    starts = range(1) if pattern.anchored else range(len(tokens))
+    for start in starts:
+        best: Match | None = None
+        for end, gap_positions in _match_at(pattern.elements, 0, tokens, start, ()):
+            if end == start:
+                continue
+            negated = is_negated(tokens, start, gap_positions)
+            best = Match(start, end, negated)
+            if not negated:
+                break
+        if best is not None:
+            found.append(best)
+    return found

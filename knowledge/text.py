@@ -1,0 +1,230 @@
+"""Turn learner writing into comparable tokens.
+
+Answers and rubric patterns go through the same pipeline, so "thirty days", "30-day",
+"a month" and "4 weeks" compare as numbers with units, "apologize" equals "apologise",
+and "refunded" equals "refund". Everything here is pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from text_to_num import alpha2digit
+
+# A break before a token: none, a weak clause break (comma, colon, dash), or a sentence end.
+NO_BREAK = 0
+CLAUSE_BREAK = 1
+SENTENCE_BREAK = 2
+
+# Words that negate what follows them within the same clause (NegEx-style cues).
+NEGATORS = frozenset(
+    {"not", "no", "never", "nor", "without", "neither", "none", "nothing", "nobody", "instead"}
+)
+# Words that end a negation's scope: "not a refund but a repair" negates only "a refund".
+SCOPE_ENDS = frozenset({"but", "however", "although", "though", "except", "and", "then", "so"})
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+# American (and a few common learner) spellings mapped to the British form this project writes.
+_SPELLINGS: dict[str, str] = {
+    "color": "colour",
+    "behavior": "behaviour",
+    "honor": "honour",
+    "favor": "favour",
+    "favorite": "favourite",
+    "neighbor": "neighbour",
+    "labor": "labour",
+    "center": "centre",
+    "theater": "theatre",
+    "defense": "defence",
+    "offense": "offence",
+    "license": "licence",
+    "practise": "practice",
+    "practised": "practiced",
+    "practising": "practicing",
+    "catalog": "catalogue",
+    "dialog": "dialogue",
+    "canceled": "cancelled",
+    "canceling": "cancelling",
+    "cancelation": "cancellation",
+    "fulfill": "fulfil",
+    "fulfillment": "fulfilment",
+    "enrollment": "enrolment",
+    "judgment": "judgement",
+    "aging": "ageing",
+    "jewelry": "jewellery",
+    "tire": "tyre",
+    "check-up": "checkup",
+    "followup": "follow up",
+    "e-mail": "email",
+    "ok": "okay",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "b4": "before",
+    "w/o": "without",
+    "w/": "with",
+    "govt": "government",
+    "info": "information",
+    "refnd": "refund",
+}
+_SPELLING_RE = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(k) for k in sorted(_SPELLINGS, key=len, reverse=True))
+    + r")(?![\w-])"
+)
+# -ize/-yze endings become -ise/-yse (organize -> organise, analyze -> analyse).
+_IZE_RE = re.compile(r"\b(\w{3,}?)(i|y)z(e|es|ed|ing|ation|ations|er|ers)\b")
+
+_CONTRACTIONS = (
+    (re.compile(r"\bwon'?t\b"), "will not"),
+    (re.compile(r"\bcan'?t\b"), "can not"),
+    (re.compile(r"\bcannot\b"), "can not"),
+    (re.compile(r"\bshan'?t\b"), "shall not"),
+    (re.compile(r"\bain'?t\b"), "is not"),
+    (re.compile(r"\b(\w+)n't\b"), r"\1 not"),
+    (
+        re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must)nt\b"),
+        r"\1 not",
+    ),
+    (re.compile(r"'(s|re|ve|ll|d|m)\b"), r" \1"),
+)
+
+_WEEKS_RE = re.compile(r"\b(\d+)\s*(weeks?|wks?)\b")
+_FORTNIGHT_RE = re.compile(r"\b(?:(\d+)\s*)?fortnights?\b")
+_UNIT_RE = re.compile(
+    r"\b(\d+)\s*(hours?|hrs?|h|days?|d|months?|mths?|mnths?|mos?|years?|yrs?|yr)\b"
+)
+_UNIT_CANON = {
+    "h": "hours",
+    "hr": "hours",
+    "hrs": "hours",
+    "hour": "hours",
+    "hours": "hours",
+    "d": "days",
+    "day": "days",
+    "days": "days",
+    "month": "months",
+    "months": "months",
+    "mth": "months",
+    "mths": "months",
+    "mnth": "months",
+    "mnths": "months",
+    "mo": "months",
+    "mos": "months",
+    "year": "years",
+    "years": "years",
+    "yr": "years",
+    "yrs": "years",
+}
+_ONE_UNIT_RE = re.compile(r"\b(?:a|an|one|1)\s+(single\s+)?(hour|day|week|month|year)\b")
+_HALF_YEAR_RE = re.compile(r"\bhalf (?:a|1) years?\b")
+_TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!?;]+|[,:()/\-\u2013\u2014]+")
+_SENTENCE_PUNCT = frozenset(".!?;")
+
+# Units after a number that make it a duration; words allowed between ("3 working days").
+DURATION_UNITS = frozenset({"hour", "day", "month", "year"})
+DURATION_FILLERS = frozenset(
+    {"work", "busi", "calendar", "clear", "full", "extra", "further", "more", "addit", "whole"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Normalised words of a text, their stems, and the punctuation break before each word."""
+
+    words: tuple[str, ...]
+    stems: tuple[str, ...]
+    breaks: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+
+def _canonical_text(text: str) -> str:
+    text = text.lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    text = text.replace("\u201c", '"').replace("\u201d", '"')
+    text = _SPELLING_RE.sub(lambda m: _SPELLINGS[m.group(1)], text)
+    text = _IZE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}s{m.group(3)}", text)
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    # Hyphenated numbers and units ("thirty-day", "six-month") read as separate words.
+    text = re.sub(r"(?<=[a-z0-9])-(?=[a-z0-9])", " ", text)
+    text = re.sub(r"(?<=\d)(?=[a-z])", " ", text)
+    text = alpha2digit(text, "en", threshold=0)
+    text = _HALF_YEAR_RE.sub("6 months", text)
+    text = _ONE_UNIT_RE.sub(lambda m: f"1 {m.group(2)}", text)
+    text = _FORTNIGHT_RE.sub(lambda m: f"{int(m.group(1) or 1) * 14} days", text)
+    text = _WEEKS_RE.sub(lambda m: f"{int(m.group(1)) * 7} days", text)
+    return _UNIT_RE.sub(lambda m: f"{m.group(1)} {_UNIT_CANON[m.group(2)]}", text)
+
+
+@lru_cache(maxsize=8192)
+def stem(word: str) -> str:
+    """Stem one lower-case word; numbers and symbols are kept as they are."""
+    if not word.isalpha():
+        return word
+    return str(_STEMMER.stemWord(word))
+
+
+def tokenize(text: str) -> Tokens:
+    """Normalise a text and split it into stemmed words with their punctuation breaks."""
+    words: list[str] = []
+    stems: list[str] = []
+    breaks: list[int] = []
+    pending = NO_BREAK
+    for piece in _TOKEN_RE.findall(_canonical_text(text)):
+        if piece[0] in _SENTENCE_PUNCT:
+            pending = SENTENCE_BREAK
+        elif not piece[0].isalnum() and piece not in {"£", "%"}:
+            pending = max(pending, CLAUSE_BREAK)
+        else:
+            words.append(piece)
+            stems.append(stem(piece))
+            breaks.append(pending)
+            pending = NO_BREAK
+    return Tokens(tuple(words), tuple(stems), tuple(breaks))
+
+
+@lru_cache(maxsize=4096)
+def tokenize_cached(text: str) -> Tokens:
+    """`tokenize` for texts that recur (rubric patterns, prompts)."""
+    return tokenize(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A number with a time unit found in a text, e.g. (30, "day")."""
+
+    value: int
+    unit: str
+    position: int
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.value, self.unit)
+
+
+def durations(tokens: Tokens) -> list[Duration]:
+    """Every "number unit" pair in the tokens, allowing one filler ("2 further months")."""
+    found: list[Duration] = []
+    stems = tokens.stems
+    for i, word in enumerate(stems):
+        if not word.isdigit():
+            continue
+        for j in (i + 1, i + 2):
+            if j >= len(stems) or tokens.breaks[j] != NO_BREAK:
+                break
+            if stems[j] in DURATION_UNITS:
+                found.append(Duration(int(word), stems[j], i))
+                break
+            if stems[j] not in DURATION_FILLERS:
+                break
+    return found

@@ -1,0 +1,93 @@
+"""The `coach` command: grade and content check, through its real entry point."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.cli import main
+
+
+def grade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]
+) -> list[dict[str, Any]]:
+    source = tmp_path / "answers.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["grade", str(source)]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_every_core_example_is_graded_as_labelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], core_questions_file: Path
+) -> None:
+    contract = yaml.safe_load(core_questions_file.read_text(encoding="utf-8"))
+    cases = [
+        (item["id"], example["answer"], example["verdict"])
+        for item in contract
+        for example in item["examples"]
+    ]
+    lines = [json.dumps({"question_id": qid, "answer": answer}) for qid, answer, _ in cases]
+    results = grade(tmp_path, capsys, lines)
+    assert len(results) == len(cases)
+    wrong = [
+        (qid, answer, expected, result["verdict"])
+        for (qid, answer, expected), result in zip(cases, results, strict=True)
+        if result["verdict"] != expected
+    ]
+    assert wrong == []
+
+
+def test_grade_output_has_every_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    [result] = grade(
+        tmp_path, capsys, ['{"question_id": "cra-refund-method", "answer": "same card"}']
+    )
+    assert set(result) == {
+        "question_id", "answer", "verdict", "score", "missing", "feedback", "refs",
+    }  # fmt: skip
+    assert result["verdict"] == "partial"
+    assert result["score"] == 0.5
+    assert result["missing"] == ["no fee may be charged"]
+    assert "Consumer Rights Act 2015" in result["feedback"]
+    assert any("cra-refund-timing-method" in ref for ref in result["refs"])
+
+
+def test_bad_lines_get_an_error_and_the_run_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = grade(
+        tmp_path,
+        capsys,
+        [
+            '{"question_id": "no-such-question", "answer": "x"}',
+            "this is not json",
+            "[1, 2]",
+            '{"question_id": "cra-claim-time-limit", "answer": null}',
+            "",
+            '{"question_id": "cra-claim-time-limit", "answer": "six years"}',
+        ],
+    )
+    assert [r["verdict"] for r in results] == ["error", "error", "error", "error", "correct"]
+    assert "unknown question id" in results[0]["message"]
+    assert "invalid JSON" in results[1]["message"]
+
+
+def test_grade_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="cannot read"):
+        main(["grade", str(tmp_path / "nope.jsonl")])
+
+
+def test_installed_console_script_grades_from_stdin() -> None:
+    coach = Path(sys.executable).parent / "coach"
+    result = subprocess.run(
+        [str(coach), "grade", "-"],
+        input='{"question_id": "gdpr-breach-72h", "answer": "within 3 days"}\n',
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(result.stdout)["verdict"] == "correct"

@@ -1,0 +1,22 @@
+"""Shared fixtures: the knowledge base is loaded once per test session (it is read-only)."""
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.loader import KnowledgeBase, load_knowledge_base
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE_QUESTIONS = ROOT.parent / "shared" / "core-questions.yaml"
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge_base()
+
+
+@pytest.fixture(scope="session")
+def core_questions_file() -> Path:
+    # CI runs with shared/ beside the clone; without it the contract cannot be checked at all.
+    assert CORE_QUESTIONS.exists(), f"the core questions contract is missing: {CORE_QUESTIONS}"
+    return CORE_QUESTIONS

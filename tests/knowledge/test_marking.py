@@ -1,0 +1,282 @@
+"""Marking by question type, driven through `mark(question, answer)` with small questions."""
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from knowledge.marking import Answer, mark, presented_order
+from knowledge.models import AnyQuestion, OrderQuestion, Question
+
+COMMON: dict[str, Any] = {
+    "topic": "goods",
+    "entries": ["cra-short-term-reject"],
+    "criteria": ["POST:P2"],
+    "basis": "Consumer Rights Act 2015 s.22",
+    "model_answer": "30 days",
+    "hint": "Count the days.",
+}
+
+
+def build(**fields: Any) -> AnyQuestion:
+    raw = {**COMMON, **fields}
+    return TypeAdapter(Question).validate_python(raw, context={"lexicon": {}})
+
+
+TEXT = build(
+    id="t-window",
+    type="text",
+    prompt="Bought 12 days ago: how long to reject faulty goods?",
+    rubric={
+        "required": [
+            {"id": "thirty", "label": "30 days", "patterns": ["30"]},
+            {"id": "refund", "label": "a full refund", "patterns": ["refund", "money back"]},
+        ],
+        "forbidden": [
+            {
+                "id": "cooling-off",
+                "patterns": ["cooling off"],
+                "feedback": "Cooling-off is for online sales.",
+            }
+        ],
+        "figures": {"allowed": ["30 days"], "feedback": "It is 30 days."},
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("30 days for a full refund", "correct"),
+        ("thirty days, money back", "correct"),
+        ("they get their money back within a month... no, 30 days", "incorrect"),
+        ("30 days", "partial"),
+        ("a refund", "partial"),
+        ("not 14 days but 30 days, with a refund", "correct"),
+        ("14 days for a refund", "incorrect"),
+        ("a 30 day cooling off period with a refund", "incorrect"),
+        ("12 days ago they bought it so 30 days and a refund", "correct"),
+        ("", "incorrect"),
+        ("no idea", "incorrect"),
+    ],
+    ids=str,
+)
+def test_text_answers_follow_the_verdict_rules(answer: str, outcome: str) -> None:
+    assert mark(TEXT, answer).outcome == outcome
+
+
+def test_verdict_lists_found_missing_and_misconceptions() -> None:
+    partial = mark(TEXT, "30 days")
+    assert partial.found == ("30 days",)
+    assert partial.missing == ("a full refund",)
+    assert partial.score == 0.5
+    assert "Consumer Rights Act 2015 s.22" in partial.feedback
+
+    wrong = mark(TEXT, "14 days and a refund, it's the cooling off period")
+    assert wrong.outcome == "incorrect"
+    assert wrong.score == 0.0
+    assert set(wrong.misconceptions) == {"cooling-off", "wrong-figure"}
+    assert "Cooling-off is for online sales." in wrong.feedback
+    assert wrong.refs == ("Consumer Rights Act 2015 s.22", "cra-short-term-reject")
+
+
+GROUPED = build(
+    id="t-group",
+    type="text",
+    prompt="Give two exceptions.",
+    rubric={
+        "groups": [
+            {
+                "id": "two",
+                "label": "two exceptions",
+                "need": 2,
+                "concepts": [
+                    {"id": "food", "label": "perishable goods", "patterns": ["food", "flowers"]},
+                    {"id": "custom", "label": "personalised goods", "patterns": ["personalis*"]},
+                    {"id": "paper", "label": "newspapers", "patterns": ["newspaper"]},
+                ],
+            }
+        ]
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "score"),
+    [
+        ("fresh food and a personalised mug", "correct", 1.0),
+        ("food, flowers", "partial", 0.5),
+        ("personalized things, newspapers and food", "correct", 1.0),
+        ("shoes", "incorrect", 0.0),
+    ],
+)
+def test_any_n_of_groups(answer: str, outcome: str, score: float) -> None:
+    verdict = mark(GROUPED, answer)
+    assert (verdict.outcome, verdict.score) == (outcome, score)
+
+
+ORDERED_TEXT = build(
+    id="t-steps",
+    type="text",
+    prompt="The complaint stages in order?",
+    rubric={
+        "required": [
+            {"id": "ack", "label": "acknowledge", "patterns": ["acknowledg*"]},
+            {"id": "inv", "label": "investigate", "patterns": ["investigat*"]},
+            {"id": "res", "label": "resolve", "patterns": ["resolv*"]},
+        ],
+        "order": ["ack", "inv", "res"],
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("acknowledge, investigate, resolve", "correct"),
+        ("first acknowledge it, then investigation, then resolving", "correct"),
+        ("investigate, acknowledge, resolve", "incorrect"),
+        ("acknowledge then resolve", "partial"),
+        ("resolve then acknowledge", "incorrect"),
+    ],
+)
+def test_order_of_steps_in_free_text(answer: str, outcome: str) -> None:
+    assert mark(ORDERED_TEXT, answer).outcome == outcome
+
+
+SINGLE = build(
+    id="c-single",
+    type="single",
+    prompt="How long is the short-term right to reject?",
+    explanation="CRA 2015 s.22: 30 days.",
+    options=[
+        {"text": "14 days", "explanation": "That is the online cooling-off period."},
+        {"text": "30 days", "correct": True},
+        {"text": "6 months", "explanation": "That is the burden-of-proof period."},
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        (1, "correct"),
+        ("B", "correct"),
+        ("b)", "correct"),
+        ("2", "correct"),
+        ("30 days", "correct"),
+        ("thirty days", "incorrect"),
+        (0, "incorrect"),
+        ("A", "incorrect"),
+        ("6 months", "incorrect"),
+        (7, "incorrect"),
+        ("", "incorrect"),
+    ],
+    ids=str,
+)
+def test_single_choice(answer: Answer, outcome: str) -> None:
+    assert mark(SINGLE, answer).outcome == outcome
+
+
+def test_wrong_choice_explains_why() -> None:
+    verdict = mark(SINGLE, 0)
+    assert "online cooling-off" in verdict.feedback
+
+
+MULTIPLE = build(
+    id="c-multiple",
+    type="multiple",
+    prompt="Which goods cannot be cancelled online?",
+    explanation="CCR 2013 reg. 28.",
+    options=[
+        {"text": "Personalised goods", "correct": True},
+        {"text": "Fresh flowers", "correct": True},
+        {"text": "Shoes", "explanation": "Shoes can be cancelled."},
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ([0, 1], "correct"),
+        ("A, B", "correct"),
+        ("personalised goods and fresh flowers", "correct"),
+        ([1], "partial"),
+        ([0, 1, 2], "incorrect"),
+        ("C", "incorrect"),
+    ],
+    ids=str,
+)
+def test_multiple_choice(answer: Answer, outcome: str) -> None:
+    assert mark(MULTIPLE, answer).outcome == outcome
+
+
+ORDER = build(
+    id="o-stages",
+    type="order",
+    prompt="Put the stages in order.",
+    items=["Acknowledge", "Investigate", "Resolve", "Follow up"],
+)
+
+
+def test_presented_order_is_a_fixed_shuffle() -> None:
+    assert isinstance(ORDER, OrderQuestion)
+    shown = presented_order(ORDER)
+    assert sorted(shown) == [0, 1, 2, 3]
+    assert shown != (0, 1, 2, 3)
+    assert presented_order(ORDER) == shown
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("acknowledge, investigate, resolve, follow up", "correct"),
+        ("Acknowledge -> Investigate -> Resolve -> Follow up", "correct"),
+        ("acknowledge, investigate", "partial"),
+        ("investigate, acknowledge, resolve, follow up", "incorrect"),
+        ("", "incorrect"),
+    ],
+)
+def test_order_questions(answer: str, outcome: str) -> None:
+    assert mark(ORDER, answer).outcome == outcome
+
+
+def test_order_by_shown_numbers() -> None:
+    assert isinstance(ORDER, OrderQuestion)
+    shown = presented_order(ORDER)
+    numbers = ", ".join(str(shown.index(item) + 1) for item in range(4))
+    assert mark(ORDER, numbers).outcome == "correct"
+
+
+NUMERIC = build(
+    id="n-refund",
+    type="numeric",
+    prompt="Within how many days must the refund be paid?",
+    answer="14 days",
+    wrong_feedback="It is 14 days (CRA 2015 s.20(15)).",
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("14 days", "correct"),
+        ("fourteen", "correct"),
+        ("two weeks", "correct"),
+        ("a fortnight", "correct"),
+        ("14", "correct"),
+        ("not 30 days, 14 days", "correct"),
+        ("30 days", "incorrect"),
+        ("14 months", "incorrect"),
+        ("14 days or 30 days", "incorrect"),
+        ("soon", "incorrect"),
+    ],
+)
+def test_numeric_answers_accept_equivalent_forms(answer: str, outcome: str) -> None:
+    assert mark(NUMERIC, answer).outcome == outcome
+
+
+def test_marking_is_pure() -> None:
+    first = mark(TEXT, "30 days and a refund")
+    assert mark(TEXT, "30 days and a refund") == first

@@ -1,0 +1,64 @@
+"""The rubric pattern language, matched against normalised answers."""
+
+import pytest
+
+from knowledge.patterns import PatternError, compile_pattern, find
+from knowledge.text import tokenize
+
+LEXICON = {"trader": ["retailer", "the shop", "we"]}
+
+
+def matches(pattern: str, answer: str) -> bool:
+    match = find(compile_pattern(pattern, LEXICON), tokenize(answer))
+    return match is not None and not match.negated
+
+
+@pytest.mark.parametrize(
+    ("pattern", "answer", "expected"),
+    [
+        ("same card", "back to the same card", True),
+        ("same card", "same debit card", False),
+        ("same .. card", "same debit card", True),
+        ("trader ... prove", "the trader will have to prove it", True),
+        ("(@trader) ... prove", "the shop has to prove it", True),
+        ("(@trader) ... prove", "the customer has to prove it", False),
+        ("fit for purpose", "fit for purpose", True),
+        ("fit for (a|the)? purpose", "fit for the purpose", True),
+        ("^no", "No, not legally", True),
+        ("^no", "I would say no", False),
+        ("investigat*", "we investigated it", True),
+        ("investigat*", "an investigation", True),
+        ("=fit", "fits", False),
+        ("satisfactory quality", "satisfactry qualty", True),
+        ("receive", "recieve", True),
+        ("accurate", "inaccurate", False),
+        ("30 days", "thirty days", True),
+        ("14 days", "two weeks", True),
+        ("refund", "not a refund", False),
+        ("refund", "No, a refund", True),
+        ("customer ... prove", "the customer does not need to prove it", False),
+        ("not .. charge", "they must not charge", True),
+        ("trader ... prove", "the trader. Then prove", False),
+        ("a .. b", "a x, b", False),
+    ],
+)
+def test_pattern_matching(pattern: str, answer: str, expected: bool) -> None:
+    assert matches(pattern, answer) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("(a|b", "missing"),
+        ("a)b", "unbalanced"),
+        ("a ^b", "may only start"),
+        ("... ?", "must follow"),
+        ("(a||b)", "empty alternative"),
+        ("@nothing", "unknown lexicon class"),
+        ("...", "no words"),
+        ("ab*", "too short"),
+    ],
+)
+def test_bad_patterns_are_refused_with_a_reason(pattern: str, message: str) -> None:
+    with pytest.raises(PatternError, match=message):
+        compile_pattern(pattern, LEXICON)

@@ -1,0 +1,59 @@
+"""Normalisation: learners' spellings, numbers and units compare equal."""
+
+import pytest
+
+from knowledge.text import durations, tokenize
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("thirty days", [(30, "day")]),
+        ("30-day right", [(30, "day")]),
+        ("30days", [(30, "day")]),
+        ("two weeks", [(14, "day")]),
+        ("a fortnight", [(14, "day")]),
+        ("72 hrs", [(72, "hour")]),
+        ("72hrs", [(72, "hour")]),
+        ("within seventy-two hours", [(72, "hour")]),
+        ("a month", [(1, "month")]),
+        ("one month", [(1, "month")]),
+        ("six-month presumption", [(6, "month")]),
+        ("half a year", [(6, "month")]),
+        ("2 further months", [(2, "month")]),
+        ("14 working days", [(14, "day")]),
+        ("six yrs", [(6, "year")]),
+        ("no numbers here", []),
+        ("room 30, then days later", []),
+    ],
+    ids=str,
+)
+def test_durations_are_read_in_any_form(text: str, expected: list[tuple[int, str]]) -> None:
+    assert [d.key for d in durations(tokenize(text))] == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("apologize", "apologise"),
+        ("organization", "organisation"),
+        ("canceled", "cancelled"),
+        ("practise", "practice"),
+        ("refunded", "refunds"),
+        ("can't", "can not"),
+        ("cannot", "can not"),
+        ("doesn't", "does not"),
+        ("won't", "will not"),
+        ("e-mail", "email"),
+        ("follow-up", "follow up"),
+        ("RETAILER", "retailer"),
+    ],
+)
+def test_equivalent_spellings_give_equal_tokens(first: str, second: str) -> None:
+    assert tokenize(first).stems == tokenize(second).stems
+
+
+def test_punctuation_is_kept_as_breaks() -> None:
+    tokens = tokenize("No, no deduction. Never!")
+    assert tokens.stems == ("no", "no", "deduct", "never")
+    assert tokens.breaks == (0, 1, 0, 2)
