@@ -18,6 +18,7 @@ from knowledge.models import (
     AnyQuestion,
     Criterion,
     Entry,
+    ForbiddenClaim,
     Question,
     Quiz,
 )
@@ -39,7 +40,7 @@ class ContentError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class _Document:
+class Document:
     path: Path
     data: Any
     root: yaml.Node | None
@@ -64,7 +65,8 @@ class _Document:
         return best
 
 
-def _read(path: Path) -> _Document:
+def read_document(path: Path) -> Document:
+    """Parse a YAML file, keeping its node tree so errors can name a line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -78,13 +80,16 @@ def _read(path: Path) -> _Document:
         raise ContentError(path, line, f"YAML syntax error: {error.problem}") from None
     except yaml.YAMLError as error:
         raise ContentError(path, None, f"YAML error: {error}") from None
-    return _Document(path, data, root)
+    return Document(path, data, root)
 
 
-def _describe(error: ValidationError, document: _Document, index: int) -> ContentError:
+def describe_error(
+    error: ValidationError, document: Document, *location: int | str
+) -> ContentError:
+    """A `ContentError` for the first validation error, at the line of the failing node."""
     first = error.errors()[0]
-    location = (index, *first["loc"])
-    readable = ".".join(str(part) for part in location[1:] if not _is_union_tag(part))
+    location = (*location, *first["loc"])
+    readable = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part))
     field_note = f" (field {readable})" if readable else ""
     message = first["msg"].removeprefix("Value error, ")
     extra = len(error.errors()) - 1
@@ -96,7 +101,7 @@ def _is_union_tag(part: int | str) -> bool:
     return part in {"text", "single", "multiple", "order", "numeric"}
 
 
-def _as_list(document: _Document) -> list[Any]:
+def _as_list(document: Document) -> list[Any]:
     if document.data is None:
         return []
     if not isinstance(document.data, list):
@@ -105,20 +110,18 @@ def _as_list(document: _Document) -> list[Any]:
 
 
 def _validate_list(
-    document: _Document, model: type[M], context: Mapping[str, Any] | None = None
+    document: Document, model: type[M], context: Mapping[str, Any] | None = None
 ) -> list[M]:
     items: list[M] = []
     for index, raw in enumerate(_as_list(document)):
         try:
             items.append(model.model_validate(raw, context=context))
         except ValidationError as error:
-            raise _describe(error, document, index) from None
+            raise describe_error(error, document, index) from None
     return items
 
 
-def _validate_questions(
-    document: _Document, lexicon: Mapping[str, Sequence[str]]
-) -> list[AnyQuestion]:
+def _validate_questions(document: Document, context: Mapping[str, Any]) -> list[AnyQuestion]:
     questions: list[AnyQuestion] = []
     for index, raw in enumerate(_as_list(document)):
         if isinstance(raw, dict) and "type" not in raw:
@@ -129,14 +132,14 @@ def _validate_questions(
                 "question has no 'type' (text, single, multiple, order, numeric)",
             )
         try:
-            questions.append(_QUESTION_ADAPTER.validate_python(raw, context={"lexicon": lexicon}))
+            questions.append(_QUESTION_ADAPTER.validate_python(raw, context=context))
         except ValidationError as error:
-            raise _describe(error, document, index) from None
+            raise describe_error(error, document, index) from None
     return questions
 
 
 def _load_lexicon(path: Path) -> dict[str, tuple[str, ...]]:
-    document = _read(path)
+    document = read_document(path)
     data = document.data or {}
     if not isinstance(data, dict):
         raise ContentError(path, 1, "the lexicon must map class names to lists of phrases")
@@ -151,6 +154,23 @@ def _load_lexicon(path: Path) -> dict[str, tuple[str, ...]]:
     return lexicon
 
 
+def _load_misconceptions(
+    path: Path, lexicon: Mapping[str, Sequence[str]]
+) -> dict[str, dict[str, Any]]:
+    """Shared wrong claims by id, as raw data for rubrics that list them under `common`."""
+    if not path.exists():
+        return {}
+    document = read_document(path)
+    claims: dict[str, dict[str, Any]] = {}
+    for index, claim in enumerate(
+        _validate_list(document, ForbiddenClaim, context={"lexicon": lexicon})
+    ):
+        if claim.id in claims:
+            raise ContentError(path, document.line_of((index,)), f"duplicate id {claim.id!r}")
+        claims[claim.id] = _as_list(document)[index]
+    return claims
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """All content, validated and cross-checked. Read-only and shared by everyone."""
@@ -160,6 +180,11 @@ class KnowledgeBase:
     questions: Mapping[str, AnyQuestion]
     quizzes: Mapping[str, Quiz]
     lexicon: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    misconceptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def validation_context(self) -> dict[str, Any]:
+        """What rubric validation needs: the lexicon and the shared misconceptions."""
+        return {"lexicon": self.lexicon, "misconceptions": self.misconceptions}
 
     def question(self, question_id: str) -> AnyQuestion | None:
         return self.questions.get(question_id)
@@ -185,7 +210,7 @@ def _check_unique(items: Iterable[tuple[str, Path, int | None]], kind: str) -> N
 def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     """Load every content file under `content_dir`; raise `ContentError` on the first problem."""
     criteria_path = content_dir / "criteria.yaml"
-    criteria_doc = _read(criteria_path)
+    criteria_doc = read_document(criteria_path)
     criteria = _validate_list(criteria_doc, Criterion)
     _check_unique(
         ((c.code, criteria_path, criteria_doc.line_of((i,))) for i, c in enumerate(criteria)),
@@ -195,11 +220,13 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
 
     lexicon_path = content_dir / "lexicon.yaml"
     lexicon = _load_lexicon(lexicon_path) if lexicon_path.exists() else {}
+    misconceptions = _load_misconceptions(content_dir / "misconceptions.yaml", lexicon)
+    context = {"lexicon": lexicon, "misconceptions": misconceptions}
 
     entries: dict[str, Entry] = {}
     entry_where: list[tuple[str, Path, int | None]] = []
     for path in sorted((content_dir / "entries").glob("*.yaml")):
-        document = _read(path)
+        document = read_document(path)
         for index, entry in enumerate(_validate_list(document, Entry)):
             line = document.line_of((index,))
             entry_where.append((entry.id, path, line))
@@ -210,8 +237,8 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     questions: dict[str, AnyQuestion] = {}
     question_where: list[tuple[str, Path, int | None]] = []
     for path in sorted((content_dir / "questions").glob("*.yaml")):
-        document = _read(path)
-        for index, question in enumerate(_validate_questions(document, lexicon)):
+        document = read_document(path)
+        for index, question in enumerate(_validate_questions(document, context)):
             line = document.line_of((index,))
             question_where.append((question.id, path, line))
             _check_unique(question_where, "question")
@@ -228,7 +255,7 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     quizzes: dict[str, Quiz] = {}
     quizzes_path = content_dir / "quizzes.yaml"
     if quizzes_path.exists():
-        document = _read(quizzes_path)
+        document = read_document(quizzes_path)
         for index, quiz in enumerate(_validate_list(document, Quiz)):
             line = document.line_of((index,))
             if quiz.id in quizzes:
@@ -248,6 +275,7 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
         questions=questions,
         quizzes=quizzes,
         lexicon=lexicon,
+        misconceptions=misconceptions,
     )
 
 

@@ -24,13 +24,15 @@ from knowledge.models import (
     Verdict,
 )
 from knowledge.patterns import find_all, is_negated
-from knowledge.text import Tokens, durations, tokenize, tokenize_cached
+from knowledge.text import NO_BREAK, Tokens, durations, tokenize, tokenize_cached
 
 # Long answers are marked on their start: nobody writes a 3,000-character answer to one question,
 # and the cap keeps marking time bounded for pasted walls of text.
 MARKED_CHARACTERS = 3000
 OPTION_LETTERS = "abcdefghij"
 OPTION_MATCH_CUTOFF = 80
+# Score of an answer that only says something worth credit but nothing the rubric requires.
+PARTIAL_CREDIT = 0.25
 
 Answer = str | int | Sequence[int]
 
@@ -117,7 +119,11 @@ def _mark_text(question: TextQuestion, answer: str) -> Verdict:
     for claim in rubric.forbidden:
         if any(hits.has(name) for name in claim.unless):
             continue
-        if any(not m.negated for p in claim.patterns for m in find_all(p, tokens)):
+        if any(
+            not m.negated and not _preceded_by(tokens, m.start, claim.not_after)
+            for p in claim.patterns
+            for m in find_all(p, tokens)
+        ):
             misconceptions.append(claim.id)
             wrong_feedback.append(claim.feedback)
     if rubric.figures is not None and _wrong_figure(question, tokens):
@@ -128,6 +134,18 @@ def _mark_text(question: TextQuestion, answer: str) -> Verdict:
         wrong_feedback.append(rubric.order_feedback)
 
     score = sum(parts) / len(parts)
+    credited = [c.label for c in rubric.optional if c.partial_credit and hits.has(c.id)]
+    if score == 0.0 and credited:
+        found.extend(credited)
+        score = PARTIAL_CREDIT
+    short_groups = [g for g in rubric.groups if sum(hits.has(c.id) for c in g.concepts) < g.need]
+    list_like = bool(short_groups) or (bool(rubric.order) and 0.0 < score < 1.0)
+    if list_like and score > 0.0 and not misconceptions:
+        stray = _unrecognised_items(tokens, hits)
+        if stray:
+            misconceptions.append("unrecognised-item")
+            quoted = ", ".join(f"“{item}”" for item in stray[:3])
+            wrong_feedback.append(f"{quoted}: not one of the answers this question is after.")
     if misconceptions:
         return _verdict(
             question,
@@ -145,14 +163,61 @@ def _mark_text(question: TextQuestion, answer: str) -> Verdict:
     return _verdict(question, "incorrect", 0.0, found=found, missing=missing)
 
 
+_ITEM_BREAKS = frozenset({"and", "or", "plus", "also", "then"})
+_FILLER = frozenset(
+    {"etc", "eg", "e", "g", "ie", "the", "a", "an", "so", "like", "such", "as", "it", "that", "to"}
+)
+
+
+def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
+    """In a list-like answer, the items in which no concept was found."""
+    items: list[tuple[int, int]] = []
+    start = 0
+    for i in range(len(tokens) + 1):
+        boundary = i == len(tokens) or (i > start and tokens.breaks[i] != NO_BREAK)
+        boundary = boundary or (i < len(tokens) and tokens.stems[i] in _ITEM_BREAKS)
+        if boundary:
+            if i > start:
+                items.append((start, i))
+            start = i + 1 if i < len(tokens) and tokens.stems[i] in _ITEM_BREAKS else i
+    if len(items) < 2:
+        return []
+    found = {p for positions in hits.positions.values() for p in positions}
+    stray: list[str] = []
+    for first, last in items:
+        words = [tokens.words[i] for i in range(first, last)]
+        if all(w in _FILLER for w in words) or "unsure" in words:
+            continue
+        if not any(first <= p < last for p in found):
+            stray.append(" ".join(words))
+    return stray
+
+
+def _preceded_by(tokens: Tokens, start: int, words: Sequence[str]) -> bool:
+    if not words:
+        return False
+    before = range(max(0, start - 3), start)
+    return any(
+        tokens.words[i].startswith(w) or tokens.stems[i] == w for i in before for w in words
+    )
+
+
 def _wrong_figure(question: TextQuestion, tokens: Tokens) -> bool:
     assert question.rubric.figures is not None
     allowed = set(question.rubric.figures.allowed_keys())
     # Figures the prompt itself gives ("bought 12 days ago") may be repeated back.
     allowed.update(d.key for d in durations(tokenize_cached(question.prompt)))
-    return any(
-        d.key not in allowed and not is_negated(tokens, d.position, ()) for d in durations(tokens)
-    )
+    stated = durations(tokens)
+    plain = [d for d in stated if not is_negated(tokens, d.position, ())]
+    in_durations = {d.position for d in stated}
+    bare_numbers = [
+        i
+        for i, word in enumerate(tokens.stems)
+        if word.isdigit() and i not in in_durations and not is_negated(tokens, i, ())
+    ]
+    # "not 14 days, it's 30" corrects itself; a lone "not within 12 months" still claims 12.
+    considered = plain if plain or bare_numbers else stated
+    return any(d.key not in allowed for d in considered)
 
 
 # ---------------------------------------------------------------- choices and order

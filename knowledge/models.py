@@ -165,6 +165,8 @@ class Concept(Frozen):
     id: Id
     label: Text
     patterns: Annotated[tuple[CompiledPattern, ...], Field(min_length=1)]
+    partial_credit: bool = False
+    """For optional concepts: saying only this still earns a partial verdict."""
 
 
 class ConceptGroup(Frozen):
@@ -194,6 +196,9 @@ class ForbiddenClaim(Frozen):
     feedback: Text
     unless: tuple[Id, ...] = ()
     """Concept ids: the claim does not count when any of these is also present."""
+    not_after: tuple[Annotated[str, Field(min_length=2)], ...] = ()
+    """Words that cancel the claim when they come up to three words before it
+    ("personalised t-shirts" is not the wrong claim "t-shirts")."""
 
 
 class Figures(Frozen):
@@ -225,12 +230,30 @@ class Rubric(Frozen):
     order: tuple[Id, ...] = ()
     order_feedback: str = "The steps are in the wrong order."
     figures: Figures | None = None
+    common: tuple[Id, ...] = ()
+    """Ids of shared misconceptions (misconceptions.yaml) that also count as forbidden."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _add_common_misconceptions(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not data.get("common"):
+            return data
+        shared: Mapping[str, Any] = (info.context or {}).get("misconceptions", {})
+        claims = list(data.get("forbidden") or [])
+        for name in data["common"]:
+            if name not in shared:
+                raise ValueError(f"unknown common misconception {name!r}")
+            claims.append(shared[name])
+        return {**data, "forbidden": claims}
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Rubric:
         if not self.required and not self.groups:
             raise ValueError("a rubric needs at least one required concept or group")
         known = self.concept_ids()
+        claim_ids = [claim.id for claim in self.forbidden]
+        if len(set(claim_ids)) != len(claim_ids):
+            raise ValueError("forbidden claim ids must be unique (check 'common' too)")
         seen: set[str] = set()
         for concept_id in [c.id for c in self.all_concepts()]:
             if concept_id in seen:

@@ -52,7 +52,17 @@ class Word:
     def matches(self, token: str, word: str) -> bool:
         """Whether this pattern word matches a token (its stem and its normalised word)."""
         if self.prefix:
-            return word.startswith(self.stem)
+            if word.startswith(self.stem):
+                return True
+            # A typo inside a long prefix ("acountability" for accountab*) still counts.
+            size = len(self.stem)
+            if size < 6 or not word or word[0] != self.stem[0]:
+                return False
+            return any(
+                OSA.distance(word[:cut], self.stem, score_cutoff=1) <= 1
+                for cut in (size - 1, size, size + 1)
+                if cut <= len(word)
+            )
         if self.exact:
             return word == self.stem
         if token == self.stem:

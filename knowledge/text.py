@@ -73,7 +73,72 @@ _SPELLINGS: dict[str, str] = {
     "govt": "government",
     "info": "information",
     "refnd": "refund",
+    "opn": "open",
+    "wat": "what",
+    "wot": "what",
+    "wen": "when",
+    "hw": "how",
+    "hapen": "happen",
+    "hapens": "happens",
+    "hapend": "happened",
+    "hearin": "hearing",
+    "listenin": "listening",
+    "buisness": "business",
+    "bussiness": "business",
+    "busness": "business",
+    "recieve": "receive",
+    "recieved": "received",
+    "acknowlege": "acknowledge",
+    "acknowledgement": "acknowledgment",
+    "asumption": "assumption",
+    "asumptions": "assumptions",
+    "garantee": "guarantee",
+    "gaurantee": "guarantee",
+    "warrenty": "warranty",
+    "reciept": "receipt",
 }
+# Phrases whose "no"/"not" is not a negation of what follows ("no later than 14 days" states
+# 14 days), plus ways of saying "I don't know" that must not read as a "no" answer.
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b{pattern}\b"), replacement)
+    for pattern, replacement in (
+        (r"(?:no|not) (?:later|more|longer) than", "within"),
+        (r"at the (?:latest|most)", ""),
+        (r"if not,?", "otherwise"),
+        (r"(?:i am |i m |im )?(?:not sure|unsure|no idea)", "unsure"),
+        (r"(?:i )?(?:do not|don t|dont) know", "unsure"),
+    )
+)
+# Common misspellings of number words and time units, and words glued together.
+_NUMBER_TYPOS = {
+    "thrity": "thirty",
+    "thirthy": "thirty",
+    "therty": "thirty",
+    "fourty": "forty",
+    "fourten": "fourteen",
+    "fourtheen": "fourteen",
+    "forteen": "fourteen",
+    "fortnite": "fortnight",
+    "fortnigth": "fortnight",
+    "sevnty": "seventy",
+    "seventytwo": "seventy two",
+    "twleve": "twelve",
+    "yeras": "years",
+    "yaers": "years",
+    "yeares": "years",
+    "yrs": "years",
+    "monhts": "months",
+    "mounths": "months",
+    "monts": "months",
+    "dyas": "days",
+    "hous": "hours",
+    "horus": "hours",
+}
+_NUMBER_TYPO_RE = re.compile(r"\b(" + "|".join(_NUMBER_TYPOS) + r")\b")
+_GLUED_UNIT_RE = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|thirty"
+    r"|seventy|\d+)(days?|weeks?|months?|years?|hours?|hrs)\b"
+)
 _SPELLING_RE = re.compile(
     r"(?<![\w-])("
     + "|".join(re.escape(k) for k in sorted(_SPELLINGS, key=len, reverse=True))
@@ -93,7 +158,11 @@ _CONTRACTIONS = (
         re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must)nt\b"),
         r"\1 not",
     ),
-    (re.compile(r"'(s|re|ve|ll|d|m)\b"), r" \1"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"'m\b"), " am"),
+    (re.compile(r"'(s|d)\b"), r" \1"),
 )
 
 _WEEKS_RE = re.compile(r"\b(\d+)\s*(weeks?|wks?)\b")
@@ -125,14 +194,16 @@ _UNIT_CANON = {
 }
 _ONE_UNIT_RE = re.compile(r"\b(?:a|an|one|1)\s+(single\s+)?(hour|day|week|month|year)\b")
 _HALF_YEAR_RE = re.compile(r"\bhalf (?:a|1) years?\b")
-_TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!?;]+|[,:()/\-\u2013\u2014]+")
+_TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!?;]+|[,:()/+&\-\u2013\u2014]+")
 _SENTENCE_PUNCT = frozenset(".!?;")
 
 # Units after a number that make it a duration; words allowed between ("3 working days").
 DURATION_UNITS = frozenset({"hour", "day", "month", "year"})
 DURATION_FILLERS = frozenset(
-    {"work", "busi", "calendar", "clear", "full", "extra", "further", "more", "addit", "whole"}
+    {"calendar", "clear", "full", "extra", "further", "more", "addit", "whole"}
 )
+# "14 working days" is not "14 days": it becomes its own unit, which no rubric allows.
+WORKING_FILLERS = frozenset({"work", "busi"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +223,17 @@ def _canonical_text(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     text = text.replace("\u201c", '"').replace("\u201d", '"')
     text = _SPELLING_RE.sub(lambda m: _SPELLINGS[m.group(1)], text)
+    text = _NUMBER_TYPO_RE.sub(lambda m: _NUMBER_TYPOS[m.group(1)], text)
+    text = _GLUED_UNIT_RE.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
     text = _IZE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}s{m.group(3)}", text)
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
+    for pattern, replacement in _PHRASES:
+        text = pattern.sub(replacement, text)
     # Hyphenated numbers and units ("thirty-day", "six-month") read as separate words.
     text = re.sub(r"(?<=[a-z0-9])-(?=[a-z0-9])", " ", text)
-    text = re.sub(r"(?<=\d)(?=[a-z])", " ", text)
     text = alpha2digit(text, "en", threshold=0)
+    text = re.sub(r"(?<=\d)(?=[a-z])", " ", text)
     text = _HALF_YEAR_RE.sub("6 months", text)
     text = _ONE_UNIT_RE.sub(lambda m: f"1 {m.group(2)}", text)
     text = _FORTNIGHT_RE.sub(lambda m: f"{int(m.group(1) or 1) * 14} days", text)
@@ -223,8 +298,10 @@ def durations(tokens: Tokens) -> list[Duration]:
             if j >= len(stems) or tokens.breaks[j] != NO_BREAK:
                 break
             if stems[j] in DURATION_UNITS:
-                found.append(Duration(int(word), stems[j], i))
+                working = j == i + 2 and stems[i + 1] in WORKING_FILLERS
+                unit = f"working {stems[j]}" if working else stems[j]
+                found.append(Duration(int(word), unit, i))
                 break
-            if stems[j] not in DURATION_FILLERS:
+            if stems[j] not in DURATION_FILLERS | WORKING_FILLERS:
                 break
     return found

