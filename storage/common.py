@@ -1,0 +1,61 @@
+"""What every ProgressStore adapter shares: commit checks, the clock and the export shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from flows.ports import AnswerRecord, Commit, LearnerProfile, ScenarioRun, SessionSnapshot
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock: aware UTC, so stored timestamps sort as text."""
+    return datetime.now(UTC)
+
+
+def check_commit(commit: Commit) -> None:
+    """Refuse a commit whose parts belong to different learners (an engine bug, not a race)."""
+    owner = commit.learner.learner_id
+    others = [commit.session.learner_id] if commit.session else []
+    others += [answer.learner_id for answer in commit.answers]
+    if commit.finished_run:
+        others.append(commit.finished_run.learner_id)
+    strangers = sorted({learner for learner in others if learner != owner})
+    if strangers:
+        raise ValueError(f"commit for learner {owner} carries records of learners {strangers}")
+
+
+def stale_message(learner_id: int, offered: int, stored: int | None) -> str:
+    """The StaleSessionError text, identical in every adapter."""
+    return (
+        f"learner {learner_id}: session version {offered} does not follow the stored version"
+        f" {stored or 0} (expected {(stored or 0) + 1})"
+    )
+
+
+def export_document(
+    *,
+    profile: LearnerProfile | None = None,
+    first_seen: datetime | None = None,
+    last_active: datetime | None = None,
+    session: SessionSnapshot | None = None,
+    answers: Sequence[AnswerRecord] = (),
+    runs: Sequence[ScenarioRun] = (),
+) -> dict[str, Any]:
+    """The JSON-ready /mydata document; every adapter builds it here so they cannot drift."""
+    learner: dict[str, Any] | None = None
+    if profile is not None and first_seen is not None and last_active is not None:
+        learner = {
+            **profile.model_dump(mode="json"),
+            "first_seen": first_seen.isoformat(),
+            "last_active": last_active.isoformat(),
+        }
+    return {
+        "learner": learner,
+        "session": session.model_dump(mode="json") if session else None,
+        "answers": [answer.model_dump(mode="json") for answer in answers],
+        "runs": [run.model_dump(mode="json") for run in runs],
+    }

@@ -1,0 +1,126 @@
+"""The in-memory ProgressStore: the fake engine tests run on, with SQLite's exact semantics."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flows.ports import (
+    AnswerRecord,
+    Commit,
+    LearnerProfile,
+    ScenarioRun,
+    SessionSnapshot,
+    StaleSessionError,
+)
+from storage.common import Clock, check_commit, export_document, stale_message, utc_now
+
+
+@dataclass
+class _Learner:
+    profile: LearnerProfile
+    first_seen: datetime
+    last_active: datetime
+    session: SessionSnapshot | None = None
+    answers: list[AnswerRecord] = field(default_factory=list)
+    runs: list[ScenarioRun] = field(default_factory=list)
+    update_keys: set[str] = field(default_factory=set)
+
+
+class MemoryProgressStore:
+    """ProgressStore in a dict; records are frozen, so sharing them is safe."""
+
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._learners: dict[int, _Learner] = {}
+        self._update_keys: dict[str, int] = {}
+        self._polls: dict[str, tuple[int, str]] = {}
+
+    async def load_session(self, learner_id: int) -> SessionSnapshot | None:
+        """The learner's stored session, or None for a new learner."""
+        await asyncio.sleep(0)
+        learner = self._learners.get(learner_id)
+        return learner.session if learner else None
+
+    async def apply(self, commit: Commit) -> bool:
+        """Write a commit atomically; False if its update key was seen before."""
+        check_commit(commit)
+        # Yield once like real I/O would, so engine tests see concurrent interleavings.
+        await asyncio.sleep(0)
+        learner_id = commit.learner.learner_id
+        if commit.update_key is not None and commit.update_key in self._update_keys:
+            return False
+        # The clock is read exactly where the SQLite writer reads it, so exports match.
+        now = self._clock()
+        stored = self._learners.get(learner_id)
+        if commit.session is not None:
+            stored_version = stored.session.version if stored and stored.session else None
+            if commit.session.version != (stored_version or 0) + 1:
+                raise StaleSessionError(
+                    stale_message(learner_id, commit.session.version, stored_version)
+                )
+        # Every check passed: from here on nothing can fail, so the write is all-or-nothing.
+        if stored is None:
+            stored = _Learner(profile=commit.learner, first_seen=now, last_active=now)
+            self._learners[learner_id] = stored
+        stored.profile = commit.learner
+        stored.last_active = now
+        if commit.session is not None:
+            stored.session = commit.session
+        stored.answers.extend(commit.answers)
+        if commit.finished_run is not None:
+            stored.runs.append(commit.finished_run)
+        if commit.update_key is not None:
+            stored.update_keys.add(commit.update_key)
+            self._update_keys[commit.update_key] = learner_id
+        return True
+
+    async def answers(self, learner_id: int) -> list[AnswerRecord]:
+        """The learner's answers in the order they were committed."""
+        await asyncio.sleep(0)
+        learner = self._learners.get(learner_id)
+        return list(learner.answers) if learner else []
+
+    async def finished_runs(self, learner_id: int) -> list[ScenarioRun]:
+        """The learner's finished scenarios in the order they were committed."""
+        await asyncio.sleep(0)
+        learner = self._learners.get(learner_id)
+        return list(learner.runs) if learner else []
+
+    async def export_learner(self, learner_id: int) -> dict[str, Any]:
+        """Everything stored about a learner, as JSON-ready data."""
+        await asyncio.sleep(0)
+        learner = self._learners.get(learner_id)
+        if learner is None:
+            return export_document()
+        return export_document(
+            profile=learner.profile,
+            first_seen=learner.first_seen,
+            last_active=learner.last_active,
+            session=learner.session,
+            answers=learner.answers,
+            runs=learner.runs,
+        )
+
+    async def forget_learner(self, learner_id: int) -> None:
+        """Erase the learner, their session, answers, runs, update keys and polls."""
+        await asyncio.sleep(0)
+        learner = self._learners.pop(learner_id, None)
+        if learner is not None:
+            for key in learner.update_keys:
+                self._update_keys.pop(key, None)
+        self._polls = {
+            poll_id: sent for poll_id, sent in self._polls.items() if sent[0] != learner_id
+        }
+
+    async def remember_poll(self, poll_id: str, learner_id: int, question_id: str) -> None:
+        """Record who was sent a quiz poll, so its answer can be routed back to them."""
+        await asyncio.sleep(0)
+        self._polls[poll_id] = (learner_id, question_id)
+
+    async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None:
+        """The learner and question a poll was sent for, or None for an unknown poll."""
+        await asyncio.sleep(0)
+        return self._polls.get(poll_id)

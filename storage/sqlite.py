@@ -1,0 +1,664 @@
+"""The SQLite ProgressStore: aiosqlite in WAL mode, numbered migrations and group commit.
+
+Writes go through one background writer task: `apply()` queues its commit and waits; the writer
+takes everything queued, writes it in one transaction (each commit in its own SAVEPOINT) and
+resolves the waiting callers only after COMMIT. One fsync then covers many learners' inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Coroutine, Generator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from flows.ports import (
+    AnswerRecord,
+    Commit,
+    LearnerProfile,
+    ScenarioRun,
+    SessionSnapshot,
+    StaleSessionError,
+)
+from storage.common import Clock, check_commit, export_document, stale_message, utc_now
+
+log = logging.getLogger(__name__)
+
+MEMORY = ":memory:"
+MAX_BATCH = 256
+BUSY_TIMEOUT_MS = 5_000
+_MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by a newer version of the code than this one."""
+
+
+class StoreClosedError(RuntimeError):
+    """The store was used after close(), or its writer stopped."""
+
+
+def database_path(url: str) -> str:
+    """The SQLite file (or ':memory:') named by a DATABASE_URL such as 'sqlite:///./coach.db'."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ValueError("DATABASE_URL must look like sqlite:///./coach.db")
+    if scheme.lower() != "sqlite":
+        # Name only the scheme: the rest of a server URL may hold a password.
+        raise ValueError(
+            f"DATABASE_URL uses {scheme!r}, but only SQLite is supported so far: use"
+            " sqlite:///./coach.db (relative), sqlite:////abs/coach.db or sqlite:///:memory:"
+        )
+    if not rest.startswith("/") or len(rest) == 1 or "?" in rest:
+        raise ValueError(
+            "a SQLite DATABASE_URL is sqlite:/// followed by a path and nothing else"
+            " (sqlite:///./coach.db, sqlite:////abs/coach.db or sqlite:///:memory:)"
+        )
+    return rest[1:]
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One numbered schema change, e.g. 0001_initial.sql."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> tuple[Migration, ...]:
+    """The shipped migrations in order; numbering must run 1, 2, 3 … without gaps."""
+    found: list[Migration] = []
+    for entry in (resources.files("storage") / "migrations").iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        match = _MIGRATION_FILE.match(entry.name)
+        if match is None:
+            raise ValueError(f"migration {entry.name!r} is not named like 0001_initial.sql")
+        sql = entry.read_text(encoding="utf-8")
+        found.append(Migration(int(match[1]), entry.name.removesuffix(".sql"), sql))
+    found.sort(key=lambda migration: migration.version)
+    versions = [migration.version for migration in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise ValueError(f"migrations must be numbered 1, 2, 3 … without gaps: found {versions}")
+    return tuple(found)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements, so they run inside our transaction.
+
+    `executescript` would COMMIT on its own; `sqlite3.complete_statement` knows about string
+    literals, comments and trigger bodies, so a ';' inside them does not end a statement.
+    """
+    statements: list[str] = []
+    pending = ""
+    *pieces, tail = script.split(";")
+    for piece in pieces:
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip() != ";":
+                statements.append(pending.strip())
+            pending = ""
+    rest = pending + tail
+    if any(line.strip() and not line.strip().startswith("--") for line in rest.splitlines()):
+        raise ValueError(f"migration ends with an incomplete statement: {rest.strip()[:80]!r}")
+    return statements
+
+
+async def _migrate(db: aiosqlite.Connection, migrations: Sequence[Migration]) -> None:
+    # All pending migrations share one transaction: a failure leaves the schema as it was.
+    # IMMEDIATE takes the write lock before the version is read, so two processes opening the
+    # same new file cannot both decide to run 0001.
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        await _apply_pending(db, migrations)
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+
+
+async def _apply_pending(db: aiosqlite.Connection, migrations: Sequence[Migration]) -> None:
+    latest = max((migration.version for migration in migrations), default=0)
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    rows = list(await db.execute_fetchall("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+    current = int(rows[0][0])
+    if current > latest:
+        raise SchemaVersionError(
+            f"the database is at schema version {current}, newer than this code knows"
+            f" ({latest}): upgrade Aftercare Coach or point DATABASE_URL at another file"
+        )
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        for statement in split_statements(migration.sql):
+            await db.execute(statement)
+        await db.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, utc_now().isoformat()),
+        )
+        log.info("applied migration %s", migration.name)
+
+
+async def _connect(database: str, *, query_only: bool = False) -> aiosqlite.Connection:
+    # isolation_level=None: the sqlite3 module must not open transactions behind our back;
+    # the writer issues BEGIN / SAVEPOINT / COMMIT itself.
+    db = await aiosqlite.connect(database, isolation_level=None)
+    try:
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable across application crashes in WAL mode; only a power cut can lose
+        # the last transactions, and it never corrupts the file.
+        await db.execute("PRAGMA synchronous = NORMAL")
+        if query_only:
+            await db.execute("PRAGMA query_only = ON")
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Forget:
+    learner_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    poll_id: str
+    learner_id: int
+    question_id: str
+
+
+_Work = Commit | _Forget | _Poll
+
+
+@dataclass(eq=False, slots=True)
+class _Job:
+    work: _Work
+    future: asyncio.Future[bool]
+
+
+class _Opening:
+    """What `SqliteProgressStore.open()` returns: awaitable, or an async context manager."""
+
+    def __init__(self, opening: Coroutine[Any, Any, SqliteProgressStore]) -> None:
+        self._opening = opening
+        self._store: SqliteProgressStore | None = None
+
+    def __await__(self) -> Generator[Any, None, SqliteProgressStore]:
+        return self._opening.__await__()
+
+    async def __aenter__(self) -> SqliteProgressStore:
+        self._store = await self._opening
+        return self._store
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._store is not None:
+            await self._store.close()
+
+
+_UPSERT_LEARNER = """
+INSERT INTO learners (id, display_name, username, first_seen, last_active)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    display_name = excluded.display_name,
+    username = excluded.username,
+    last_active = excluded.last_active
+"""
+_UPDATE_SESSION = """
+UPDATE sessions SET scenario_id = ?, state = ?, version = ?, data = ?, updated_at = ?
+WHERE learner_id = ? AND version = ?
+"""
+_INSERT_SESSION = """
+INSERT INTO sessions (scenario_id, state, version, data, updated_at, learner_id)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (learner_id) DO NOTHING
+"""
+_INSERT_ANSWER = """
+INSERT INTO answers (learner_id, question_id, answer, outcome, score, criteria, topic,
+                     scenario_id, step, source, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_INSERT_RUN = """
+INSERT INTO scenario_runs (learner_id, scenario_id, score, results, finished_at)
+VALUES (?, ?, ?, ?, ?)
+"""
+_SELECT_ANSWERS = """
+SELECT learner_id, question_id, answer, outcome, score, criteria, topic, scenario_id, step,
+       source, created_at
+FROM answers WHERE learner_id = ? ORDER BY id
+"""
+_SELECT_RUNS = """
+SELECT learner_id, scenario_id, score, results, finished_at
+FROM scenario_runs WHERE learner_id = ? ORDER BY id
+"""
+
+
+class SqliteProgressStore:
+    """ProgressStore on SQLite; open with `await SqliteProgressStore.open(path)`."""
+
+    def __init__(
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        *,
+        name: str,
+        clock: Clock,
+        max_batch: int,
+    ) -> None:
+        """Use `open()`: this only wires up connections that are already migrated."""
+        self._writer = writer
+        # A file gets a second connection for reads: in WAL mode it sees only committed data
+        # and runs on its own thread, so reads neither wait for a batch nor see half of one.
+        # ":memory:" cannot be shared between connections, so there the writer's connection
+        # also reads, and `_read_lock` keeps reads out of an open batch transaction.
+        self._reader = reader
+        self._shared = reader is writer
+        # Reads are serialised anyway (one aiosqlite thread); the lock also stops a read from
+        # landing inside export_learner's snapshot transaction and seeing an older state.
+        self._read_lock = asyncio.Lock()
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._closed = False
+        self.commits_written = 0
+        """Transactions the writer has committed (one per batch); read by tests and bench."""
+        # Storage is no PTB application, so there is no app.create_task to use; the handle is
+        # kept here and close() stops the task after it has drained the queue.
+        self._writer_task = asyncio.create_task(self._write_forever(), name=f"{name}-writer")
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        clock: Clock = utc_now,
+        max_batch: int = MAX_BATCH,
+        migrations: Sequence[Migration] | None = None,
+    ) -> _Opening:
+        """Open (creating and migrating if needed); `await` it or use it with `async with`."""
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, not {max_batch}")
+        return _Opening(cls._open(str(path), clock, max_batch, migrations))
+
+    @classmethod
+    async def _open(
+        cls,
+        database: str,
+        clock: Clock,
+        max_batch: int,
+        migrations: Sequence[Migration] | None,
+    ) -> SqliteProgressStore:
+        writer = await _connect(database)
+        reader = writer
+        try:
+            await _migrate(writer, load_migrations() if migrations is None else migrations)
+            if database != MEMORY:
+                reader = await _connect(database, query_only=True)
+        except BaseException:
+            await writer.close()
+            raise
+        name = f"sqlite:{Path(database).name}"
+        return cls(writer, reader, name=name, clock=clock, max_batch=max_batch)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Write every commit already queued, then stop the writer and close the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put_nowait(None)
+        try:
+            # wait() rather than await: a writer that was cancelled must not make close() raise.
+            await asyncio.wait({self._writer_task})
+        finally:
+            if not self._shared:
+                await self._reader.close()
+            await self._writer.close()
+
+    # --- the port -------------------------------------------------------------------------------
+
+    async def load_session(self, learner_id: int) -> SessionSnapshot | None:
+        """The learner's stored session, or None for a new learner."""
+        async with self._reading() as db:
+            return await _fetch_session(db, learner_id)
+
+    async def apply(self, commit: Commit) -> bool:
+        """Write a commit atomically; returns once the transaction holding it is committed."""
+        check_commit(commit)
+        return await self._submit(commit)
+
+    async def answers(self, learner_id: int) -> list[AnswerRecord]:
+        """The learner's answers in the order they were committed."""
+        async with self._reading() as db:
+            return await _fetch_answers(db, learner_id)
+
+    async def finished_runs(self, learner_id: int) -> list[ScenarioRun]:
+        """The learner's finished scenarios in the order they were committed."""
+        async with self._reading() as db:
+            return await _fetch_runs(db, learner_id)
+
+    async def export_learner(self, learner_id: int) -> dict[str, Any]:
+        """Everything stored about a learner, as JSON-ready data, from one consistent snapshot."""
+        async with self._reading() as db:
+            await db.execute("BEGIN")
+            try:
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT id, display_name, username, first_seen, last_active"
+                        " FROM learners WHERE id = ?",
+                        (learner_id,),
+                    )
+                )
+                session = await _fetch_session(db, learner_id)
+                answers = await _fetch_answers(db, learner_id)
+                runs = await _fetch_runs(db, learner_id)
+            finally:
+                await db.execute("COMMIT")
+        if not rows:
+            return export_document()
+        learner_row = rows[0]
+        profile = LearnerProfile(
+            learner_id=learner_row[0], display_name=learner_row[1], username=learner_row[2]
+        )
+        first_seen = datetime.fromisoformat(learner_row[3])
+        last_active = datetime.fromisoformat(learner_row[4])
+        return export_document(
+            profile=profile,
+            first_seen=first_seen,
+            last_active=last_active,
+            session=session,
+            answers=answers,
+            runs=runs,
+        )
+
+    async def forget_learner(self, learner_id: int) -> None:
+        """Erase the learner, their session, answers, runs, update keys and polls."""
+        # Through the writer, so the DELETE is ordered with the learner's queued commits.
+        await self._submit(_Forget(learner_id))
+
+    # --- quiz polls (the bot's PollRegistry) ----------------------------------------------------
+
+    async def remember_poll(self, poll_id: str, learner_id: int, question_id: str) -> None:
+        """Record who was sent a quiz poll, so its answer can be routed back to them."""
+        await self._submit(_Poll(poll_id, learner_id, question_id))
+
+    async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None:
+        """The learner and question a poll was sent for, or None for an unknown poll."""
+        async with self._reading() as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT learner_id, question_id FROM polls WHERE poll_id = ?", (poll_id,)
+                )
+            )
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+
+    # --- reading --------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        self._check_open()
+        async with self._read_lock:
+            yield self._reader
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed or self._writer_task.done():
+            raise StoreClosedError("the progress store is closed")
+
+    async def _submit(self, work: _Work) -> bool:
+        self._check_open()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(work, future))
+        return await future
+
+    async def _write_forever(self) -> None:
+        batch: list[_Job] = []
+        try:
+            stopping = False
+            while not stopping:
+                job = await self._queue.get()
+                if job is None:
+                    return
+                batch = [job]
+                while len(batch) < self._max_batch and not self._queue.empty():
+                    job = self._queue.get_nowait()
+                    if job is None:
+                        stopping = True
+                        break
+                    batch.append(job)
+                await self._write_batch(batch)
+                batch = []
+        finally:
+            # Only reached early if the task is cancelled: nobody may wait forever.
+            leftovers = batch + [job for job in _drain(self._queue) if job is not None]
+            for job in leftovers:
+                _settle(job, StoreClosedError("the progress store's writer stopped"))
+
+    async def _write_batch(self, batch: list[_Job]) -> None:
+        # A caller that was cancelled while queued has given up: its commit is not written.
+        live = [job for job in batch if not job.future.done()]
+        if not live:
+            return
+        outcomes: list[bool | Exception] = []
+        async with self._read_lock if self._shared else contextlib.nullcontext():
+            try:
+                # IMMEDIATE: take the write lock now instead of failing to upgrade mid-batch
+                # when another process (a report, a backup) has written in between.
+                await self._writer.execute("BEGIN IMMEDIATE")
+                for job in live:
+                    outcomes.append(await self._write_one(job.work))
+                await self._writer.execute("COMMIT")
+            except Exception as error:  # noqa: BLE001  # handed to every waiting caller below
+                with contextlib.suppress(sqlite3.Error):
+                    await self._writer.execute("ROLLBACK")
+                for job in live:
+                    _settle(job, error)
+                return
+        self.commits_written += 1
+        for job, outcome in zip(live, outcomes, strict=True):
+            _settle(job, outcome)
+
+    async def _write_one(self, work: _Work) -> bool | Exception:
+        db = self._writer
+        await db.execute("SAVEPOINT one_commit")
+        try:
+            if isinstance(work, _Forget):
+                # The tables of 0001 cascade from learners; polls (0002) have no foreign key.
+                await db.execute("DELETE FROM learners WHERE id = ?", (work.learner_id,))
+                await db.execute("DELETE FROM polls WHERE learner_id = ?", (work.learner_id,))
+                written = True
+            elif isinstance(work, _Poll):
+                await db.execute(
+                    "INSERT OR REPLACE INTO polls (poll_id, learner_id, question_id, sent_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (work.poll_id, work.learner_id, work.question_id, self._clock().isoformat()),
+                )
+                written = True
+            else:
+                written = await self._write_commit(work)
+        # Any failure here belongs to this commit's caller alone: it is rolled back and raised
+        # in that caller (not swallowed), and the rest of the batch goes on.
+        except Exception as error:  # noqa: BLE001
+            await db.execute("ROLLBACK TO one_commit")
+            await db.execute("RELEASE one_commit")
+            return error
+        await db.execute("RELEASE one_commit")
+        return written
+
+    async def _write_commit(self, commit: Commit) -> bool:
+        db = self._writer
+        learner = commit.learner
+        if commit.update_key is not None:
+            seen = await db.execute_fetchall(
+                "SELECT 1 FROM applied_updates WHERE update_key = ?", (commit.update_key,)
+            )
+            if list(seen):
+                return False
+        now = self._clock().isoformat()
+        await db.execute(
+            _UPSERT_LEARNER,
+            (learner.learner_id, learner.display_name, learner.username, now, now),
+        )
+        if commit.session is not None:
+            await self._write_session(commit.session)
+        if commit.answers:
+            await db.executemany(_INSERT_ANSWER, [_answer_row(a) for a in commit.answers])
+        if commit.finished_run is not None:
+            run = commit.finished_run
+            results = json.dumps([result.model_dump(mode="json") for result in run.results])
+            await db.execute(
+                _INSERT_RUN,
+                (run.learner_id, run.scenario_id, run.score, results, run.finished_at.isoformat()),
+            )
+        if commit.update_key is not None:
+            await db.execute(
+                "INSERT INTO applied_updates (update_key, learner_id, applied_at)"
+                " VALUES (?, ?, ?)",
+                (commit.update_key, learner.learner_id, now),
+            )
+        return True
+
+    async def _write_session(self, session: SessionSnapshot) -> None:
+        db = self._writer
+        values = (
+            session.scenario_id,
+            session.state,
+            session.version,
+            session.model_dump_json(),
+            session.updated_at.isoformat(),
+            session.learner_id,
+        )
+        # The version check is the WHERE clause: one statement on the common path.
+        cursor = await db.execute(_UPDATE_SESSION, (*values, session.version - 1))
+        if cursor.rowcount == 1:
+            return
+        if session.version == 1:
+            cursor = await db.execute(_INSERT_SESSION, values)
+            if cursor.rowcount == 1:
+                return
+        rows = list(
+            await db.execute_fetchall(
+                "SELECT version FROM sessions WHERE learner_id = ?", (session.learner_id,)
+            )
+        )
+        stored = int(rows[0][0]) if rows else None
+        raise StaleSessionError(stale_message(session.learner_id, session.version, stored))
+
+
+# --- rows to records ----------------------------------------------------------------------------
+
+
+def _answer_row(answer: AnswerRecord) -> tuple[object, ...]:
+    return (
+        answer.learner_id,
+        answer.question_id,
+        answer.answer,
+        answer.outcome,
+        answer.score,
+        json.dumps(list(answer.criteria)),
+        answer.topic,
+        answer.scenario_id,
+        answer.step,
+        answer.source,
+        answer.created_at.isoformat(),
+    )
+
+
+async def _fetch_session(db: aiosqlite.Connection, learner_id: int) -> SessionSnapshot | None:
+    rows = list(
+        await db.execute_fetchall("SELECT data FROM sessions WHERE learner_id = ?", (learner_id,))
+    )
+    return SessionSnapshot.model_validate_json(rows[0][0]) if rows else None
+
+
+async def _fetch_answers(db: aiosqlite.Connection, learner_id: int) -> list[AnswerRecord]:
+    rows = await db.execute_fetchall(_SELECT_ANSWERS, (learner_id,))
+    return [
+        AnswerRecord.model_validate(
+            {
+                "learner_id": row[0],
+                "question_id": row[1],
+                "answer": row[2],
+                "outcome": row[3],
+                "score": row[4],
+                "criteria": tuple(json.loads(row[5])),
+                "topic": row[6],
+                "scenario_id": row[7],
+                "step": row[8],
+                "source": row[9],
+                "created_at": datetime.fromisoformat(row[10]),
+            }
+        )
+        for row in rows
+    ]
+
+
+async def _fetch_runs(db: aiosqlite.Connection, learner_id: int) -> list[ScenarioRun]:
+    rows = await db.execute_fetchall(_SELECT_RUNS, (learner_id,))
+    return [
+        ScenarioRun.model_validate(
+            {
+                "learner_id": row[0],
+                "scenario_id": row[1],
+                "score": row[2],
+                "results": json.loads(row[3]),
+                "finished_at": datetime.fromisoformat(row[4]),
+            }
+        )
+        for row in rows
+    ]
+
+
+def _drain(queue: asyncio.Queue[_Job | None]) -> list[_Job | None]:
+    items: list[_Job | None] = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+def _settle(job: _Job, outcome: bool | BaseException) -> None:
+    if job.future.done():
+        return
+    if isinstance(outcome, BaseException):
+        job.future.set_exception(outcome)
+    else:
+        job.future.set_result(outcome)
