@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -12,10 +14,16 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from bot.app import run as run_telegram
+from bot.console import run_console
 from bot.settings import Settings
+from flows.engine import Coach
+from flows.loader import ScenarioContent, load_scenarios
+from flows.machine import mermaid_diagram
 from knowledge.checks import ContentReport, check_content, load_core_contract
 from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
+from storage.sqlite import SqliteProgressStore, database_path
 
 
 def _settings() -> Settings:
@@ -51,9 +59,84 @@ def _content_check(args: argparse.Namespace) -> int:
 
 
 def _scenario_criteria(kb: KnowledgeBase) -> dict[str, int]:
-    """Criteria evidenced by scenarios; none until scenarios are loaded alongside questions."""
-    del kb
-    return {}
+    """How many scenarios evidence each criterion."""
+    counts: Counter[str] = Counter()
+    for content in _scenarios(kb).values():
+        counts.update(content.criteria())
+    return dict(counts)
+
+
+def _scenarios(kb: KnowledgeBase) -> dict[str, ScenarioContent]:
+    try:
+        return load_scenarios(kb)
+    except ContentError as error:
+        raise SystemExit(f"error: invalid content: {error}") from None
+
+
+# ---------------------------------------------------------------- coach content diagram
+
+
+def _content_diagram(args: argparse.Namespace) -> int:
+    kb = _knowledge()
+    scenarios = _scenarios(kb)
+    content = scenarios.get(args.scenario)
+    if content is None:
+        known = ", ".join(sorted(scenarios))
+        raise SystemExit(f"error: no scenario {args.scenario!r}; known: {known}")
+    sys.stdout.write(mermaid_diagram(content) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------- coach console / start
+
+
+def _console(args: argparse.Namespace) -> int:
+    del args
+    settings = _settings()
+    asyncio.run(_run_console(settings))
+    return 0
+
+
+async def _run_console(settings: Settings) -> None:
+    kb = _knowledge()
+    scenarios = _scenarios(kb)
+    try:
+        path = database_path(settings.database_url)
+    except ValueError as error:
+        raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
+    store = await SqliteProgressStore.open(path)
+    try:
+        await run_console(Coach(kb, scenarios, store))
+    finally:
+        await store.close()
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _run(args: argparse.Namespace) -> int:
+    del args
+    settings = _settings()
+    if settings.telegram_bot_token is None:
+        raise SystemExit("error: TELEGRAM_BOT_TOKEN is not set (see .env.example)")
+    # Validate all content before connecting: invalid content stops the start.
+    _scenarios(_knowledge())
+    _configure_logging(settings)
+    run_telegram(settings)
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if settings.telegram_bot_token is None:
+        sys.stdout.write("No TELEGRAM_BOT_TOKEN set: starting the console chat.\n")
+        return _console(args)
+    return _run(args)
 
 
 def _print_report(kb: KnowledgeBase, report: ContentReport, out: TextIO) -> None:
@@ -156,6 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
     check = content_commands.add_parser("check", help="validate all content and show coverage")
     check.add_argument("--core", help="the core questions contract (default: CORE_QUESTIONS_FILE)")
     check.set_defaults(handler=_content_check)
+
+    diagram = content_commands.add_parser(
+        "diagram", help="print a scenario's state machine as a Mermaid diagram"
+    )
+    diagram.add_argument("scenario")
+    diagram.set_defaults(handler=_content_diagram)
+
+    console = commands.add_parser("console", help="chat with the coach in this terminal")
+    console.set_defaults(handler=_console)
+    start = commands.add_parser(
+        "start", help="the Telegram bot if TELEGRAM_BOT_TOKEN is set, else the console chat"
+    )
+    start.set_defaults(handler=_start)
+    run = commands.add_parser("run", help="run the Telegram bot")
+    run.set_defaults(handler=_run)
 
     grade = commands.add_parser("grade", help="mark JSON-lines answers from FILE (or - for stdin)")
     grade.add_argument("file")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,18 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @model_validator(mode="after")
+    def _webhook_needs_https_and_secret(self) -> Settings:
+        if self.webhook_url:
+            if not self.webhook_url.startswith("https://"):
+                raise ValueError("WEBHOOK_URL must be an https:// URL (Telegram requires it)")
+            secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+                raise ValueError(
+                    "WEBHOOK_SECRET is required with WEBHOOK_URL: 1-256 of A-Z a-z 0-9 _ -"
+                )
+        return self
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -1,0 +1,170 @@
+"""The composition root: `build_application(settings)` wires the whole Telegram bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.constants import MessageEntityType
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    PollAnswerHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.settings import Settings
+from bot.telegram import learner
+from bot.telegram.context import BotServices, CoachApplication, CoachContext
+from bot.telegram.processor import PerChatUpdateProcessor
+from flows.engine import Coach
+from flows.errors import CoachError
+from flows.loader import load_scenarios
+from knowledge.loader import load_knowledge_base
+from storage.sqlite import SqliteProgressStore, database_path
+
+log = logging.getLogger(__name__)
+
+LEARNER_COMMANDS = [
+    BotCommand("start", "Welcome and main menu"),
+    BotCommand("menu", "Main menu (pauses a scenario)"),
+    BotCommand("resume", "Carry on where you left off"),
+    BotCommand("hint", "A hint for the current question"),
+    BotCommand("skip", "Skip the current question"),
+    BotCommand("cancel", "Stop the current scenario or quiz"),
+    BotCommand("quiz", "A quick quiz"),
+    BotCommand("law", "Look up the law, e.g. /law refund"),
+    BotCommand("progress", "Your progress and what to revise"),
+    BotCommand("mydata", "Everything we store about you"),
+    BotCommand("forget", "Erase your data"),
+    BotCommand("help", "How it works"),
+]
+APOLOGY = "Sorry – something went wrong on our side. Please try again in a moment."
+STARTUP_RETRIES = 3
+
+
+def file_url(base_url: str) -> str:
+    """The file URL that goes with a Bot API base URL ('…/bot' -> '…/file/bot')."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}/file/bot"
+
+
+async def register_commands(application: CoachApplication) -> bool:
+    """Publish the command list; retried and logged, never fatal (learners can still chat)."""
+    for attempt in range(1, STARTUP_RETRIES + 1):
+        try:
+            await application.bot.set_my_commands(LEARNER_COMMANDS)
+        except TelegramError as error:
+            log.warning("set_my_commands failed (attempt %d): %s", attempt, error)
+            await asyncio.sleep(0.5 * 2**attempt)
+        else:
+            return True
+    log.error("could not register the command list; the bot serves learners without it")
+    return False
+
+
+async def _post_init(application: CoachApplication) -> None:
+    services = application.bot_data
+    assert services.settings is not None
+    kb = load_knowledge_base()
+    scenarios = load_scenarios(kb)
+    store = await SqliteProgressStore.open(database_path(services.settings.database_url))
+    services.kb = kb
+    services.coach = Coach(kb, scenarios, store)
+    services.polls = store
+    await register_commands(application)
+
+
+async def _post_shutdown(application: CoachApplication) -> None:
+    services = application.bot_data
+    if services.coach is not None:
+        # close() drains queued commits: every answer a learner was told about is on disk.
+        store = services.coach.store
+        assert isinstance(store, SqliteProgressStore)
+        await store.close()
+
+
+async def on_error(update: object, context: CoachContext) -> None:
+    """The one error sink: a safe message for the learner, details only in the log."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    error = context.error
+    if isinstance(error, CoachError):
+        log.warning("update %s: %s", update_id, error)
+        text = error.user_message
+    else:
+        log.error("update %s failed", update_id, exc_info=error)
+        text = APOLOGY
+    if isinstance(update, Update) and update.effective_chat is not None:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(update.effective_chat.id, text)
+
+
+def build_application(
+    settings: Settings,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> CoachApplication:
+    """Build the bot; `request` replaces the HTTP layer (tests use a recording fake)."""
+    assert settings.telegram_bot_token is not None, "build_application needs a token"
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_url(settings.telegram_api_base_url))
+        .context_types(ContextTypes(context=CoachContext, bot_data=BotServices))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    application: CoachApplication = builder.build()
+    application.bot_data.settings = settings
+
+    private = filters.ChatType.PRIVATE
+    addressed_in_group = filters.ChatType.GROUPS & (
+        filters.COMMAND | filters.Entity(MessageEntityType.MENTION)
+    )
+    handlers = [
+        # Button presses, anywhere the bot's keyboards are.
+        CallbackQueryHandler(learner.on_button),
+        # Quiz-poll votes carry no chat: routed by poll id.
+        PollAnswerHandler(learner.on_poll_answer),
+        # Edits are not re-marked.
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, learner.on_edited_message),
+        # Text and /commands (known or not) in a private chat go to the engine.
+        MessageHandler(private & filters.TEXT, learner.on_text),
+        # Stickers, photos, voice, locations… in a private chat.
+        MessageHandler(private & ~filters.TEXT, learner.on_other_message),
+        # In groups: only when addressed, and only to point to the private chat.
+        MessageHandler(addressed_in_group, learner.on_group_mention),
+    ]
+    application.add_handlers(handlers)
+    application.add_error_handler(on_error)
+    return application
+
+
+def run(settings: Settings) -> None:
+    """Serve learners until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
+    application = build_application(settings)
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

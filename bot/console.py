@@ -1,0 +1,101 @@
+"""The console transport: the same engine in a terminal, with an SQLite file for progress."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from flows.engine import Coach
+from flows.io import Button, Input, Reply
+from flows.ports import LearnerProfile
+
+# The console has one learner: whoever sits at this terminal.
+CONSOLE_LEARNER_ID = 1
+QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
+LETTERS = "ABCDEFGHIJ"
+
+
+class ConsoleChat:
+    """Turns typed lines into engine inputs and prints the replies."""
+
+    def __init__(
+        self,
+        coach: Coach,
+        write: Callable[[str], None] = print,
+        downloads: Path = Path(),
+        learner: LearnerProfile | None = None,
+    ) -> None:
+        self.coach = coach
+        self.write = write
+        self.downloads = downloads
+        self.learner = learner or LearnerProfile(
+            learner_id=CONSOLE_LEARNER_ID, display_name=getpass.getuser()
+        )
+        self.numbered: list[Button] = []
+
+    async def send(self, line: str) -> list[Reply]:
+        """Handle one typed line and print what the coach answers."""
+        stripped = line.strip()
+        if stripped.isdigit() and self.numbered:
+            index = int(stripped) - 1
+            if 0 <= index < len(self.numbered):
+                replies = await self.coach.handle(
+                    self.learner, Input.pressed(self.numbered[index].data)
+                )
+                self.show(replies)
+                return replies
+        replies = await self.coach.handle(self.learner, Input.typed(line))
+        self.show(replies)
+        return replies
+
+    def show(self, replies: Sequence[Reply]) -> None:
+        numbered: list[Button] = []
+        for reply in replies:
+            if reply.kind == "echo":
+                continue  # the learner already sees what they typed
+            if reply.kind == "poll" and reply.poll is not None:
+                options = "\n".join(
+                    f"{LETTERS[i]}) {option}" for i, option in enumerate(reply.poll.options)
+                )
+                self.write(f"{reply.text}\n\n{reply.poll.question}\n\n{options}\n")
+                self.write("(reply with a letter)\n")
+                continue
+            if reply.kind == "document" and reply.document is not None:
+                path = self.downloads / reply.document.filename
+                path.write_bytes(reply.document.content)
+                self.write(f"{reply.text}: saved to {path}\n")
+                continue
+            self.write(reply.text + "\n")
+            letters = [b for row in reply.buttons for b in row if len(b.label) == 1]
+            others = [b for row in reply.buttons for b in row if len(b.label) > 1]
+            if letters:
+                self.write("(reply with a letter)\n")
+            if others:
+                numbered = others
+                for number, button in enumerate(others, start=1):
+                    self.write(f"  [{number}] {button.label}\n")
+                self.write("\n")
+        if numbered or any(r.kind != "echo" for r in replies):
+            self.numbered = numbered
+
+
+async def run_console(
+    coach: Coach, read: Callable[[str], str] = input, write: Callable[[str], None] = print
+) -> None:
+    """The interactive loop: /quit (or Ctrl-D) leaves; progress is kept for next time."""
+    chat = ConsoleChat(coach, write)
+    write("Aftercare Coach – console chat. Type /help for commands, /quit to leave.\n")
+    await chat.send("/start")
+    while True:
+        try:
+            # Read in a thread so the storage writer keeps running while we wait for a line.
+            line = await asyncio.to_thread(read, "> ")
+        except (EOFError, KeyboardInterrupt):
+            write("\nBye! Your progress is saved – run again and send /resume.\n")
+            return
+        if line.strip().lower() in QUIT_WORDS:
+            write("Bye! Your progress is saved – run again and send /resume.\n")
+            return
+        await chat.send(line)

@@ -1,0 +1,51 @@
+"""Typed access to the bot's long-lived services from handlers (PTB's custom ContextTypes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.settings import Settings
+from flows.engine import Coach
+from knowledge.loader import KnowledgeBase
+
+
+class PollRegistry(Protocol):
+    """Where the bot remembers which learner got which quiz poll (poll answers carry no chat)."""
+
+    async def remember_poll(self, poll_id: str, learner_id: int, question_id: str) -> None: ...
+
+    async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None: ...
+
+
+@dataclass
+class BotServices:
+    """Set up in post_init, closed in post_shutdown; PTB creates it empty as bot_data."""
+
+    settings: Settings | None = None
+    kb: KnowledgeBase | None = None
+    coach: Coach | None = None
+    polls: PollRegistry | None = None
+
+
+class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotServices]):
+    """The callback context every handler receives."""
+
+    @property
+    def coach(self) -> Coach:
+        coach = self.bot_data.coach
+        assert coach is not None, "the coach is set up in post_init"
+        return coach
+
+    @property
+    def polls(self) -> PollRegistry:
+        polls = self.bot_data.polls
+        assert polls is not None, "the poll registry is set up in post_init"
+        return polls
+
+
+CoachApplication = Application[
+    ExtBot[None], CoachContext, dict[Any, Any], dict[Any, Any], BotServices, Any
+]

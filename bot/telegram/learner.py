@@ -1,0 +1,118 @@
+"""Learner handlers: parse the update, call the coach, render the replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update, User
+from telegram.constants import ChatAction, ChatType
+
+from bot.telegram.context import CoachContext
+from bot.telegram.render import send_replies
+from flows.io import Input, Reply
+from flows.ports import LearnerProfile
+
+log = logging.getLogger(__name__)
+
+# Marking is usually instant; show "typing…" only when an answer takes longer than this.
+TYPING_AFTER_SECONDS = 0.4
+
+NOT_TEXT = Reply(
+    text="I can only read text. Type your answer, or send /menu to see what you can do."
+)
+EDITED = Reply(
+    text="I only mark new messages – please send your corrected answer as a new message."
+)
+PRIVATE_ONLY = "Let's talk in a private chat: open me and press Start, so your answers stay yours."
+
+
+def learner_of(user: User) -> LearnerProfile:
+    return LearnerProfile(
+        learner_id=user.id, display_name=user.full_name[:100], username=user.username
+    )
+
+
+def update_key(update: Update) -> str:
+    return f"tg:{update.update_id}"
+
+
+async def _handle(update: Update, context: CoachContext, inp: Input) -> list[Reply]:
+    user = update.effective_user
+    assert user is not None
+    task = context.application.create_task(
+        context.coach.handle(learner_of(user), inp), update=update, name="coach.handle"
+    )
+    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_SECONDS)
+    if not done and update.effective_chat is not None:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    return await task
+
+
+async def on_text(update: Update, context: CoachContext) -> None:
+    """Typed text and /commands in a private chat."""
+    message = update.effective_message
+    if message is None or message.text is None or update.effective_user is None:
+        return
+    replies = await _handle(update, context, Input.typed(message.text, update_key(update)))
+    await send_replies(
+        context.bot, message.chat_id, update.effective_user.id, replies, polls=context.polls
+    )
+
+
+async def on_button(update: Update, context: CoachContext) -> None:
+    """An inline-keyboard button press."""
+    query = update.callback_query
+    if query is None or update.effective_user is None:
+        return
+    await query.answer()
+    data = query.data if isinstance(query.data, str) else ""
+    replies = await _handle(update, context, Input.pressed(data, update_key(update)))
+    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+    await send_replies(
+        context.bot, chat_id, query.from_user.id, replies, polls=context.polls, query=query
+    )
+
+
+async def on_poll_answer(update: Update, context: CoachContext) -> None:
+    """A vote in a quiz poll: routed by poll id to the learner who got the poll."""
+    answer = update.poll_answer
+    if answer is None or answer.user is None:
+        return
+    target = await context.polls.poll_recipient(answer.poll_id)
+    if target is None or target[0] != answer.user.id:
+        log.info("ignoring an answer to unknown poll %s", answer.poll_id)
+        return
+    inp = Input(
+        kind="poll_answer",
+        poll_question=target[1],
+        poll_options=tuple(answer.option_ids),
+        update_key=update_key(update),
+    )
+    replies = await _handle(update, context, inp)
+    await send_replies(context.bot, answer.user.id, answer.user.id, replies, polls=context.polls)
+
+
+async def on_other_message(update: Update, context: CoachContext) -> None:
+    """Stickers, photos, voice, locations…: a friendly word, no change of state."""
+    message = update.effective_message
+    if message is not None:
+        await send_replies(context.bot, message.chat_id, 0, [NOT_TEXT], polls=context.polls)
+
+
+async def on_edited_message(update: Update, context: CoachContext) -> None:
+    message = update.edited_message
+    if message is not None and message.chat.type == ChatType.PRIVATE:
+        await send_replies(context.bot, message.chat_id, 0, [EDITED], polls=context.polls)
+
+
+async def on_group_mention(update: Update, context: CoachContext) -> None:
+    """In a group, answer only when addressed, and only to point to the private chat."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    me = f"@{context.bot.username}".lower()
+    first = message.text.split(maxsplit=1)[0].lower()
+    bare_command = first.startswith("/") and "@" not in first
+    if me in message.text.lower() or bare_command:
+        await message.reply_text(PRIVATE_ONLY)

@@ -1,0 +1,111 @@
+"""Engine replies rendered for Telegram: HTML-escaped text split at 4,096 characters,
+inline keyboards, native quiz polls, documents, and edits of a pressed question."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from collections.abc import Sequence
+from typing import Any, cast
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+)
+from telegram import Poll as TelegramPoll
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ExtBot
+
+from bot.telegram.context import PollRegistry
+from flows.io import Reply
+
+MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split text into chunks of at most `limit` characters, at paragraph or line breaks."""
+    chunks: list[str] = []
+    rest = text.strip() or "…"
+    while len(rest) > limit:
+        cut = rest.rfind("\n\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    chunks.append(rest)
+    return chunks
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+async def send_replies(
+    bot: ExtBot[None],
+    chat_id: int,
+    learner_id: int,
+    replies: Sequence[Reply],
+    *,
+    polls: PollRegistry,
+    query: CallbackQuery | None = None,
+) -> None:
+    """Send every reply in order; an `echo` edits the message whose button was pressed."""
+    for reply in replies:
+        if reply.kind == "echo":
+            if query is not None and query.message is not None:
+                # A message too old to edit keeps its buttons; the verdict still follows below.
+                with contextlib.suppress(BadRequest):
+                    await query.edit_message_text(
+                        html.escape(split_text(reply.text)[0]), parse_mode=ParseMode.HTML
+                    )
+            continue
+        if reply.kind == "poll" and reply.poll is not None:
+            if reply.text:
+                await bot.send_message(chat_id, html.escape(reply.text), parse_mode=ParseMode.HTML)
+            poll = reply.poll
+            message = await bot.send_poll(
+                chat_id,
+                question=poll.question,
+                options=list(poll.options),
+                type=TelegramPoll.QUIZ,
+                correct_option_id=cast(Any, poll.correct_option),  # Bot API: 0-9
+                explanation=poll.explanation,
+                is_anonymous=False,
+            )
+            if message.poll is not None:
+                await polls.remember_poll(message.poll.id, learner_id, poll.question_id)
+            continue
+        if reply.kind == "document" and reply.document is not None:
+            document = reply.document
+            await bot.send_document(
+                chat_id,
+                document=InputFile(document.content, filename=document.filename),
+                caption=document.caption or None,
+            )
+            continue
+        chunks = split_text(reply.text)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            await bot.send_message(
+                chat_id,
+                html.escape(chunk),
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply) if last else None,
+                link_preview_options=NO_PREVIEW,
+            )

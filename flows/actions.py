@@ -1,0 +1,80 @@
+"""Typed button payloads: each action packs to a short string (Telegram allows 64 bytes).
+
+`unpack()` is the only way data from a button comes back in, so forged or stale data becomes
+`None` (or a well-formed action the engine then checks against the session) and never an error.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+MAX_CALLBACK_BYTES = 64
+SEPARATOR = "|"
+
+
+class Action(BaseModel):
+    """A button payload; subclasses set `prefix` and list their fields in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    prefix: ClassVar[str]
+
+    def pack(self) -> str:
+        """The compact string form; asserts Telegram's 64-byte limit."""
+        fields = [str(getattr(self, name)) for name in type(self).model_fields]
+        data = SEPARATOR.join([self.prefix, *fields])
+        assert len(data.encode()) <= MAX_CALLBACK_BYTES, f"callback data too long: {data!r}"
+        return data
+
+
+class Menu(Action):
+    prefix = "m"
+    target: Literal["main", "scenarios", "quizzes", "law", "progress", "help", "resume"]
+
+
+class StartScenario(Action):
+    prefix = "s"
+    scenario: str
+
+
+class Choose(Action):
+    """An option picked for the question asked with sequence number `ask`."""
+
+    prefix = "c"
+    ask: int
+    option: int
+
+
+class StartQuiz(Action):
+    prefix = "q"
+    quiz: str
+
+
+class LawTopic(Action):
+    prefix = "l"
+    topic: str
+
+
+class Forget(Action):
+    prefix = "f"
+    confirm: Literal["yes", "no"]
+
+
+_ACTIONS: dict[str, type[Action]] = {
+    cls.prefix: cls for cls in (Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget)
+}
+
+
+def unpack(data: str) -> Action | None:
+    """Parse button data; None for anything malformed, unknown or forged."""
+    if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
+        return None
+    prefix, *values = data.split(SEPARATOR)
+    cls = _ACTIONS.get(prefix)
+    if cls is None or len(values) != len(cls.model_fields):
+        return None
+    try:
+        return cls.model_validate(dict(zip(cls.model_fields, values, strict=True)))
+    except ValidationError:
+        return None

@@ -1,0 +1,601 @@
+"""The coaching engine: `await coach.handle(learner, input) -> [Reply]`, for any transport.
+
+Per input: load the learner's session (one read), work out the new state (firing the scenario
+machine when an answer comes in), write everything it changed as one commit, and return the
+replies only after that commit is on disk. Inputs of one learner are handled one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flows import render
+from flows.actions import Action, Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario, unpack
+from flows.io import COMMANDS, MAX_ANSWER_CHARACTERS, Document, Input, Reply
+from flows.loader import ScenarioContent
+from flows.machine import ScenarioMachine, Turn, compile_all
+from flows.ports import (
+    AnswerRecord,
+    Commit,
+    LearnerProfile,
+    ProgressStore,
+    QuizProgress,
+    ScenarioRun,
+    SessionSnapshot,
+)
+from flows.scenario import DEBRIEF
+from knowledge.loader import KnowledgeBase
+from knowledge.marking import Answer, mark
+from knowledge.models import AnyQuestion, ChoiceQuestion
+from knowledge.search import search_entries
+
+# A scenario counts towards its unit criteria once the learner scores at least this much.
+SCENARIO_EVIDENCE_SCORE = 0.7
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Outcome:
+    """What handling one input produced."""
+
+    replies: list[Reply] = field(default_factory=list)
+    session: SessionSnapshot | None = None
+    answers: list[AnswerRecord] = field(default_factory=list)
+    finished_run: ScenarioRun | None = None
+    forget: bool = False
+
+
+class _LearnerLocks:
+    """One lock per learner, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, learner_id: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(learner_id, asyncio.Lock())
+        self._users[learner_id] = self._users.get(learner_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[learner_id] -= 1
+            if self._users[learner_id] == 0:
+                del self._users[learner_id]
+                del self._locks[learner_id]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Coach:
+    """The engine. Build once; share between all learners and transports."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        scenarios: Mapping[str, ScenarioContent],
+        store: ProgressStore,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.kb = kb
+        self.scenarios = dict(scenarios)
+        self.machines: dict[str, ScenarioMachine] = compile_all(self.scenarios)
+        self.store = store
+        self.clock = clock
+        self._locks = _LearnerLocks()
+
+    @property
+    def learners_in_flight(self) -> int:
+        """Learners whose input is being handled right now."""
+        return len(self._locks)
+
+    async def handle(self, learner: LearnerProfile, inp: Input) -> list[Reply]:
+        """Handle one input; the replies come back after its effects are committed."""
+        async with self._locks.hold(learner.learner_id):
+            stored = await self.store.load_session(learner.learner_id)
+            session = stored or SessionSnapshot(
+                learner_id=learner.learner_id, updated_at=self.clock()
+            )
+            outcome = await self._dispatch(session, inp)
+            if outcome.forget:
+                await self.store.forget_learner(learner.learner_id)
+                return outcome.replies
+            new_session = None
+            if outcome.session is not None:
+                new_session = outcome.session.model_copy(
+                    update={"version": session.version + 1, "updated_at": self.clock()}
+                )
+            applied = await self.store.apply(
+                Commit(
+                    learner=learner,
+                    session=new_session,
+                    answers=tuple(outcome.answers),
+                    finished_run=outcome.finished_run,
+                    update_key=inp.update_key,
+                )
+            )
+            # A redelivered update was handled before: its replies were already sent.
+            return outcome.replies if applied else []
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def _dispatch(self, session: SessionSnapshot, inp: Input) -> Outcome:
+        if inp.kind == "command":
+            return await self._command(session, inp.command or "", inp.text)
+        if inp.kind == "action":
+            action = unpack(inp.action or "")
+            if action is None:
+                return Outcome([Reply(text="That button is no longer valid. Here's the menu.")])
+            return await self._action(session, action)
+        if inp.kind == "poll_answer":
+            return self._poll_answer(session, inp)
+        return await self._text(session, inp.text)
+
+    async def _command(self, session: SessionSnapshot, name: str, args: str) -> Outcome:
+        if name not in COMMANDS:
+            return Outcome([Reply(text=f"I don't know /{name}. Send /help to see what I can do.")])
+        active = session.scenario_id is not None
+        match name:
+            case "start":
+                return Outcome(
+                    [Reply(text=render.WELCOME), render.main_menu(resume=active)],
+                    session.model_copy(update={"paused": active}) if active else None,
+                )
+            case "menu":
+                paused = session.model_copy(update={"paused": True}) if active else None
+                return Outcome([render.main_menu(resume=active)], paused)
+            case "help":
+                return Outcome([Reply(text=render.HELP)])
+            case "resume":
+                return self._resume(session)
+            case "cancel":
+                return self._cancel(session)
+            case "hint":
+                return Outcome([self._hint(session)])
+            case "skip":
+                return await self._skip(session)
+            case "progress":
+                return await self._progress(session.learner_id)
+            case "law":
+                return Outcome([self._law(args)])
+            case "quiz":
+                return Outcome([render.quiz_list(self.kb.quizzes.values())])
+            case "scenarios":
+                return Outcome([render.scenario_list(self.scenarios)])
+            case "mydata":
+                return await self._my_data(session.learner_id)
+            case _:  # "forget"
+                return Outcome([render.forget_confirm()])
+
+    async def _action(self, session: SessionSnapshot, action: Action) -> Outcome:
+        if isinstance(action, Menu):
+            return await self._menu(session, action.target)
+        if isinstance(action, StartScenario):
+            return self._start_scenario(session, action.scenario)
+        if isinstance(action, Choose):
+            return await self._choose(session, action)
+        if isinstance(action, StartQuiz):
+            return self._start_quiz(session, action.quiz)
+        if isinstance(action, LawTopic):
+            if action.topic not in {e.topic for e in self.kb.entries.values()}:
+                return Outcome([render.law_topics(self.kb)])
+            return Outcome([render.topic_entries(self.kb, action.topic)])
+        assert isinstance(action, Forget)
+        if action.confirm == "yes":
+            return Outcome(
+                [Reply(text="🗑 Done: your answers, progress and profile have been erased.")],
+                forget=True,
+            )
+        return Outcome([Reply(text="Nothing was erased.")])
+
+    async def _menu(self, session: SessionSnapshot, target: str) -> Outcome:
+        match target:
+            case "main":
+                return await self._command(session, "menu", "")
+            case "scenarios":
+                return Outcome([render.scenario_list(self.scenarios)])
+            case "quizzes":
+                return Outcome([render.quiz_list(self.kb.quizzes.values())])
+            case "law":
+                return Outcome([render.law_topics(self.kb)])
+            case "progress":
+                return await self._progress(session.learner_id)
+            case "help":
+                return Outcome([Reply(text=render.HELP)])
+            case _:  # "resume"
+                return self._resume(session)
+
+    # ------------------------------------------------------------------ scenarios
+
+    def _start_scenario(self, session: SessionSnapshot, scenario_id: str) -> Outcome:
+        content = self.scenarios.get(scenario_id)
+        if content is None:
+            return Outcome(
+                [
+                    Reply(text="That scenario is not available."),
+                    render.scenario_list(self.scenarios),
+                ]
+            )
+        scenario = content.scenario
+        facts = scenario.facts_for(session.version)
+        ask_seq = session.ask_seq + 1
+        step = scenario.step(scenario.start)
+        replies = []
+        if session.scenario_id is not None:
+            replies.append(Reply(text="(Your previous scenario was left unfinished.)"))
+        replies += [
+            Reply(text=render.scenario_intro(scenario)),
+            render.step_message(content, step, facts, ask_seq),
+        ]
+        new = session.model_copy(
+            update={
+                "scenario_id": scenario_id,
+                "state": scenario.start,
+                "attempts": 0,
+                "results": (),
+                "paused": False,
+                "quiz": None,
+                "facts": tuple(sorted(facts.items())),
+                "ask_seq": ask_seq,
+            }
+        )
+        return Outcome(replies, new)
+
+    def _current_question(self, session: SessionSnapshot) -> AnyQuestion | None:
+        if session.scenario_id is not None and not session.paused:
+            content = self.scenarios.get(session.scenario_id)
+            if content is not None and session.state in content.questions:
+                return content.question_for(session.state)
+        if session.quiz is not None and session.quiz.current is not None:
+            return self.kb.question(session.quiz.current)
+        return None
+
+    async def _fire(
+        self, session: SessionSnapshot, trigger: str, answer: str, choice: int | None
+    ) -> Outcome:
+        assert session.scenario_id is not None
+        content = self.scenarios[session.scenario_id]
+        machine = self.machines[session.scenario_id]
+        turn = Turn(
+            scenario=content,
+            facts=dict(session.facts),
+            attempts=session.attempts,
+            results=list(session.results),
+            answer=answer,
+            choice=choice,
+        )
+        before = session.state
+        new_state = await machine.fire(turn, before, trigger)
+        now = self.clock()
+        answers = [
+            AnswerRecord(
+                learner_id=session.learner_id,
+                question_id=m.verdict.question_id,
+                answer=m.answer,
+                outcome=m.verdict.outcome,
+                score=m.verdict.score,
+                criteria=content.question_for(m.step).criteria,
+                topic=content.question_for(m.step).topic,
+                scenario_id=content.scenario.id,
+                step=m.step,
+                source="scenario",
+                created_at=now,
+            )
+            for m in turn.marked
+        ]
+        ask_seq = session.ask_seq + 1
+        replies = self._render_turn(content, turn, choice, before, ask_seq)
+        if new_state == DEBRIEF:
+            evidenced = self._evidenced(content, turn)
+            replies.append(render.debrief(content, turn.results, self.kb, evidenced))
+            replies.append(render.main_menu("What next?"))
+            run = ScenarioRun(
+                learner_id=session.learner_id,
+                scenario_id=content.scenario.id,
+                score=render.run_score(turn.results),
+                results=tuple(turn.results),
+                finished_at=now,
+            )
+            idle = session.model_copy(
+                update={
+                    "scenario_id": None,
+                    "state": "idle",
+                    "attempts": 0,
+                    "results": (),
+                    "facts": (),
+                    "paused": False,
+                    "ask_seq": ask_seq,
+                }
+            )
+            return Outcome(replies, idle, answers, run)
+        new = session.model_copy(
+            update={
+                "state": new_state,
+                "attempts": turn.attempts,
+                "results": tuple(turn.results),
+                "ask_seq": ask_seq,
+            }
+        )
+        return Outcome(replies, new, answers)
+
+    def _render_turn(
+        self,
+        content: ScenarioContent,
+        turn: Turn,
+        choice: int | None,
+        before: str,
+        ask_seq: int,
+    ) -> list[Reply]:
+        replies: list[Reply] = []
+        if choice is not None and turn.verdict is not None:
+            replies.append(render.echo_choice(content.question_for(before), choice, turn.verdict))
+        for event in turn.events:
+            if event.kind == "retry":
+                assert event.verdict is not None
+                replies.append(
+                    render.retry_message(
+                        content.question_for(event.step), event.verdict, turn.attempts, ask_seq
+                    )
+                )
+            elif event.kind == "correct":
+                assert event.verdict is not None
+                replies.append(Reply(text=render.verdict_text(event.verdict)))
+            elif event.kind in {"revealed", "skipped"}:
+                replies.append(
+                    render.reveal_message(
+                        content.question_for(event.step), event.verdict, event.kind == "skipped"
+                    )
+                )
+            elif event.kind == "step":
+                step = content.scenario.step(event.step)
+                replies.append(render.step_message(content, step, turn.facts, ask_seq))
+        return replies
+
+    def _evidenced(self, content: ScenarioContent, turn: Turn) -> list[str]:
+        codes: set[str] = set()
+        for result in turn.results:
+            if result.outcome == "correct":
+                codes.update(content.question_for(result.step).criteria)
+        if render.run_score(turn.results) >= SCENARIO_EVIDENCE_SCORE:
+            codes.update(content.scenario.criteria)
+        return sorted(codes)
+
+    def _resume(self, session: SessionSnapshot) -> Outcome:
+        if session.scenario_id is not None and session.scenario_id in self.scenarios:
+            content = self.scenarios[session.scenario_id]
+            step = content.scenario.step(session.state)
+            ask_seq = session.ask_seq + 1
+            return Outcome(
+                [
+                    Reply(text=f"▶️ Back to “{content.scenario.title}”."),
+                    render.step_message(content, step, dict(session.facts), ask_seq),
+                ],
+                session.model_copy(update={"paused": False, "ask_seq": ask_seq}),
+            )
+        if session.quiz is not None and session.quiz.current is not None:
+            return self._ask_quiz_question(session, session.quiz)
+        return Outcome([render.main_menu("There's nothing to resume. What would you like to do?")])
+
+    def _cancel(self, session: SessionSnapshot) -> Outcome:
+        if session.scenario_id is None and session.quiz is None:
+            return Outcome([render.main_menu("There's nothing to cancel.")])
+        what = "scenario" if session.scenario_id is not None else "quiz"
+        stopped = session.model_copy(
+            update={
+                "scenario_id": None,
+                "state": "idle",
+                "attempts": 0,
+                "results": (),
+                "facts": (),
+                "paused": False,
+                "quiz": None,
+            }
+        )
+        return Outcome(
+            [render.main_menu(f"Stopped the {what}. Your answers so far are saved.")], stopped
+        )
+
+    def _hint(self, session: SessionSnapshot) -> Reply:
+        question = self._current_question(session)
+        if question is None:
+            return Reply(text="There's no open question right now. /menu to pick something.")
+        return Reply(text=f"💡 Hint: {question.hint}")
+
+    async def _skip(self, session: SessionSnapshot) -> Outcome:
+        if session.scenario_id is not None and not session.paused:
+            return await self._fire(session, "skip_step", "", None)
+        if session.quiz is not None and session.quiz.current is not None:
+            question = self.kb.question(session.quiz.current)
+            assert question is not None
+            record = self._quiz_record(session, question, "", "skipped", 0.0)
+            replies = [render.reveal_message(question, None, skipped=True)]
+            return self._next_quiz_question(
+                session, session.quiz, replies, [record], correct=False
+            )
+        return Outcome([Reply(text="There's nothing to skip. /menu to pick something.")])
+
+    async def _choose(self, session: SessionSnapshot, action: Choose) -> Outcome:
+        if action.ask != session.ask_seq:
+            return Outcome(
+                [
+                    Reply(
+                        text="That button belongs to an earlier question – answer the latest"
+                        " one, or /resume."
+                    )
+                ]
+            )
+        if session.scenario_id is not None and not session.paused:
+            question = self._current_question(session)
+            if not isinstance(question, ChoiceQuestion) or action.option >= len(question.options):
+                return Outcome([Reply(text="That option doesn't fit this question.")])
+            return await self._fire(
+                session, "answer_given", question.options[action.option].text, action.option
+            )
+        if session.quiz is not None and session.quiz.current is not None:
+            return self._quiz_answer(session, action.option, str(action.option))
+        return Outcome([Reply(text="That question has finished. /menu to start something new.")])
+
+    async def _text(self, session: SessionSnapshot, text: str) -> Outcome:
+        answer = text.strip()
+        if not answer:
+            return Outcome([Reply(text="That message was empty – please type your answer.")])
+        if len(text) > MAX_ANSWER_CHARACTERS:
+            return Outcome(
+                [
+                    Reply(
+                        text=f"That message is very long ({len(text):,} characters). Please keep"
+                        f" answers under {MAX_ANSWER_CHARACTERS:,} characters – nothing was"
+                        " changed."
+                    )
+                ]
+            )
+        if session.quiz is not None and session.quiz.current is not None:
+            return self._quiz_answer(session, answer, answer)
+        if session.scenario_id is not None:
+            if session.paused:
+                return Outcome(
+                    [render.main_menu("Your scenario is paused – tap Resume to carry on.", True)]
+                )
+            return await self._fire(session, "answer_given", answer, None)
+        return Outcome(
+            [render.main_menu("I'm not waiting for an answer right now. What would you like?")]
+        )
+
+    # ------------------------------------------------------------------ quizzes
+
+    def _start_quiz(self, session: SessionSnapshot, quiz_id: str) -> Outcome:
+        quiz = self.kb.quizzes.get(quiz_id)
+        if quiz is None:
+            return Outcome(
+                [
+                    Reply(text="That quiz is not available."),
+                    render.quiz_list(self.kb.quizzes.values()),
+                ]
+            )
+        progress = QuizProgress(
+            quiz_id=quiz.id, remaining=quiz.questions[1:], current=quiz.questions[0]
+        )
+        started = session.model_copy(
+            update={"quiz": progress, "paused": session.scenario_id is not None}
+        )
+        outcome = self._ask_quiz_question(started, progress)
+        outcome.replies.insert(0, Reply(text=f"⚡ {quiz.title}: {quiz.description}"))
+        return outcome
+
+    def _ask_quiz_question(self, session: SessionSnapshot, progress: QuizProgress) -> Outcome:
+        assert progress.current is not None
+        question = self.kb.question(progress.current)
+        assert question is not None
+        quiz = self.kb.quizzes[progress.quiz_id]
+        ask_seq = session.ask_seq + 1
+        reply = render.quiz_question(question, progress.asked + 1, len(quiz.questions), ask_seq)
+        return Outcome([reply], session.model_copy(update={"quiz": progress, "ask_seq": ask_seq}))
+
+    def _quiz_record(
+        self,
+        session: SessionSnapshot,
+        question: AnyQuestion,
+        answer: str,
+        outcome: str,
+        score: float,
+    ) -> AnswerRecord:
+        return AnswerRecord(
+            learner_id=session.learner_id,
+            question_id=question.id,
+            answer=answer,
+            outcome=outcome,  # type: ignore[arg-type]  # one of the Outcome literals
+            score=score,
+            criteria=question.criteria,
+            topic=question.topic,
+            source="quiz",
+            created_at=self.clock(),
+        )
+
+    def _quiz_answer(self, session: SessionSnapshot, answer: Answer, shown: str) -> Outcome:
+        assert session.quiz is not None
+        assert session.quiz.current is not None
+        question = self.kb.question(session.quiz.current)
+        assert question is not None
+        verdict = mark(question, answer)
+        record = self._quiz_record(session, question, shown, verdict.outcome, verdict.score)
+        replies = [Reply(text=render.verdict_text(verdict))]
+        if verdict.outcome != "correct":
+            replies[0] = Reply(text=f"{render.verdict_text(verdict)}\n📖 {question.model_answer}")
+        return self._next_quiz_question(
+            session, session.quiz, replies, [record], correct=verdict.outcome == "correct"
+        )
+
+    def _next_quiz_question(
+        self,
+        session: SessionSnapshot,
+        progress: QuizProgress,
+        replies: list[Reply],
+        records: list[AnswerRecord],
+        correct: bool,
+    ) -> Outcome:
+        done = progress.model_copy(
+            update={"asked": progress.asked + 1, "correct": progress.correct + int(correct)}
+        )
+        if not done.remaining:
+            quiz = self.kb.quizzes[progress.quiz_id]
+            summary = f"🏁 {quiz.title}: {done.correct} of {done.asked} correct."
+            resume = session.scenario_id is not None
+            finished = session.model_copy(update={"quiz": None})
+            return Outcome([*replies, render.main_menu(summary, resume=resume)], finished, records)
+        following = done.model_copy(
+            update={"current": done.remaining[0], "remaining": done.remaining[1:]}
+        )
+        outcome = self._ask_quiz_question(session, following)
+        outcome.replies[:0] = replies
+        outcome.answers.extend(records)
+        return outcome
+
+    def _poll_answer(self, session: SessionSnapshot, inp: Input) -> Outcome:
+        quiz = session.quiz
+        if quiz is None or quiz.current is None or quiz.current != inp.poll_question:
+            return Outcome(
+                [Reply(text="That poll has already closed – your latest question is waiting.")]
+            )
+        if not inp.poll_options:
+            return Outcome([])  # a retracted vote: nothing to mark
+        return self._quiz_answer(
+            session, list(inp.poll_options), ",".join(map(str, inp.poll_options))
+        )
+
+    # ------------------------------------------------------------------ other commands
+
+    def _law(self, query: str) -> Reply:
+        if not query.strip():
+            return render.law_topics(self.kb)
+        found = search_entries(self.kb.entries.values(), query, limit=3)
+        if not found:
+            return Reply(
+                text=f"Nothing found for “{query[:100]}”. Try other words, or /law to browse"
+                " topics."
+            )
+        return Reply(text="\n\n———\n\n".join(render.entry_text(e) for e in found))
+
+    async def _progress(self, learner_id: int) -> Outcome:
+        answers = await self.store.answers(learner_id)
+        runs = await self.store.finished_runs(learner_id)
+        return Outcome([render.progress_report(answers, runs, self.kb)])
+
+    async def _my_data(self, learner_id: int) -> Outcome:
+        data = await self.store.export_learner(learner_id)
+        content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+        document = Document(
+            filename="aftercare-coach-my-data.json",
+            content=content,
+            caption="Everything Aftercare Coach stores about you.",
+        )
+        return Outcome([Reply(kind="document", text="📦 Your data", document=document)])

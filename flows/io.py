@@ -1,0 +1,97 @@
+"""What goes into the engine (`Input`) and what comes out (`Reply`), for any transport."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Learners answer in a sentence or a paragraph; anything longer is a paste by mistake.
+MAX_ANSWER_CHARACTERS = 2000
+
+COMMANDS = frozenset(
+    {
+        "start",
+        "menu",
+        "resume",
+        "cancel",
+        "hint",
+        "skip",
+        "progress",
+        "help",
+        "law",
+        "quiz",
+        "scenarios",
+        "mydata",
+        "forget",
+    }
+)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Input(Frozen):
+    """One thing a learner did: typed text, a command, a button press or a quiz-poll answer."""
+
+    kind: Literal["text", "command", "action", "poll_answer"]
+    text: str = ""
+    """The text typed, or a command's arguments."""
+    command: str | None = None
+    action: str | None = None
+    """Packed button data (see flows.actions)."""
+    poll_question: str | None = None
+    """For a poll answer: the id of the question the poll asked."""
+    poll_options: tuple[int, ...] = ()
+    update_key: str | None = None
+    """The transport's id for this input, so a redelivered update is applied once."""
+
+    @classmethod
+    def typed(cls, text: str, update_key: str | None = None) -> Input:
+        """Text or a /command, as a person would type it."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, rest = stripped[1:].partition(" ")
+            name = head.split("@", 1)[0].lower()
+            return cls(kind="command", command=name, text=rest.strip(), update_key=update_key)
+        return cls(kind="text", text=text, update_key=update_key)
+
+    @classmethod
+    def pressed(cls, data: str, update_key: str | None = None) -> Input:
+        return cls(kind="action", action=data, update_key=update_key)
+
+
+class Button(Frozen):
+    label: str = Field(min_length=1, max_length=64)
+    data: str
+
+
+class Poll(Frozen):
+    """A single-choice question a transport may show as a native quiz poll."""
+
+    question_id: str
+    question: str
+    options: tuple[str, ...]
+    correct_option: int
+    explanation: str
+
+
+class Document(Frozen):
+    filename: str
+    content: bytes
+    caption: str = ""
+
+
+class Reply(Frozen):
+    """Something to show the learner.
+
+    `kind` says how: a message (with optional button rows), a quiz poll, a document, or an
+    `echo` that confirms a button press (Telegram edits the pressed message with it).
+    """
+
+    kind: Literal["message", "poll", "document", "echo"] = "message"
+    text: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    poll: Poll | None = None
+    document: Document | None = None

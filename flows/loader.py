@@ -1,0 +1,164 @@
+"""Load scenario files and resolve every question they ask (bank or inline)."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from flows.scenario import Scenario, Step
+from knowledge.loader import ContentError, KnowledgeBase, describe_error, read_document
+from knowledge.models import AnyQuestion, Question, Topic
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+_QUESTION_ADAPTER: TypeAdapter[AnyQuestion] = TypeAdapter(Question)
+_TOPICS = set(Topic.__args__)  # type: ignore[attr-defined]  # Literal's values
+
+
+@dataclass(frozen=True)
+class ScenarioContent:
+    """A validated scenario with the question each step asks."""
+
+    scenario: Scenario
+    questions: Mapping[str, AnyQuestion]
+    """step id -> question"""
+    path: Path
+
+    def question_for(self, step_id: str) -> AnyQuestion:
+        return self.questions[step_id]
+
+    def criteria(self) -> set[str]:
+        """Criteria the scenario evidences: its own and those of every question it asks."""
+        codes = set(self.scenario.criteria)
+        for question in self.questions.values():
+            codes.update(question.criteria)
+        return codes
+
+
+def inline_question_id(scenario_id: str, step_id: str) -> str:
+    return f"{scenario_id}-{step_id.replace('_', '-')}"
+
+
+def _inline_question(scenario: Scenario, step: Step) -> dict[str, Any]:
+    assert step.ask is not None
+    if "id" in step.ask:
+        raise ValueError("an inline question gets its id from the step; remove 'id'")
+    topic = scenario.topic if scenario.topic in _TOPICS else "complaints"
+    return {
+        "id": inline_question_id(scenario.id, step.id),
+        "prompt": step.task,
+        "topic": topic,
+        **step.ask,
+    }
+
+
+_FORMATTER = string.Formatter()
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in _FORMATTER.parse(text) if name}
+
+
+def case_values(scenario: Scenario, facts: Mapping[str, str]) -> dict[str, str]:
+    """Values for {placeholders} in customer lines."""
+    case = scenario.case
+    return {
+        "name": scenario.persona.name,
+        "product": case.product,
+        "reference": case.reference,
+        "purchased": case.purchased,
+        "payment": case.payment,
+        "price": case.price,
+        "channel": case.channel,
+        **facts,
+    }
+
+
+def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
+    """Load and check one scenario file; raise `ContentError` with file and line."""
+    document = read_document(path)
+    if not isinstance(document.data, dict):
+        raise ContentError(path, 1, "a scenario file holds one scenario (a mapping)")
+    try:
+        scenario = Scenario.model_validate(document.data)
+    except ValidationError as error:
+        raise describe_error(error, document) from None
+
+    questions: dict[str, AnyQuestion] = {}
+    for index, step in enumerate(scenario.steps):
+        location: tuple[str | int, ...] = ("steps", index)
+        if step.question is not None:
+            question = kb.question(step.question)
+            if question is None:
+                raise ContentError(
+                    path,
+                    document.line_of((*location, "question")),
+                    f"step {step.id!r} asks unknown question {step.question!r}",
+                )
+        else:
+            try:
+                raw = _inline_question(scenario, step)
+                question = _QUESTION_ADAPTER.validate_python(raw, context=kb.validation_context())
+            except ValueError as error:
+                if isinstance(error, ValidationError):
+                    raise describe_error(error, document, *location, "ask") from None
+                raise ContentError(path, document.line_of(location), str(error)) from None
+            if question.id in kb.questions:
+                raise ContentError(
+                    path,
+                    document.line_of(location),
+                    f"inline question id {question.id!r} clashes with a bank question",
+                )
+            for entry_id in question.entries:
+                if entry_id not in kb.entries:
+                    raise ContentError(
+                        path,
+                        document.line_of((*location, "ask", "entries")),
+                        f"step {step.id!r} refers to unknown entry {entry_id!r}",
+                    )
+        if isinstance(step.next, tuple):
+            for branch in step.next:
+                if branch.choice is not None and getattr(question, "type", "") != "single":
+                    raise ContentError(
+                        path,
+                        document.line_of((*location, "next")),
+                        f"step {step.id!r} branches on a choice but does not ask a single-choice"
+                        " question",
+                    )
+        questions[step.id] = question
+        _check_placeholders(scenario, step, path, document.line_of(location))
+    return ScenarioContent(scenario, questions, path)
+
+
+def _check_placeholders(scenario: Scenario, step: Step, path: Path, line: int | None) -> None:
+    variants = range(max(1, len(scenario.variants)))
+    for variant in variants:
+        known = case_values(scenario, scenario.facts_for(variant))
+        unknown = (_placeholders(step.customer) | _placeholders(step.task)) - set(known)
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise ContentError(
+                path, line, f"step {step.id!r} uses unknown placeholder(s): {names}"
+            )
+
+
+def load_scenarios(
+    kb: KnowledgeBase, directory: Path = SCENARIO_DIR
+) -> dict[str, ScenarioContent]:
+    """Every scenario under `directory`, by id; ids must be unique."""
+    scenarios: dict[str, ScenarioContent] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        content = load_scenario(path, kb)
+        scenario_id = content.scenario.id
+        if scenario_id in scenarios:
+            raise ContentError(
+                path,
+                1,
+                f"duplicate scenario id {scenario_id!r} (also in {scenarios[scenario_id].path})",
+            )
+        scenarios[scenario_id] = content
+    return scenarios

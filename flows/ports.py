@@ -1,0 +1,137 @@
+"""What the engine needs from persistence: records and the `ProgressStore` port.
+
+The engine owns this Protocol; `storage/` implements it (SQLite) and tests use the in-memory
+fake. Records are frozen values: adapters never hand out live objects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Outcome = Literal["correct", "partial", "incorrect", "revealed", "skipped"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LearnerProfile(Record):
+    """Who a learner is, as far as the transport told us."""
+
+    learner_id: int
+    display_name: str = ""
+    username: str | None = None
+
+
+class StepResult(Record):
+    """How one scenario step went."""
+
+    step: str
+    question_id: str | None
+    outcome: Outcome
+    score: float = Field(ge=0.0, le=1.0)
+    attempts: int = Field(ge=0)
+
+
+class QuizProgress(Record):
+    """A quick quiz in progress: the questions still to ask and the one being asked."""
+
+    quiz_id: str
+    remaining: tuple[str, ...]
+    current: str | None
+    correct: int = 0
+    asked: int = 0
+
+
+class SessionSnapshot(Record):
+    """A learner's whole conversational state; stored after every input."""
+
+    learner_id: int
+    scenario_id: str | None = None
+    state: str = "idle"
+    attempts: int = 0
+    results: tuple[StepResult, ...] = ()
+    paused: bool = False
+    quiz: QuizProgress | None = None
+    facts: tuple[tuple[str, str], ...] = ()
+    """The case facts of this attempt (e.g. ("within_30_days", "yes")), which steps branch on."""
+    ask_seq: int = 0
+    """Counts questions asked; buttons carry it, so a button from an older question is stale."""
+    version: int = 0
+    updated_at: datetime
+
+
+class AnswerRecord(Record):
+    """One marked answer: the evidence an assessor sees."""
+
+    learner_id: int
+    question_id: str
+    answer: str
+    outcome: Outcome
+    score: float = Field(ge=0.0, le=1.0)
+    criteria: tuple[str, ...]
+    topic: str
+    scenario_id: str | None = None
+    step: str | None = None
+    source: Literal["scenario", "quiz", "push"] = "scenario"
+    created_at: datetime
+
+
+class ScenarioRun(Record):
+    """A finished scenario, for progress reports."""
+
+    learner_id: int
+    scenario_id: str
+    score: float = Field(ge=0.0, le=1.0)
+    results: tuple[StepResult, ...]
+    finished_at: datetime
+
+
+class Commit(Record):
+    """Everything one input changed, written in one transaction."""
+
+    learner: LearnerProfile
+    session: SessionSnapshot | None = None
+    answers: tuple[AnswerRecord, ...] = ()
+    finished_run: ScenarioRun | None = None
+    update_key: str | None = None
+    """The transport's id for the input (e.g. 'tg:8123'); a key seen before is not applied."""
+
+
+class StaleSessionError(Exception):
+    """The stored session changed since it was read (its version moved on)."""
+
+
+class ProgressStore(Protocol):
+    """Durable learner state and evidence."""
+
+    async def load_session(self, learner_id: int) -> SessionSnapshot | None:
+        """The learner's stored session, or None for a new learner."""
+        ...
+
+    async def apply(self, commit: Commit) -> bool:
+        """Write a commit atomically; False (and nothing written) if its key was seen before.
+
+        The session's version must be exactly one more than the stored one (or 1 for a new
+        session); otherwise `StaleSessionError` is raised and nothing is written.
+        """
+        ...
+
+    async def answers(self, learner_id: int) -> list[AnswerRecord]:
+        """The learner's answers, oldest first."""
+        ...
+
+    async def finished_runs(self, learner_id: int) -> list[ScenarioRun]:
+        """The learner's finished scenarios, oldest first."""
+        ...
+
+    async def export_learner(self, learner_id: int) -> dict[str, Any]:
+        """Everything stored about a learner, as JSON-ready data (for /mydata)."""
+        ...
+
+    async def forget_learner(self, learner_id: int) -> None:
+        """Erase the learner's personal data, session, answers and runs."""
+        ...

@@ -1,0 +1,368 @@
+"""Every text the engine shows a learner, in one place (plain text; transports escape it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from flows.actions import Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario
+from flows.io import Button, Poll, Reply
+from flows.loader import ScenarioContent, case_values
+from flows.ports import AnswerRecord, ScenarioRun, StepResult
+from flows.scenario import MAX_ATTEMPTS, Scenario, Step
+from knowledge.loader import KnowledgeBase
+from knowledge.marking import presented_order
+from knowledge.models import (
+    TOPIC_TITLES,
+    AnyQuestion,
+    ChoiceQuestion,
+    Entry,
+    NumericQuestion,
+    OrderQuestion,
+    Quiz,
+    TextQuestion,
+    Verdict,
+)
+
+LETTERS = "ABCDEFGHIJ"
+PERSONA_LABELS = {
+    "angry": "angry customer",
+    "confused": "confused customer",
+    "upset": "upset customer",
+    "knowledgeable": "knowledgeable customer",
+    "ict-beginner": "ICT beginner",
+}
+OUTCOME_MARKS = {
+    "correct": "✅",
+    "partial": "🟡",
+    "incorrect": "❌",
+    "revealed": "📖",
+    "skipped": "⏭",
+}
+
+WELCOME = (
+    "👋 Welcome to Aftercare Coach!\n\n"
+    "Practise returns, refunds, repairs and complaints with customers who answer back, and learn "
+    "the law behind them (Consumer Rights Act 2015, Consumer Contracts Regulations 2013, UK GDPR, "
+    "Equality Act 2010).\n\n"
+    "🔒 Privacy: we store your Telegram name and id, your answers and your progress, so you can "
+    "resume and your tutor can see your evidence. We keep them while you use the coach. "
+    "/mydata sends you everything we hold; /forget erases it."
+)
+HELP = (
+    "How it works: pick a role-play scenario and handle the customer step by step. Type your "
+    "answers or tap a button; every answer is checked against the law and good practice.\n\n"
+    "/menu – main menu (pauses a scenario)\n"
+    "/resume – carry on where you left off\n"
+    "/hint – a hint for the current question\n"
+    "/skip – skip the current question (you'll see the answer)\n"
+    "/cancel – stop the current scenario or quiz\n"
+    "/quiz – a quick quiz\n"
+    "/law QUERY – look up the law, e.g. /law refund 14 days\n"
+    "/progress – your progress and what to revise\n"
+    "/mydata – your stored data\n"
+    "/forget – erase your data\n"
+    "/help – this help"
+)
+
+
+def main_menu(text: str = "What would you like to do?", resume: bool = False) -> Reply:
+    rows: list[tuple[Button, ...]] = []
+    if resume:
+        rows.append((Button(label="▶️ Resume my scenario", data=Menu(target="resume").pack()),))
+    rows += [
+        (Button(label="🎭 Practise a scenario", data=Menu(target="scenarios").pack()),),
+        (
+            Button(label="⚡ Quick quiz", data=Menu(target="quizzes").pack()),
+            Button(label="📖 Learn the law", data=Menu(target="law").pack()),
+        ),
+        (
+            Button(label="📈 My progress", data=Menu(target="progress").pack()),
+            Button(label="❓ Help", data=Menu(target="help").pack()),
+        ),
+    ]
+    return Reply(text=text, buttons=tuple(rows))
+
+
+def scenario_list(scenarios: Mapping[str, ScenarioContent]) -> Reply:
+    rows = tuple(
+        (
+            Button(
+                label=c.scenario.title[:60],
+                data=StartScenario(scenario=scenario_id).pack(),
+            ),
+        )
+        for scenario_id, c in scenarios.items()
+    )
+    return Reply(text="🎭 Choose a scenario to practise:", buttons=rows)
+
+
+def quiz_list(quizzes: Iterable[Quiz]) -> Reply:
+    rows = tuple(
+        (Button(label=quiz.title[:60], data=StartQuiz(quiz=quiz.id).pack()),) for quiz in quizzes
+    )
+    return Reply(text="⚡ Choose a quick quiz:", buttons=rows)
+
+
+def scenario_intro(scenario: Scenario) -> str:
+    case = scenario.case
+    persona = scenario.persona
+    return (
+        f"🎭 {scenario.title}\n{scenario.summary}\n\n"
+        f"Customer: {persona.name} ({PERSONA_LABELS[persona.type]}) – {persona.description}\n"
+        f"Case {case.reference}: {case.product}, {case.price}, bought {case.purchased} "
+        f"({case.channel}), paid by {case.payment}."
+    )
+
+
+def question_body(question: AnyQuestion, show_prompt: bool = True) -> str:
+    """The question text with its options and how to answer."""
+    parts = [question.prompt] if show_prompt else []
+    if isinstance(question, ChoiceQuestion):
+        parts.append("\n".join(f"{LETTERS[i]}) {o.text}" for i, o in enumerate(question.options)))
+        if question.type == "multiple":
+            parts.append("Reply with every letter that applies, e.g. A, C.")
+    elif isinstance(question, OrderQuestion):
+        shown = presented_order(question)
+        parts.append("\n".join(f"{n}. {question.items[i]}" for n, i in enumerate(shown, start=1)))
+        parts.append("Reply with the numbers in the right order, e.g. 2, 4, 1, 3.")
+    elif isinstance(question, NumericQuestion):
+        parts.append("Reply with the number (and unit, e.g. days).")
+    return "\n\n".join(p for p in parts if p)
+
+
+def choice_buttons(question: AnyQuestion, ask_seq: int) -> tuple[tuple[Button, ...], ...]:
+    """Letter buttons for single-choice questions (full options are in the text)."""
+    if not isinstance(question, ChoiceQuestion) or question.type != "single":
+        return ()
+    buttons = [
+        Button(label=LETTERS[i], data=Choose(ask=ask_seq, option=i).pack())
+        for i in range(len(question.options))
+    ]
+    return (tuple(buttons),)
+
+
+def step_message(
+    content: ScenarioContent, step: Step, facts: Mapping[str, str], ask_seq: int
+) -> Reply:
+    scenario = content.scenario
+    values = case_values(scenario, facts)
+    question = content.question_for(step.id)
+    customer = step.customer.format(**values)
+    task = step.task.format(**values)
+    show_prompt = question.prompt.strip() != step.task.strip()
+    text = (
+        f"🗣 {scenario.persona.name}: “{customer}”\n\n"
+        f"📝 Your task: {task}\n\n{question_body(question, show_prompt)}"
+    )
+    return Reply(text=text.strip(), buttons=choice_buttons(question, ask_seq))
+
+
+def verdict_text(verdict: Verdict) -> str:
+    return f"{OUTCOME_MARKS[verdict.outcome]} {verdict.feedback}"
+
+
+def retry_message(question: AnyQuestion, verdict: Verdict, attempts: int, ask_seq: int) -> Reply:
+    left = MAX_ATTEMPTS - attempts
+    tries = f"{left} {'try' if left == 1 else 'tries'} left"
+    if verdict.outcome == "partial":
+        text = (
+            f"🟡 Good start – you have: {'; '.join(verdict.found)}.\n"
+            f"Still missing: {'; '.join(verdict.missing)}.\n"
+            f"Add what's missing and send your whole answer again ({tries})."
+        )
+    else:
+        text = f"{verdict_text(verdict)}\n\n💡 Hint: {question.hint}\n\nTry again ({tries})."
+    return Reply(text=text, buttons=choice_buttons(question, ask_seq))
+
+
+def reveal_message(question: AnyQuestion, verdict: Verdict | None, skipped: bool) -> Reply:
+    lead = "⏭ Skipped." if skipped else f"{verdict_text(verdict)}" if verdict else ""
+    return Reply(
+        text=f"{lead}\n\n📖 The answer: {question.model_answer}\n({question.basis})".strip()
+    )
+
+
+def echo_choice(question: AnyQuestion, option: int, verdict: Verdict) -> Reply:
+    """Confirms a pressed option; Telegram puts it in place of the question's buttons."""
+    assert isinstance(question, ChoiceQuestion)
+    chosen = question.options[option].text if 0 <= option < len(question.options) else "?"
+    letter = LETTERS[option] if 0 <= option < len(LETTERS) else "?"
+    return Reply(
+        kind="echo",
+        text=f"{question_body(question)}\n\nYour answer: {letter}) {chosen} "
+        f"{OUTCOME_MARKS[verdict.outcome]}",
+    )
+
+
+def debrief(
+    content: ScenarioContent,
+    results: Sequence[StepResult],
+    kb: KnowledgeBase,
+    evidenced: Sequence[str],
+) -> Reply:
+    scenario = content.scenario
+    score = run_score(results)
+    lines = [f"🏁 Debrief: {scenario.title}", f"Score: {round(score * 100)}%", ""]
+    for result in results:
+        tries = f"{result.attempts} {'try' if result.attempts == 1 else 'tries'}"
+        detail = (
+            f"{round(result.score * 100)}%, {tries}"
+            if result.outcome == "correct"
+            else result.outcome
+        )
+        lines.append(
+            f"{OUTCOME_MARKS[result.outcome]} {step_title(scenario, result.step)} – {detail}"
+        )
+    went_well = [
+        step_title(scenario, r.step) for r in results if r.outcome == "correct" and r.attempts == 1
+    ]
+    lines.append("")
+    lines.append(
+        "👍 Went well: " + (", ".join(went_well) if went_well else "you stuck with it to the end.")
+    )
+    revise = revise_entries(content, results, kb)
+    if revise:
+        lines.append("📚 To revise:")
+        lines.extend(f"• {e.title} – {e.citation}" for e in revise)
+    else:
+        lines.append("📚 Nothing to revise from this scenario – well done.")
+    practice = [c for c in evidenced if kb.criteria[c].evidence == "practice"]
+    simulated = [c for c in evidenced if c not in practice]
+    lines.append("🎓 Criteria evidenced: " + (", ".join(simulated) if simulated else "none yet"))
+    if practice:
+        lines.append("🛠 Practised (needs workplace evidence): " + ", ".join(practice))
+    return Reply(text="\n".join(lines))
+
+
+def step_title(scenario: Scenario, step_id: str) -> str:
+    step = scenario.step(step_id)
+    return f"{step.kind.replace('-', ' ').capitalize()} ({step.id.replace('_', ' ')})"
+
+
+def run_score(results: Sequence[StepResult]) -> float:
+    if not results:
+        return 0.0
+    return round(sum(r.score for r in results) / len(results), 3)
+
+
+def revise_entries(
+    content: ScenarioContent, results: Sequence[StepResult], kb: KnowledgeBase
+) -> list[Entry]:
+    seen: dict[str, Entry] = {}
+    for result in results:
+        if result.outcome == "correct" and result.attempts == 1:
+            continue
+        for entry_id in content.question_for(result.step).entries:
+            seen.setdefault(entry_id, kb.entries[entry_id])
+    return list(seen.values())[:5]
+
+
+def entry_text(entry: Entry) -> str:
+    points = "\n".join(f"• {point}" for point in entry.key_points)
+    return (
+        f"📖 {entry.title}\n{entry.citation}\n\n{entry.summary}\n\n{points}\n\n"
+        f"Source: {entry.source}"
+    )
+
+
+def law_topics(kb: KnowledgeBase) -> Reply:
+    topics = sorted({e.topic for e in kb.entries.values()}, key=lambda t: TOPIC_TITLES[t])
+    rows = tuple(
+        (Button(label=TOPIC_TITLES[t][:60], data=LawTopic(topic=t).pack()),) for t in topics
+    )
+    return Reply(
+        text="📖 Learn the law: pick a topic, or search with /law QUERY (e.g. /law refund card).",
+        buttons=rows,
+    )
+
+
+def topic_entries(kb: KnowledgeBase, topic: str) -> Reply:
+    entries = [e for e in kb.entries.values() if e.topic == topic]
+    lines = [f"📖 {TOPIC_TITLES.get(topic, topic)}", ""]
+    for entry in entries:
+        lines.append(f"• {entry.title} – {entry.citation}\n  {entry.summary}")
+    lines.append("\nSearch for one with /law QUERY to see its key points and source.")
+    return Reply(text="\n".join(lines))
+
+
+def poll_for(question: ChoiceQuestion) -> Poll:
+    correct = min(question.correct_indexes)
+    return Poll(
+        question_id=question.id,
+        question=question.prompt,
+        options=tuple(o.text for o in question.options),
+        correct_option=correct,
+        explanation=question.explanation,
+    )
+
+
+def quiz_question(question: AnyQuestion, number: int, total: int, ask_seq: int) -> Reply:
+    header = f"⚡ Question {number} of {total}"
+    if isinstance(question, ChoiceQuestion) and question.fits_quiz_poll():
+        return Reply(kind="poll", text=header, poll=poll_for(question))
+    return Reply(
+        text=f"{header}\n\n{question_body(question)}", buttons=choice_buttons(question, ask_seq)
+    )
+
+
+def progress_report(
+    answers: Sequence[AnswerRecord], runs: Sequence[ScenarioRun], kb: KnowledgeBase
+) -> Reply:
+    if not answers and not runs:
+        return main_menu("📈 No progress yet – try a scenario or a quick quiz to get started.")
+    finished = sorted({run.scenario_id for run in runs})
+    lines = [
+        "📈 Your progress",
+        f"Scenarios completed: {len(finished)}"
+        + (f" ({', '.join(finished)})" if finished else ""),
+        f"Answers given: {len(answers)}",
+        "",
+        "Accuracy by topic:",
+    ]
+    by_topic: dict[str, list[AnswerRecord]] = {}
+    for answer in answers:
+        if answer.outcome in {"correct", "partial", "incorrect"}:
+            by_topic.setdefault(answer.topic, []).append(answer)
+    accuracy: dict[str, float] = {}
+    for topic, items in sorted(by_topic.items()):
+        correct = sum(1 for a in items if a.outcome == "correct")
+        accuracy[topic] = correct / len(items)
+        title = TOPIC_TITLES.get(topic, topic)
+        lines.append(f"• {title}: {round(100 * accuracy[topic])}% ({correct}/{len(items)})")
+    evidenced = sorted(
+        {
+            code
+            for a in answers
+            if a.outcome == "correct"
+            for code in a.criteria
+            if code in kb.criteria and kb.criteria[code].evidence == "simulation"
+        }
+    )
+    total = sum(1 for c in kb.criteria.values() if c.evidence == "simulation")
+    lines += ["", f"Criteria evidenced: {len(evidenced)} of {total}"]
+    if evidenced:
+        lines.append(", ".join(evidenced))
+    weakest = [t for t, share in sorted(accuracy.items(), key=lambda kv: kv[1]) if share < 0.8][:2]
+    if weakest:
+        lines += ["", "What to revise next:"]
+        for topic in weakest:
+            entries = [e for e in kb.entries.values() if e.topic == topic][:2]
+            lines.extend(f"• {e.title} – {e.citation}" for e in entries)
+    return Reply(text="\n".join(lines))
+
+
+def forget_confirm() -> Reply:
+    return Reply(
+        text="⚠️ Erase everything we hold about you (your answers, progress and scenario)? "
+        "This cannot be undone.",
+        buttons=(
+            (
+                Button(label="Yes, erase it", data=Forget(confirm="yes").pack()),
+                Button(label="No, keep it", data=Forget(confirm="no").pack()),
+            ),
+        ),
+    )
+
+
+def text_answer_question(question: AnyQuestion) -> bool:
+    return isinstance(question, TextQuestion)
