@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
@@ -26,7 +27,7 @@ from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.processor import PerChatUpdateProcessor
 from flows.engine import Coach
 from flows.errors import CoachError
-from flows.loader import load_scenarios
+from flows.loader import SCENARIO_DIR, load_scenarios
 from knowledge.loader import load_knowledge_base
 from storage.sqlite import SqliteProgressStore, database_path
 
@@ -48,6 +49,7 @@ LEARNER_COMMANDS = [
 ]
 APOLOGY = "Sorry – something went wrong on our side. Please try again in a moment."
 STARTUP_RETRIES = 3
+STARTUP_RETRY_DELAY = 0.5
 
 
 def file_url(base_url: str) -> str:
@@ -65,7 +67,8 @@ async def register_commands(application: CoachApplication) -> bool:
             await application.bot.set_my_commands(LEARNER_COMMANDS)
         except TelegramError as error:
             log.warning("set_my_commands failed (attempt %d): %s", attempt, error)
-            await asyncio.sleep(0.5 * 2**attempt)
+            if attempt < STARTUP_RETRIES:
+                await asyncio.sleep(STARTUP_RETRY_DELAY * 2**attempt)
         else:
             return True
     log.error("could not register the command list; the bot serves learners without it")
@@ -76,7 +79,7 @@ async def _post_init(application: CoachApplication) -> None:
     services = application.bot_data
     assert services.settings is not None
     kb = load_knowledge_base()
-    scenarios = load_scenarios(kb)
+    scenarios = load_scenarios(kb, services.scenario_dir or SCENARIO_DIR)
     store = await SqliteProgressStore.open(database_path(services.settings.database_url))
     services.kb = kb
     services.coach = Coach(kb, scenarios, store)
@@ -112,6 +115,7 @@ def build_application(
     settings: Settings,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    scenario_dir: Path | None = None,
 ) -> CoachApplication:
     """Build the bot; `request` replaces the HTTP layer (tests use a recording fake)."""
     assert settings.telegram_bot_token is not None, "build_application needs a token"
@@ -129,6 +133,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     application: CoachApplication = builder.build()
     application.bot_data.settings = settings
+    application.bot_data.scenario_dir = scenario_dir
 
     private = filters.ChatType.PRIVATE
     addressed_in_group = filters.ChatType.GROUPS & (

@@ -11,7 +11,7 @@ import yaml
 
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import mark
-from knowledge.models import ChoiceQuestion
+from knowledge.models import ChoiceQuestion, NumericQuestion, TextQuestion
 
 MIN_EVIDENCE = 2
 
@@ -60,6 +60,7 @@ def check_content(
     report = ContentReport()
     _check_contract(kb, core_contract, report)
     _check_examples(kb, report)
+    _check_model_answers(kb, report)
     _check_polls(kb, report)
     _coverage(kb, scenario_criteria or {}, report)
     return report
@@ -102,6 +103,19 @@ def _check_examples(kb: KnowledgeBase, report: ContentReport) -> None:
                 report.problems.append(
                     f"question {question.id!r}: example {example.answer!r} marked"
                     f" {verdict.outcome}, expected {example.verdict}"
+                )
+
+
+def _check_model_answers(kb: KnowledgeBase, report: ContentReport) -> None:
+    """A question's own model answer (shown after three tries) must mark correct."""
+    for question in kb.questions.values():
+        if isinstance(question, TextQuestion | NumericQuestion):
+            report.examples_checked += 1
+            verdict = mark(question, question.model_answer)
+            if verdict.outcome != "correct":
+                report.problems.append(
+                    f"question {question.id!r}: its model answer is marked {verdict.outcome}"
+                    f" ({'; '.join(verdict.misconceptions or verdict.missing)})"
                 )
 
 

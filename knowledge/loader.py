@@ -24,6 +24,7 @@ from knowledge.models import (
 )
 
 CONTENT_DIR = Path(__file__).parent / "content"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _QUESTION_ADAPTER: TypeAdapter[AnyQuestion] = TypeAdapter(Question)
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,8 +73,13 @@ def read_document(path: Path) -> Document:
     except (OSError, UnicodeDecodeError) as error:
         raise ContentError(path, None, f"cannot read file: {error}") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One pass with libyaml when available: the node tree (for line numbers) and the data.
+        loader = _YAML_LOADER(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None

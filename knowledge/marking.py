@@ -321,22 +321,47 @@ def _mark_order(question: OrderQuestion, picked: Sequence[int]) -> Verdict:
     )
 
 
+# Numbers that cite the law ("s.75", "reg. 31", "Part 1") or name an Act's year are not answers.
+_CITATION_WORDS = frozenset(
+    {"s", "ss", "section", "reg", "regs", "regul", "art", "arts", "articl", "part", "sch",
+     "schedul", "para", "paragraph", "act"}
+)  # fmt: skip
+
+
+def _figures(tokens: Tokens) -> list[tuple[int, int, str | None]]:
+    """(position, value, unit or None) of every number stated, in order, skipping negated
+    ones, citations ("s.75") and years."""
+    units = {d.position: d.unit for d in durations(tokens)}
+    found: list[tuple[int, int, str | None]] = []
+    for i, word in enumerate(tokens.stems):
+        if not word.isdigit() or is_negated(tokens, i, ()):
+            continue
+        value = int(word)
+        cited = i > 0 and tokens.stems[i - 1] in _CITATION_WORDS
+        year = 1900 <= value <= 2100 and i not in units
+        if not cited and not year:
+            found.append((i, value, units.get(i)))
+    return found
+
+
+def _same_clause(tokens: Tokens, first: int, second: int) -> bool:
+    return all(tokens.breaks[i] == NO_BREAK for i in range(first + 1, second + 1))
+
+
 def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
     expected_tokens = tokenize_cached(question.answer)
     expected = durations(expected_tokens)
+    value, unit = expected[0].key if expected else (int(expected_tokens.stems[0]), None)
     tokens = tokenize(answer[:MARKED_CHARACTERS])
-    stated = [d for d in durations(tokens) if not is_negated(tokens, d.position, ())]
-    if expected:
-        key = expected[0].key
-        keys = {d.key for d in stated}
-        numbers = {int(s) for s in tokens.stems if s.isdigit()}
-        right = key in keys or (not keys and numbers == {key[0]})
-        wrong = bool(keys - {key})
-    else:
-        value = int(expected_tokens.stems[0])
-        numbers = {int(s) for s in tokens.stems if s.isdigit()}
-        right = value in numbers
-        wrong = bool(numbers - {value})
+    figures = _figures(tokens)
+    # The answer is the first figure stated; later clauses may explain ("12 months: the
+    # period ends 12 months after the normal 14 days"), but a rival figure in the same
+    # clause ("14 days or 30 days") is hedging.
+    right = bool(figures) and figures[0][1] == value and figures[0][2] in {unit, None}
+    wrong = bool(figures) and any(
+        (other, other_unit) != (value, figures[0][2]) and _same_clause(tokens, figures[0][0], at)
+        for at, other, other_unit in figures[1:]
+    )
     if right and not wrong:
         return _verdict(question, "correct", 1.0, found=[question.answer])
     return _verdict(

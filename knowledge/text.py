@@ -223,6 +223,7 @@ def _canonical_text(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     text = text.replace("\u201c", '"').replace("\u201d", '"')
     text = _SPELLING_RE.sub(lambda m: _SPELLINGS[m.group(1)], text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 30,000 is one number
     text = _NUMBER_TYPO_RE.sub(lambda m: _NUMBER_TYPOS[m.group(1)], text)
     text = _GLUED_UNIT_RE.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
     text = _IZE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}s{m.group(3)}", text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -25,6 +26,7 @@ class BotServices:
     """Set up in post_init, closed in post_shutdown; PTB creates it empty as bot_data."""
 
     settings: Settings | None = None
+    scenario_dir: Path | None = None
     kb: KnowledgeBase | None = None
     coach: Coach | None = None
     polls: PollRegistry | None = None

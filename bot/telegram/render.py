@@ -27,6 +27,11 @@ MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
+def escape(text: str) -> str:
+    """Escape for Telegram's HTML parse mode (only <, > and & are special there)."""
+    return html.escape(text, quote=False)
+
+
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split text into chunks of at most `limit` characters, at paragraph or line breaks."""
     chunks: list[str] = []
@@ -72,12 +77,12 @@ async def send_replies(
                 # A message too old to edit keeps its buttons; the verdict still follows below.
                 with contextlib.suppress(BadRequest):
                     await query.edit_message_text(
-                        html.escape(split_text(reply.text)[0]), parse_mode=ParseMode.HTML
+                        escape(split_text(reply.text)[0]), parse_mode=ParseMode.HTML
                     )
             continue
         if reply.kind == "poll" and reply.poll is not None:
             if reply.text:
-                await bot.send_message(chat_id, html.escape(reply.text), parse_mode=ParseMode.HTML)
+                await bot.send_message(chat_id, escape(reply.text), parse_mode=ParseMode.HTML)
             poll = reply.poll
             message = await bot.send_poll(
                 chat_id,
@@ -104,7 +109,7 @@ async def send_replies(
             last = index == len(chunks) - 1
             await bot.send_message(
                 chat_id,
-                html.escape(chunk),
+                escape(chunk),
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(reply) if last else None,
                 link_preview_options=NO_PREVIEW,

@@ -160,9 +160,16 @@ class Updates:
             "from": self.user,
             "text": text,
         }
+        entities: list[dict[str, Any]] = []
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0])
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            entities.append({"type": "bot_command", "offset": 0, "length": length})
+        for word in text.split():
+            if word.startswith("@") and len(word) > 1:
+                offset = text.index(word)
+                entities.append({"type": "mention", "offset": offset, "length": len(word)})
+        if entities:
+            message["entities"] = entities
         return self._update(message=message)
 
     def sticker(self) -> Update:

@@ -1,0 +1,45 @@
+"""Bot fixtures: the application built on a recording fake of the Bot API."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.settings import Settings
+from bot.telegram.context import CoachApplication
+from tests.bot.fakes import TOKEN, RecordingRequest, Updates
+
+TEST_SCENARIOS = Path(__file__).resolve().parent.parent / "flows" / "data" / "scenarios"
+
+
+@pytest.fixture
+def fake() -> RecordingRequest:
+    return RecordingRequest()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
+    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
+    async with application:
+        # What run_polling does, minus the polling: tests feed updates with process_update.
+        await application.post_init(application)  # type: ignore[misc]  # set at build
+        await application.start()
+        yield application
+        await application.stop()
+        await application.post_shutdown(application)  # type: ignore[misc]
+    assert fake.unexpected == [], f"unexpected Bot API calls: {fake.unexpected}"
+
+
+@pytest.fixture
+def updates(app: CoachApplication) -> Updates:
+    return Updates(app.bot)
