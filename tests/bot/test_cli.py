@@ -91,3 +91,13 @@ def test_installed_console_script_grades_from_stdin() -> None:
         timeout=60,
     )
     assert json.loads(result.stdout)["verdict"] == "correct"
+
+
+def test_content_check_passes_and_shows_coverage(
+    capsys: pytest.CaptureFixture[str], core_questions_file: Path
+) -> None:
+    assert main(["content", "check", "--core", str(core_questions_file)]) == 0
+    out = capsys.readouterr().out
+    assert "Content OK." in out
+    assert out.count("  simulation  ") + out.count("  practice  ") == 22
+    assert "note: core questions file not found" not in out
