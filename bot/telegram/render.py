@@ -89,7 +89,8 @@ async def send_replies(
                 question=poll.question,
                 options=list(poll.options),
                 type=TelegramPoll.QUIZ,
-                correct_option_id=cast(Any, poll.correct_option),  # Bot API: 0-9
+                # The Bot API types option indexes as literals 0-11; ours are checked at load.
+                correct_option_ids=cast(Any, [poll.correct_option]),
                 explanation=poll.explanation,
                 is_anonymous=False,
             )

@@ -110,15 +110,21 @@ class RecordingRequest(BaseRequest):
                 "id": str(next(self._poll_ids)),
                 "question": params.get("question", ""),
                 "options": [
-                    {"text": o if isinstance(o, str) else o.get("text", ""), "voter_count": 0}
-                    for o in options
+                    {
+                        "text": o if isinstance(o, str) else o.get("text", ""),
+                        "voter_count": 0,
+                        "persistent_id": f"opt{i}",
+                    }
+                    for i, o in enumerate(options)
                 ],
                 "total_voter_count": 0,
                 "is_closed": False,
                 "is_anonymous": False,
                 "type": "quiz",
                 "allows_multiple_answers": False,
-                "correct_option_id": params.get("correct_option_id"),
+                "allows_revoting": False,
+                "members_only": False,
+                "correct_option_ids": params.get("correct_option_ids"),
             }
             return self._message(params, poll=poll)
         if api_method == "sendDocument":
@@ -235,5 +241,10 @@ class Updates:
 
     def poll_answer(self, poll_id: str, *options: int) -> Update:
         return self._update(
-            poll_answer={"poll_id": poll_id, "user": self.user, "option_ids": list(options)}
+            poll_answer={
+                "poll_id": poll_id,
+                "user": self.user,
+                "option_ids": list(options),
+                "option_persistent_ids": [f"opt{o}" for o in options],
+            }
         )

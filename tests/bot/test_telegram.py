@@ -139,3 +139,32 @@ def test_long_texts_are_split_at_line_breaks() -> None:
     assert all(len(c) <= 4096 for c in chunks)
     assert "\n".join(chunks) == text
     assert split_text("y" * 5000, limit=4096) == ["y" * 4096, "y" * 904]
+
+
+async def test_quiz_poll_answer_is_routed_by_poll_id_and_marked(
+    app: CoachApplication, fake: RecordingRequest, updates: Updates
+) -> None:
+    await app.process_update(updates.text("/quiz"))
+    await app.process_update(updates.press(button(fake, "Faulty goods basics")))
+    assert "Question 1 of 8" in "\n".join(fake.texts())
+    await app.process_update(updates.text("30 days"))  # the first question is typed
+    polls = fake.sent("sendPoll")
+    assert len(polls) == 1
+    poll = polls[0].params
+    assert poll["type"] == "quiz"
+    assert poll["is_anonymous"] is False
+    assert len(str(poll["explanation"])) <= 200
+    poll_id = "5000"  # the fake numbers polls from 5000
+    [correct] = poll["correct_option_ids"]
+
+    fake.clear()
+    await app.process_update(updates.poll_answer(poll_id, correct))
+    assert "✅" in fake.texts()[0]
+    assert "Question 3 of 8" in "\n".join(fake.texts())
+
+    fake.clear()
+    await app.process_update(updates.poll_answer(poll_id, correct))  # an old poll again
+    assert "already closed" in fake.texts()[0]
+    fake.clear()
+    await app.process_update(updates.poll_answer("999999", 0))  # never sent: ignored
+    assert fake.calls == []
