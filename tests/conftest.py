@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from flows.loader import ScenarioContent, load_scenarios
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE_QUESTIONS = ROOT.parent / "shared" / "core-questions.yaml"
+TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +22,9 @@ def core_questions_file() -> Path:
     # CI runs with shared/ beside the clone; without it the contract cannot be checked at all.
     assert CORE_QUESTIONS.exists(), f"the core questions contract is missing: {CORE_QUESTIONS}"
     return CORE_QUESTIONS
+
+
+@pytest.fixture(scope="session")
+def test_scenarios(kb: KnowledgeBase) -> dict[str, ScenarioContent]:
+    """A small scenario written for tests (variants, branches, a record step)."""
+    return load_scenarios(kb, TEST_SCENARIOS)

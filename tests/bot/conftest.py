@@ -9,8 +9,7 @@ from bot.app import build_application
 from bot.settings import Settings
 from bot.telegram.context import CoachApplication
 from tests.bot.fakes import TOKEN, RecordingRequest, Updates
-
-TEST_SCENARIOS = Path(__file__).resolve().parent.parent / "flows" / "data" / "scenarios"
+from tests.conftest import TEST_SCENARIOS
 
 
 @pytest.fixture

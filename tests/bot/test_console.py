@@ -1,0 +1,69 @@
+"""The console transport: same engine, numbered buttons, letters for options, resume after quit."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.console import ConsoleChat, run_console
+from flows.engine import Coach
+from flows.loader import ScenarioContent
+from knowledge.loader import KnowledgeBase
+from storage.memory import MemoryProgressStore
+from storage.sqlite import SqliteProgressStore
+
+EMPATHY = "I'm so sorry, I understand how frustrating that is. Let me sort this out for you."
+
+
+def scripted(lines: list[str]) -> Iterator[str]:
+    yield from lines
+
+
+async def test_buttons_are_numbered_and_pressed_by_number(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    printed: list[str] = []
+    chat = ConsoleChat(
+        Coach(kb, test_scenarios, MemoryProgressStore()), printed.append, downloads=tmp_path
+    )
+    await chat.send("/start")
+    screen = "".join(printed)
+    assert "[1] 🎭 Practise a scenario" in screen
+    await chat.send("1")
+    assert "[1] Test: faulty kettle" in "".join(printed)
+    await chat.send("1")
+    await chat.send(EMPATHY)
+    assert "(reply with a letter)" in printed[-1] or "(reply with a letter)" in "".join(printed)
+    printed.clear()
+    await chat.send("A")
+    assert "✅" in "".join(printed)
+    await chat.send("/mydata")
+    saved = tmp_path / "aftercare-coach-my-data.json"
+    assert saved.exists()
+    assert f"saved to {saved}" in "".join(printed)
+
+
+async def test_quit_and_resume_with_an_sqlite_file(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    database = tmp_path / "coach.db"
+    printed: list[str] = []
+    first = scripted(["1", "1", EMPATHY, "/quit"])
+    async with SqliteProgressStore.open(database) as store:
+        await run_console(Coach(kb, test_scenarios, store), lambda _: next(first), printed.append)
+    assert "Bye! Your progress is saved" in printed[-1]
+
+    printed.clear()
+    second = scripted(["/resume"])
+
+    def read_then_eof(prompt: str) -> str:
+        """The second session types /resume, then presses Ctrl-D."""
+        del prompt
+        try:
+            return next(second)
+        except StopIteration:
+            raise EOFError from None
+
+    async with SqliteProgressStore.open(database) as store:
+        await run_console(Coach(kb, test_scenarios, store), read_then_eof, printed.append)
+    screen = "".join(printed)
+    assert "Back to “Test: faulty kettle”" in screen
+    assert "What do you ask first?" in screen
