@@ -19,9 +19,14 @@ from knowledge.models import (
     Criterion,
     Entry,
     ForbiddenClaim,
+    Law,
+    LawMention,
     Question,
     Quiz,
+    TextQuestion,
 )
+from knowledge.patterns import find
+from knowledge.text import tokenize
 
 CONTENT_DIR = Path(__file__).parent / "content"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -227,6 +232,12 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     lexicon_path = content_dir / "lexicon.yaml"
     lexicon = _load_lexicon(lexicon_path) if lexicon_path.exists() else {}
     misconceptions = _load_misconceptions(content_dir / "misconceptions.yaml", lexicon)
+    laws_path = content_dir / "laws.yaml"
+    laws = (
+        _validate_list(read_document(laws_path), Law, context={"lexicon": lexicon})
+        if laws_path.exists()
+        else []
+    )
     context = {"lexicon": lexicon, "misconceptions": misconceptions}
 
     entries: dict[str, Entry] = {}
@@ -244,7 +255,8 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     question_where: list[tuple[str, Path, int | None]] = []
     for path in sorted((content_dir / "questions").glob("*.yaml")):
         document = read_document(path)
-        for index, question in enumerate(_validate_questions(document, context)):
+        for index, validated in enumerate(_validate_questions(document, context)):
+            question = validated
             line = document.line_of((index,))
             question_where.append((question.id, path, line))
             _check_unique(question_where, "question")
@@ -256,6 +268,13 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
                         line,
                         f"question {question.id!r} refers to unknown entry {entry_id!r}",
                     )
+            if isinstance(question, TextQuestion):
+                unknown = set(question.rubric.laws) - {law.id for law in laws}
+                if unknown:
+                    raise ContentError(path, line, f"unknown law id(s) in rubric: {unknown}")
+                question = with_law_mentions(
+                    question, [entries[e] for e in question.entries], laws
+                )
             questions[question.id] = question
 
     quizzes: dict[str, Quiz] = {}
@@ -283,6 +302,31 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
         lexicon=lexicon,
         misconceptions=misconceptions,
     )
+
+
+def with_law_mentions(
+    question: TextQuestion, entries: Sequence[Entry], laws: Sequence[Law]
+) -> TextQuestion:
+    """Attach the laws to watch for: those the question rests on fit, others do not.
+
+    A best-practice question (no law behind it) lets any current law be named as an example.
+    """
+    cited = " ".join([question.basis, *(e.law for e in entries if e.law != "Best practice")])
+    cited_tokens = tokenize(cited)
+    own = {
+        law.id
+        for law in laws
+        if law.name in cited or any(find(p, cited_tokens) for p in law.mentions)
+    }
+    own.update(question.rubric.laws)
+    families = {law.family for law in laws if law.id in own and law.family}
+    fitting = {law.id for law in laws if law.id in own or (law.family and law.family in families)}
+    mentions = tuple(
+        LawMention(law=law, fits=law.replaced_by is None and (not own or law.id in fitting))
+        for law in laws
+    )
+    rubric = question.rubric.model_copy(update={"law_mentions": mentions})
+    return question.model_copy(update={"rubric": rubric})
 
 
 def _check_codes(used: Iterable[str], known: set[str], path: Path, line: int | None) -> None:

@@ -18,13 +18,22 @@ from knowledge.models import (
     AnyQuestion,
     ChoiceQuestion,
     Concept,
+    LawMention,
     NumericQuestion,
     OrderQuestion,
+    Rubric,
     TextQuestion,
     Verdict,
 )
 from knowledge.patterns import find_all, is_negated
-from knowledge.text import NO_BREAK, Tokens, durations, tokenize, tokenize_cached
+from knowledge.text import (
+    NO_BREAK,
+    SENTENCE_BREAK,
+    Tokens,
+    durations,
+    tokenize,
+    tokenize_cached,
+)
 
 # Long answers are marked on their start: nobody writes a 3,000-character answer to one question,
 # and the cap keeps marking time bounded for pasted walls of text.
@@ -95,66 +104,26 @@ def _mark_text(question: TextQuestion, answer: str) -> Verdict:
     rubric = question.rubric
     tokens = tokenize(answer[:MARKED_CHARACTERS])
     hits = _Hits({c.id: _concept_positions(c, tokens) for c in rubric.all_concepts()})
-
-    found: list[str] = []
-    missing: list[str] = []
-    parts: list[float] = []
-    for concept in rubric.required:
-        if hits.has(concept.id):
-            found.append(concept.label)
-            parts.append(1.0)
-        else:
-            missing.append(concept.label)
-            parts.append(0.0)
-    for group in rubric.groups:
-        present = [c.label for c in group.concepts if hits.has(c.id)]
-        found.extend(present)
-        parts.append(min(len(present), group.need) / group.need)
-        if len(present) < group.need:
-            short = group.need - len(present)
-            missing.append(f"{group.label} ({short} more)" if present else group.label)
-
-    misconceptions: list[str] = []
-    wrong_feedback: list[str] = []
-    for claim in rubric.forbidden:
-        if any(hits.has(name) for name in claim.unless):
-            continue
-        if any(
-            not m.negated and not _preceded_by(tokens, m.start, claim.not_after)
-            for p in claim.patterns
-            for m in find_all(p, tokens)
-        ):
-            misconceptions.append(claim.id)
-            wrong_feedback.append(claim.feedback)
-    if rubric.figures is not None and _wrong_figure(question, tokens):
-        misconceptions.append("wrong-figure")
-        wrong_feedback.append(rubric.figures.feedback)
-    if rubric.order and not _in_order(rubric.order, hits):
-        misconceptions.append("wrong-order")
-        wrong_feedback.append(rubric.order_feedback)
-
-    score = sum(parts) / len(parts)
-    credited = [c.label for c in rubric.optional if c.partial_credit and hits.has(c.id)]
-    if score == 0.0 and credited:
-        found.extend(credited)
-        score = PARTIAL_CREDIT
+    found, missing, score = _credit(rubric, hits)
+    wrong = _wrong_facts(question, tokens, hits)
     short_groups = [g for g in rubric.groups if sum(hits.has(c.id) for c in g.concepts) < g.need]
     list_like = bool(short_groups) or (bool(rubric.order) and 0.0 < score < 1.0)
-    if list_like and score > 0.0 and not misconceptions:
+    if list_like and score > 0.0 and not wrong:
         stray = _unrecognised_items(tokens, hits)
         if stray:
-            misconceptions.append("unrecognised-item")
             quoted = ", ".join(f"“{item}”" for item in stray[:3])
-            wrong_feedback.append(f"{quoted}: not one of the answers this question is after.")
-    if misconceptions:
+            wrong.append(
+                ("unrecognised-item", f"{quoted}: not one of the answers this question is after.")
+            )
+    if wrong:
         return _verdict(
             question,
             "incorrect",
             0.0,
             found=found,
             missing=missing,
-            misconceptions=misconceptions,
-            notes=wrong_feedback,
+            misconceptions=[name for name, _ in wrong],
+            notes=[note for _, note in wrong],
         )
     if score >= 1.0:
         return _verdict(question, "correct", 1.0, found=found, missing=missing)
@@ -163,6 +132,58 @@ def _mark_text(question: TextQuestion, answer: str) -> Verdict:
     return _verdict(question, "incorrect", 0.0, found=found, missing=missing)
 
 
+def _credit(rubric: Rubric, hits: _Hits) -> tuple[list[str], list[str], float]:
+    """What was found, what is missing, and the share of required parts present."""
+    found: list[str] = []
+    missing: list[str] = []
+    parts: list[float] = []
+    for concept in rubric.required:
+        present = hits.has(concept.id)
+        (found if present else missing).append(concept.label)
+        parts.append(1.0 if present else 0.0)
+    for group in rubric.groups:
+        named = [c.label for c in group.concepts if hits.has(c.id)]
+        found.extend(named)
+        parts.append(min(len(named), group.need) / group.need)
+        if len(named) < group.need:
+            short = group.need - len(named)
+            missing.append(f"{group.label} ({short} more)" if named else group.label)
+    score = sum(parts) / len(parts)
+    credited = [c.label for c in rubric.optional if c.partial_credit and hits.has(c.id)]
+    if score == 0.0 and credited:
+        found.extend(credited)
+        score = PARTIAL_CREDIT
+    return found, missing, score
+
+
+def _wrong_facts(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[tuple[str, str]]:
+    """(misconception, feedback) for every wrong fact the answer states."""
+    rubric = question.rubric
+    wrong: list[tuple[str, str]] = []
+    for claim in rubric.forbidden:
+        if any(hits.has(name) for name in claim.unless):
+            continue
+        if any(
+            not m.negated and not _preceded_by(tokens, m.start, claim.not_after)
+            for p in claim.patterns
+            for m in find_all(p, tokens)
+        ):
+            wrong.append((claim.id, claim.feedback))
+    wrong.extend(("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
+    stray_numbers = _unexpected_numbers(question, tokens)
+    if stray_numbers:
+        shown = ", ".join(str(n) for n in stray_numbers)
+        wrong.append(
+            ("unexpected-figure", f"Check the figure(s) {shown}: that isn't what the law says.")
+        )
+    if rubric.figures is not None and _wrong_figure(question, tokens):
+        wrong.append(("wrong-figure", rubric.figures.feedback))
+    if rubric.order and not _in_order(rubric.order, hits):
+        wrong.append(("wrong-order", rubric.order_feedback))
+    return wrong
+
+
+MAX_STRAY_ITEM_WORDS = 12
 _ITEM_BREAKS = frozenset({"and", "or", "plus", "also", "then"})
 _FILLER = frozenset(
     {"etc", "eg", "e", "g", "ie", "the", "a", "an", "so", "like", "such", "as", "it", "that", "to"}
@@ -188,9 +209,86 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
         words = [tokens.words[i] for i in range(first, last)]
         if all(w in _FILLER for w in words) or "unsure" in words:
             continue
-        if not any(first <= p < last for p in found):
+        # A long clause is more likely a reason said in other words than a wrong list item.
+        if len(words) <= MAX_STRAY_ITEM_WORDS and not any(first <= p < last for p in found):
             stray.append(" ".join(words))
     return stray
+
+
+_ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
+
+
+def _unexpected_numbers(question: TextQuestion, tokens: Tokens) -> list[int]:
+    """Numbers stated in a legal answer that the question's own texts never use.
+
+    Adversarial answers change a figure ("three attempts", "up to 50%", "over £50"); harmless
+    ones rarely add a new number. Only questions that rest on a law are checked, and list
+    numbering, ordinals, years (checked with the law) and citations are skipped.
+    """
+    mentions = question.rubric.law_mentions
+    if not any(not m.fits and m.law.replaced_by is None for m in mentions):
+        return []  # a best-practice question: any law may be named as an example
+    in_durations = {d.position for d in durations(tokens)}
+    stray: list[int] = []
+    for i, word in enumerate(tokens.stems):
+        if not word.isdigit() or i in in_durations or is_negated(tokens, i, ()):
+            continue
+        value = int(word)
+        following = tokens.stems[i + 1] if i + 1 < len(tokens) else ""
+        numbering = i + 1 < len(tokens) and tokens.breaks[i + 1] != NO_BREAK
+        if (
+            value in question.known_numbers
+            or value == 100
+            or following in _ORDINAL_ENDINGS
+            or numbering
+            or 1900 <= value <= 2100
+            or (i > 0 and tokens.stems[i - 1] in _CITATION_WORDS)
+        ):
+            continue
+        stray.append(value)
+    return stray
+
+
+_OLD_LAW_CUES = frozenset(
+    {"replaced", "replaces", "replacing", "old", "older", "former", "formerly", "previous",
+     "previously", "repealed", "superseded", "abolished", "used", "outdated"}
+)  # fmt: skip
+
+
+def _said_to_be_old(tokens: Tokens, start: int) -> bool:
+    """'The DMCC Act replaced the CPUTR': naming an old law to say it is old is right."""
+    sentence_start = start
+    while sentence_start > 0 and tokens.breaks[sentence_start] < SENTENCE_BREAK:
+        sentence_start -= 1
+    sentence_end = start + 1
+    while sentence_end < len(tokens) and tokens.breaks[sentence_end] < SENTENCE_BREAK:
+        sentence_end += 1
+    words = tokens.words[sentence_start:sentence_end]
+    return any(w in _OLD_LAW_CUES for w in words) or "no longer" in " ".join(words)
+
+
+def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
+    """Feedback for each law named that is superseded, misdated or not the one that applies."""
+    notes: list[str] = []
+    for mention in mentions:
+        law = mention.law
+        hits = [m for p in law.mentions for m in find_all(p, tokens) if not m.negated]
+        if not hits:
+            continue
+        if law.replaced_by is not None:
+            if not any(_said_to_be_old(tokens, m.start) for m in hits):
+                notes.append(f"The {law.name} was replaced by {law.replaced_by}.")
+        elif not mention.fits:
+            notes.append(f"The {law.name} is not the law that applies here.")
+        elif law.year is not None and any(
+            m.end < len(tokens)
+            and tokens.stems[m.end].isdigit()
+            and len(tokens.stems[m.end]) == 4
+            and int(tokens.stems[m.end]) != law.year
+            for m in hits
+        ):
+            notes.append(f"Check the year: it is the {law.name}.")
+    return notes
 
 
 def _preceded_by(tokens: Tokens, start: int, words: Sequence[str]) -> bool:

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -219,6 +220,30 @@ class Figures(Frozen):
         return frozenset(durations(tokenize(v))[0].key for v in self.allowed)
 
 
+class Law(Frozen):
+    """A law learners may name; `mentions` find it in an answer."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: Id
+    name: Text
+    year: int | None = None
+    family: Id | None = None
+    """Laws of one family stand together (UK GDPR, DPA 2018 and the DUAA 2025)."""
+    mentions: Annotated[tuple[CompiledPattern, ...], Field(min_length=1)]
+    replaced_by: str | None = None
+    """For a superseded law: what replaced it (naming it is always wrong)."""
+
+
+class LawMention(Frozen):
+    """A law the marker watches for in answers to one question, and whether it fits."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    law: Law
+    fits: bool
+
+
 class Rubric(Frozen):
     """How a free-text answer is marked: data, not code."""
 
@@ -232,6 +257,10 @@ class Rubric(Frozen):
     figures: Figures | None = None
     common: tuple[Id, ...] = ()
     """Ids of shared misconceptions (misconceptions.yaml) that also count as forbidden."""
+    laws: tuple[Id, ...] = ()
+    """Ids (laws.yaml) that may also be named, beyond the laws of the question's entries."""
+    law_mentions: tuple[LawMention, ...] = ()
+    """Filled in by the loader from laws.yaml: which laws to watch for and which fit."""
 
     @model_validator(mode="before")
     @classmethod
@@ -310,6 +339,23 @@ class TextQuestion(QuestionBase):
 
     type: Literal["text"]
     rubric: Rubric
+    _known_numbers: frozenset[int] = PrivateAttr(default=frozenset())
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Collect the numbers this question's own texts use (see `known_numbers`)."""
+        del context
+        texts = [self.prompt, self.model_answer, self.basis, self.hint]
+        texts += [p.source for c in self.rubric.all_concepts() for p in c.patterns]
+        if self.rubric.figures is not None:
+            texts += list(self.rubric.figures.allowed)
+        numbers = {int(n) for text in texts for n in re.findall(r"\d+", text)}
+        numbers.update(n for t in texts for n in _number_words(t))
+        self._known_numbers = frozenset(numbers | {0, 1})
+
+    @property
+    def known_numbers(self) -> frozenset[int]:
+        """Numbers an answer may state: those in the prompt, model answer, basis and rubric."""
+        return self._known_numbers
 
 
 class ChoiceQuestion(QuestionBase):
@@ -380,6 +426,12 @@ Question = Annotated[
     TextQuestion | ChoiceQuestion | OrderQuestion | NumericQuestion, Field(discriminator="type")
 ]
 AnyQuestion = TextQuestion | ChoiceQuestion | OrderQuestion | NumericQuestion
+
+
+def _number_words(text: str) -> set[int]:
+    return {int(d.value) for d in durations(tokenize(text))} | {
+        int(word) for word in tokenize(text).stems if word.isdigit()
+    }
 
 
 class Quiz(Frozen):

@@ -43,7 +43,7 @@ class PatternError(ValueError):
     """A rubric pattern that cannot be parsed; the message says what is wrong."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity hashing: words are cache keys
 class Word:
     stem: str
     exact: bool = False
@@ -98,6 +98,39 @@ class Pattern:
     source: str
     elements: tuple[Element, ...]
     anchored: bool
+    starters: tuple[Word, ...] | None
+    """Words a match can begin with (None: it may begin anywhere), to skip hopeless starts."""
+
+
+def _starters(elements: tuple[Element, ...]) -> tuple[Word, ...] | None:
+    if not elements:
+        return None
+    first = elements[0]
+    if isinstance(first, Word):
+        return (first,)
+    if isinstance(first, Gap) or first.optional:
+        return None
+    found: list[Word] = []
+    for alternative in first.alternatives:
+        words = _starters(alternative)
+        if words is None:
+            return None
+        found.extend(words)
+    return tuple(dict.fromkeys(found))
+
+
+def _positions(word: Word, tokens: Tokens) -> frozenset[int]:
+    """Every position where the word matches; only same-letter words can match by typo."""
+    cached = tokens.matches.get(word)
+    if cached is None:
+        candidates = tokens.starting_with(word.stem[:1]) if word.stem else []
+        cached = frozenset(p for p in candidates if word.matches(tokens.stems[p], tokens.words[p]))
+        tokens.matches[word] = cached
+    return cached
+
+
+def _word_at(word: Word, tokens: Tokens, position: int) -> bool:
+    return position in _positions(word, tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +173,7 @@ class _Parser:
         elements = choice.alternatives[0] if len(choice.alternatives) == 1 else (choice,)
         if not any(isinstance(e, Word | Choice) for e in elements):
             raise PatternError(f"pattern {self.source!r} has no words")
-        return Pattern(self.source, elements, anchored)
+        return Pattern(self.source, elements, anchored, _starters(elements))
 
     def _alternatives(self, closing: str | None) -> Choice:
         alternatives: list[tuple[Element, ...]] = []
@@ -230,9 +263,7 @@ def _match_at(
         return
     element = elements[index]
     if isinstance(element, Word):
-        if position < len(tokens) and element.matches(
-            tokens.stems[position], tokens.words[position]
-        ):
+        if position < len(tokens) and _word_at(element, tokens, position):
             yield from _match_at(elements, index + 1, tokens, position + 1, gaps)
     elif isinstance(element, Gap):
         # A gap never reaches into the next sentence (a short gap: the next clause).
@@ -270,10 +301,20 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
     return False
 
 
+def _starts(pattern: Pattern, tokens: Tokens) -> list[int]:
+    positions = range(min(1, len(tokens))) if pattern.anchored else range(len(tokens))
+    if pattern.starters is None:
+        return list(positions)
+    found: set[int] = set()
+    for word in pattern.starters:
+        found.update(_positions(word, tokens))
+    return sorted(p for p in found if p in positions)
+
+
 def find(pattern: Pattern, tokens: Tokens) -> Match | None:
     """The first match of the pattern, preferring one that is not negated."""
     first_negated: Match | None = None
-    starts = range(1) if pattern.anchored else range(len(tokens))
+    starts = _starts(pattern, tokens)
     for start in starts:
         for end, gap_positions in _match_at(pattern.elements, 0, tokens, start, ()):
             if end == start:
@@ -288,7 +329,7 @@ def find(pattern: Pattern, tokens: Tokens) -> Match | None:
 def find_all(pattern: Pattern, tokens: Tokens) -> list[Match]:
     """Every start position where the pattern matches (one match per start)."""
     found: list[Match] = []
-    starts = range(1) if pattern.anchored else range(len(tokens))
+    starts = _starts(pattern, tokens)
     for start in starts:
         best: Match | None = None
         for end, gap_positions in _match_at(pattern.elements, 0, tokens, start, ()):

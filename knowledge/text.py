@@ -8,7 +8,7 @@ and "refunded" equals "refund". Everything here is pure and deterministic.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import snowballstemmer
@@ -73,6 +73,10 @@ _SPELLINGS: dict[str, str] = {
     "govt": "government",
     "info": "information",
     "refnd": "refund",
+    "fit 4": "fit for",
+    "email address": "email",
+    "e mail address": "email",
+    "email addresses": "emails",
     "opn": "open",
     "wat": "what",
     "wot": "what",
@@ -139,6 +143,22 @@ _GLUED_UNIT_RE = re.compile(
     r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|thirty"
     r"|seventy|\d+)(days?|weeks?|months?|years?|hours?|hrs)\b"
 )
+# "nineteen eighty seven" is a year (1987), which alpha2digit would read as three numbers.
+_TENS = {"ten": 1, "twenty": 2, "thirty": 3, "forty": 4, "fifty": 5, "sixty": 6, "seventy": 7,
+         "eighty": 8, "ninety": 9}  # fmt: skip
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9}  # fmt: skip
+_SPOKEN_YEAR_RE = re.compile(
+    r"\b(nineteen|twenty) (" + "|".join(_TENS) + r")(?:[ -](" + "|".join(_UNITS) + r"))?\b"
+)
+
+
+def _spoken_year(match: re.Match[str]) -> str:
+    century = 19 if match.group(1) == "nineteen" else 20
+    unit = _UNITS[match.group(3)] if match.group(3) else 0
+    return str(century * 100 + _TENS[match.group(2)] * 10 + unit)
+
+
 _SPELLING_RE = re.compile(
     r"(?<![\w-])("
     + "|".join(re.escape(k) for k in sorted(_SPELLINGS, key=len, reverse=True))
@@ -213,6 +233,19 @@ class Tokens:
     words: tuple[str, ...]
     stems: tuple[str, ...]
     breaks: tuple[int, ...]
+    # Where each pattern word matches, worked out once and shared by every pattern of a marking.
+    matches: dict[object, frozenset[int]] = field(default_factory=dict, compare=False)
+    _by_first: dict[str, list[int]] | None = field(default=None, compare=False)
+
+    def starting_with(self, letter: str) -> list[int]:
+        """Positions of the words that start with this letter (candidates for a typo match)."""
+        if self._by_first is None:
+            index: dict[str, list[int]] = {}
+            for position, word in enumerate(self.words):
+                index.setdefault(word[:1], []).append(position)
+            object.__setattr__(self, "_by_first", index)
+        assert self._by_first is not None
+        return self._by_first.get(letter, [])
 
     def __len__(self) -> int:
         return len(self.stems)
@@ -233,6 +266,7 @@ def _canonical_text(text: str) -> str:
         text = pattern.sub(replacement, text)
     # Hyphenated numbers and units ("thirty-day", "six-month") read as separate words.
     text = re.sub(r"(?<=[a-z0-9])-(?=[a-z0-9])", " ", text)
+    text = _SPOKEN_YEAR_RE.sub(_spoken_year, text)
     text = alpha2digit(text, "en", threshold=0)
     text = re.sub(r"(?<=\d)(?=[a-z])", " ", text)
     text = _HALF_YEAR_RE.sub("6 months", text)

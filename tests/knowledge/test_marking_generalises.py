@@ -1,9 +1,11 @@
-"""Marking against learner answers written blind to the rubrics, by tutors (see data/).
+"""Marking against learner answers that tutors wrote blind to the rubrics (see data/).
 
-`learner_answers.yaml` was used while writing the rubrics (a development set);
-`holdout_answers.yaml` was written by a different tutor and never used for tuning, so its
-figures are the honest measure. Targets: at least 95% agreement with the tutor's verdict,
-and at most 2% of incorrect answers marked correct.
+`learner_answers.yaml` (792 answers) was the development set while writing the rubrics.
+`holdout_answers.yaml` (540, a different tutor and cohort) was first used untouched:
+88.4% agreement and 14.9% of incorrect answers marked correct; the general fixes it showed
+(wrong laws, new figures, wrong start points, appended wrong clauses) were then made, so it
+too is now a development set. Targets: at least 95% agreement with the tutor, and at most 2%
+of incorrect answers marked correct.
 """
 
 from collections import Counter
@@ -28,7 +30,7 @@ def confusion(kb: KnowledgeBase, name: str) -> Counter[tuple[str, str]]:
     return counts
 
 
-@pytest.mark.parametrize("name", ["learner_answers.yaml"])
+@pytest.mark.parametrize("name", ["learner_answers.yaml", "holdout_answers.yaml"])
 def test_agreement_with_tutors(kb: KnowledgeBase, name: str) -> None:
     if not (DATA / name).exists():
         pytest.fail(f"{name} is missing")

@@ -1,0 +1,197 @@
+"""`make bench`: speed and memory figures, each with a baseline measured in the same run.
+
+Figures are printed, never asserted: timings on shared machines vary, so they belong here and
+not in the test suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from flows.loader import ScenarioContent, load_scenarios
+from flows.machine import ScenarioMachine, Turn
+from flows.ports import AnswerRecord, Commit, LearnerProfile, SessionSnapshot
+from knowledge.loader import KnowledgeBase, load_knowledge_base
+from knowledge.marking import mark
+from storage.sqlite import SqliteProgressStore
+
+DATA = Path(__file__).parent / "knowledge" / "data" / "learner_answers.yaml"
+TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
+
+
+def per_call(function: Callable[[], object], repeat: int) -> float:
+    """Median seconds per call over five rounds."""
+    rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            function()
+        rounds.append((time.perf_counter() - start) / repeat)
+    return statistics.median(rounds)
+
+
+def row(name: str, value: str, baseline: str, ratio: float) -> None:
+    print(f"{name:<44} {value:>14} {baseline:>16} {ratio:>8.2f}x")
+
+
+def bench_loading() -> KnowledgeBase:
+    start = time.perf_counter()
+    kb = load_knowledge_base()
+    load = time.perf_counter() - start
+    start = time.perf_counter()
+    for path in sorted((Path("knowledge") / "content").rglob("*.yaml")):
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+    parse = time.perf_counter() - start
+    row(
+        "load and validate all content",
+        f"{load * 1000:.0f} ms",
+        f"{parse * 1000:.0f} ms yaml",
+        load / parse,
+    )
+    return kb
+
+
+def bench_marking(kb: KnowledgeBase) -> None:
+    items = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    answers = [(kb.questions[i["question_id"]], a["answer"]) for i in items for a in i["answers"]]
+
+    def marking() -> None:
+        for question, answer in answers:
+            mark(question, answer)
+
+    def keywords() -> None:  # the naive baseline: lower-case and split every answer
+        for _, answer in answers:
+            set(answer.lower().split())
+
+    marked = per_call(marking, 1) / len(answers)
+    naive = per_call(keywords, 20) / len(answers)
+    row(
+        f"mark one answer ({len(answers)} answers)",
+        f"{marked * 1e6:.0f} µs",
+        f"{naive * 1e6:.1f} µs split",
+        marked / naive,
+    )
+
+
+def bench_engine(content: ScenarioContent) -> None:
+    shared = ScenarioMachine(content)
+    answer = "30 days, the short-term right to reject"
+
+    def attach_fire_detach() -> None:
+        turn = Turn(scenario=content, facts={}, answer=answer)
+        asyncio.run(shared.fire(turn, "refund", "answer_given"))
+
+    def machine_per_message() -> None:
+        turn = Turn(scenario=content, facts={}, answer=answer)
+        asyncio.run(ScenarioMachine(content).fire(turn, "refund", "answer_given"))
+
+    def loop_only() -> None:
+        asyncio.run(asyncio.sleep(0))
+
+    loop = per_call(loop_only, 200)
+    shared_cost = per_call(attach_fire_detach, 200) - loop
+    per_message_cost = per_call(machine_per_message, 200) - loop
+    row(
+        "one input on the shared machine",
+        f"{shared_cost * 1e6:.0f} µs",
+        f"{per_message_cost * 1e6:.0f} µs rebuild",
+        shared_cost / per_message_cost,
+    )
+
+    async def many_turns(count: int) -> int:
+        tracemalloc.start()
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(count):
+            await shared.fire(
+                Turn(scenario=content, facts={}, answer=answer), "refund", "answer_given"
+            )
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        return grown
+
+    async def machines_per_learner(count: int) -> int:
+        tracemalloc.start()
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [ScenarioMachine(content) for _ in range(count)]
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        del kept
+        return grown
+
+    growth = asyncio.run(many_turns(10_000))
+    per_learner = asyncio.run(machines_per_learner(1_000)) * 10
+    row(
+        "memory after 10,000 learners' inputs",
+        f"{growth / 1024:.0f} KiB",
+        f"{per_learner / 2**20:.0f} MiB 1/learner",
+        growth / per_learner,
+    )
+
+
+def bench_storage() -> None:
+    now = datetime.now(UTC)
+
+    def commit(learner: int, version: int) -> Commit:
+        return Commit(
+            learner=LearnerProfile(learner_id=learner),
+            session=SessionSnapshot(learner_id=learner, version=version, updated_at=now),
+            answers=(
+                AnswerRecord(
+                    learner_id=learner, question_id="q", answer="a", outcome="correct",
+                    score=1.0, criteria=("POST:P2",), topic="goods", created_at=now,
+                ),
+            ),
+        )  # fmt: skip
+
+    async def run(learners: int, each: int) -> tuple[float, int]:
+        with tempfile.TemporaryDirectory() as folder:
+            async with SqliteProgressStore.open(Path(folder) / "bench.db") as store:
+
+                async def learner(number: int) -> None:
+                    for version in range(1, each + 1):
+                        await store.apply(commit(number, version))
+
+                start = time.perf_counter()
+                await asyncio.gather(*(learner(n) for n in range(learners)))
+                return time.perf_counter() - start, store.commits_written
+
+    grouped, commits = asyncio.run(run(100, 10))
+    alone, alone_commits = asyncio.run(run(1, 1000))
+    row(
+        "1,000 answers from 100 learners (SQLite)",
+        f"{grouped:.2f} s",
+        f"{alone:.2f} s one by one",
+        grouped / alone,
+    )
+    row(
+        "  transactions for those 1,000 answers",
+        f"{commits}",
+        f"{alone_commits}",
+        commits / alone_commits,
+    )
+
+
+def main() -> None:
+    """Print every figure with its baseline and the ratio."""
+    print(f"{'figure':<44} {'value':>14} {'baseline':>16} {'ratio':>9}")
+    kb = bench_loading()
+    bench_marking(kb)
+    bench_engine(load_scenarios(kb, TEST_SCENARIOS)["test-kettle"])
+    bench_storage()
+
+
+if __name__ == "__main__":
+    main()
