@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from telegram import BotCommand, Update
 from telegram.constants import MessageEntityType
 from telegram.error import TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
@@ -32,6 +34,12 @@ from knowledge.loader import load_knowledge_base
 from storage.sqlite import SqliteProgressStore, database_path
 
 log = logging.getLogger(__name__)
+
+# Opt in to PTB's timedelta durations now: without it every 429's RetryAfter warns (deprecated).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+# Telegram usually answers in well under a second; a slow answer is not a failure.
+SEND_TIMEOUT_SECONDS = 15.0
+SEND_RETRIES = 3
 
 LEARNER_COMMANDS = [
     BotCommand("start", "Welcome and main menu"),
@@ -128,9 +136,14 @@ def build_application(
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        # Keeps sends inside Telegram's limits and honours 429 retry_after (PTB retries none
+        # by default). Pacing per learner and a durable send queue come with tutor pushes.
+        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
+    else:
+        builder = builder.read_timeout(SEND_TIMEOUT_SECONDS).write_timeout(SEND_TIMEOUT_SECONDS)
     application: CoachApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.scenario_dir = scenario_dir

@@ -338,7 +338,12 @@ class Coach:
     ) -> list[Reply]:
         replies: list[Reply] = []
         if choice is not None and turn.verdict is not None:
-            replies.append(render.echo_choice(content.question_for(before), choice, turn.verdict))
+            asked = render.step_message(
+                content, content.scenario.step(before), turn.facts, ask_seq
+            )
+            replies.append(
+                render.echo_choice(asked, content.question_for(before), choice, turn.verdict)
+            )
         for event in turn.events:
             if event.kind == "retry":
                 assert event.verdict is not None

@@ -130,15 +130,20 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
                         " question",
                     )
         questions[step.id] = question
-        _check_placeholders(scenario, step, path, document.line_of(location))
+        _check_placeholders(scenario, step, question, path, document.line_of(location))
     return ScenarioContent(scenario, questions, path)
 
 
-def _check_placeholders(scenario: Scenario, step: Step, path: Path, line: int | None) -> None:
+def _check_placeholders(
+    scenario: Scenario, step: Step, question: AnyQuestion, path: Path, line: int | None
+) -> None:
     variants = range(max(1, len(scenario.variants)))
+    used = _placeholders(step.customer) | _placeholders(step.task)
+    if step.ask is not None:  # a bank question's prompt is not written for one case
+        used |= _placeholders(question.prompt)
     for variant in variants:
         known = case_values(scenario, scenario.facts_for(variant))
-        unknown = (_placeholders(step.customer) | _placeholders(step.task)) - set(known)
+        unknown = used - set(known)
         if unknown:
             names = ", ".join(sorted(unknown))
             raise ContentError(

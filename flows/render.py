@@ -114,9 +114,23 @@ def scenario_intro(scenario: Scenario) -> str:
     )
 
 
-def question_body(question: AnyQuestion, show_prompt: bool = True) -> str:
+class _Values(dict[str, str]):
+    """Fills {placeholders} it knows and leaves any other braces as they are."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """A text with the case's {placeholders} filled in."""
+    return text.format_map(_Values(values))
+
+
+def question_body(
+    question: AnyQuestion, show_prompt: bool = True, values: Mapping[str, str] | None = None
+) -> str:
     """The question text with its options and how to answer."""
-    parts = [question.prompt] if show_prompt else []
+    parts = [fill(question.prompt, values or {})] if show_prompt else []
     if isinstance(question, ChoiceQuestion):
         parts.append("\n".join(f"{LETTERS[i]}) {o.text}" for i, o in enumerate(question.options)))
         if question.type == "multiple":
@@ -147,12 +161,12 @@ def step_message(
     scenario = content.scenario
     values = case_values(scenario, facts)
     question = content.question_for(step.id)
-    customer = step.customer.format(**values)
-    task = step.task.format(**values)
-    show_prompt = question.prompt.strip() != step.task.strip()
+    customer = fill(step.customer, values)
+    task = fill(step.task, values)
+    show_prompt = fill(question.prompt, values).strip() != task.strip()
     text = (
         f"🗣 {scenario.persona.name}: “{customer}”\n\n"
-        f"📝 Your task: {task}\n\n{question_body(question, show_prompt)}"
+        f"📝 Your task: {task}\n\n{question_body(question, show_prompt, values)}"
     )
     return Reply(text=text.strip(), buttons=choice_buttons(question, ask_seq))
 
@@ -182,15 +196,15 @@ def reveal_message(question: AnyQuestion, verdict: Verdict | None, skipped: bool
     )
 
 
-def echo_choice(question: AnyQuestion, option: int, verdict: Verdict) -> Reply:
-    """Confirms a pressed option; Telegram puts it in place of the question's buttons."""
+def echo_choice(asked: Reply, question: AnyQuestion, option: int, verdict: Verdict) -> Reply:
+    """The message that asked the question, with the option pressed and its verdict instead of
+    buttons; Telegram edits the pressed message into it, so old buttons can't be pressed."""
     assert isinstance(question, ChoiceQuestion)
     chosen = question.options[option].text if 0 <= option < len(question.options) else "?"
     letter = LETTERS[option] if 0 <= option < len(LETTERS) else "?"
     return Reply(
         kind="echo",
-        text=f"{question_body(question)}\n\nYour answer: {letter}) {chosen} "
-        f"{OUTCOME_MARKS[verdict.outcome]}",
+        text=f"{asked.text}\n\nYour answer: {letter}) {chosen} {OUTCOME_MARKS[verdict.outcome]}",
     )
 
 

@@ -32,7 +32,7 @@ class BotServices:
     polls: PollRegistry | None = None
 
 
-class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotServices]):
+class CoachContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotServices]):
     """The callback context every handler receives."""
 
     @property
@@ -49,5 +49,5 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
 
 
 CoachApplication = Application[
-    ExtBot[None], CoachContext, dict[Any, Any], dict[Any, Any], BotServices, Any
+    ExtBot[int], CoachContext, dict[Any, Any], dict[Any, Any], BotServices, Any
 ]

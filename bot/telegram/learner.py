@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
-from telegram import Update, User
+from telegram import CallbackQuery, Update, User
 from telegram.constants import ChatAction, ChatType
+from telegram.error import TelegramError
 
 from bot.telegram.context import CoachContext
 from bot.telegram.render import send_replies
+from flows.errors import CoachError
 from flows.io import Input, Reply
 from flows.ports import LearnerProfile
 
@@ -25,6 +28,29 @@ EDITED = Reply(
     text="I only mark new messages – please send your corrected answer as a new message."
 )
 PRIVATE_ONLY = "Let's talk in a private chat: open me and press Start, so your answers stay yours."
+
+
+# Sent by the error handler when replies could not be delivered after the input was committed.
+NOT_DELIVERED = (
+    "Sorry – Telegram didn't take all of my reply. Your answer is saved: send /resume to see"
+    " where you are."
+)
+
+
+async def _deliver(
+    context: CoachContext,
+    chat_id: int,
+    learner_id: int,
+    replies: Sequence[Reply],
+    query: CallbackQuery | None = None,
+) -> None:
+    """Send replies of an input that is already committed; on failure, point to /resume."""
+    try:
+        await send_replies(
+            context.bot, chat_id, learner_id, replies, polls=context.polls, query=query
+        )
+    except TelegramError as error:
+        raise CoachError(NOT_DELIVERED, f"sending replies failed: {error}") from error
 
 
 def learner_of(user: User) -> LearnerProfile:
@@ -55,9 +81,7 @@ async def on_text(update: Update, context: CoachContext) -> None:
     if message is None or message.text is None or update.effective_user is None:
         return
     replies = await _handle(update, context, Input.typed(message.text, update_key(update)))
-    await send_replies(
-        context.bot, message.chat_id, update.effective_user.id, replies, polls=context.polls
-    )
+    await _deliver(context, message.chat_id, update.effective_user.id, replies)
 
 
 async def on_button(update: Update, context: CoachContext) -> None:
@@ -69,9 +93,7 @@ async def on_button(update: Update, context: CoachContext) -> None:
     data = query.data if isinstance(query.data, str) else ""
     replies = await _handle(update, context, Input.pressed(data, update_key(update)))
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-    await send_replies(
-        context.bot, chat_id, query.from_user.id, replies, polls=context.polls, query=query
-    )
+    await _deliver(context, chat_id, query.from_user.id, replies, query)
 
 
 async def on_poll_answer(update: Update, context: CoachContext) -> None:
@@ -90,7 +112,7 @@ async def on_poll_answer(update: Update, context: CoachContext) -> None:
         update_key=update_key(update),
     )
     replies = await _handle(update, context, inp)
-    await send_replies(context.bot, answer.user.id, answer.user.id, replies, polls=context.polls)
+    await _deliver(context, answer.user.id, answer.user.id, replies)
 
 
 async def on_other_message(update: Update, context: CoachContext) -> None:

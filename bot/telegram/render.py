@@ -62,7 +62,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send_replies(
-    bot: ExtBot[None],
+    bot: ExtBot[int],
     chat_id: int,
     learner_id: int,
     replies: Sequence[Reply],

@@ -31,6 +31,8 @@ class RecordingRequest(BaseRequest):
     unexpected: list[str] = field(default_factory=list)
     fail_methods: dict[str, int] = field(default_factory=dict)
     """method -> how many more calls of it answer with an error."""
+    flood_methods: dict[str, int] = field(default_factory=dict)
+    """method -> how many more calls of it answer 429 Too Many Requests (retry after 1 s)."""
     _message_ids: Any = field(default_factory=lambda: count(1000))
     _poll_ids: Any = field(default_factory=lambda: count(5000))
 
@@ -58,6 +60,15 @@ class RecordingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
         self.calls.append(Call(api_method, params))
+        if self.flood_methods.get(api_method, 0) > 0:
+            self.flood_methods[api_method] -= 1
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
+            return 429, json.dumps(body).encode()
         if self.fail_methods.get(api_method, 0) > 0:
             self.fail_methods[api_method] -= 1
             body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -147,7 +158,7 @@ class RecordingRequest(BaseRequest):
 class Updates:
     """Builds incoming updates for one private chat."""
 
-    def __init__(self, bot: ExtBot[None], user_id: int = 777, first_name: str = "Sam") -> None:
+    def __init__(self, bot: ExtBot[int], user_id: int = 777, first_name: str = "Sam") -> None:
         self.bot = bot
         self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "username": "sam"}
         self.chat = {"id": user_id, "type": "private", "first_name": first_name}

@@ -168,3 +168,21 @@ async def test_quiz_poll_answer_is_routed_by_poll_id_and_marked(
     fake.clear()
     await app.process_update(updates.poll_answer("999999", 0))  # never sent: ignored
     assert fake.calls == []
+
+
+async def test_a_reply_telegram_refuses_points_the_learner_to_resume(
+    app: CoachApplication, fake: RecordingRequest, updates: Updates
+) -> None:
+    fake.fail_methods["sendMessage"] = 1
+    await app.process_update(updates.text("/help"))
+    assert "Your answer is saved: send /resume" in fake.texts()[-1]
+
+
+async def test_429_is_retried_after_retry_after(
+    app: CoachApplication, fake: RecordingRequest, updates: Updates
+) -> None:
+    fake.flood_methods["sendMessage"] = 1
+    await app.process_update(updates.text("/help"))
+    sends = fake.sent()
+    assert len(sends) == 2  # refused once with 429, then delivered
+    assert "How it works" in str(sends[-1].params["text"])

@@ -338,3 +338,14 @@ async def test_progress_mydata_and_forget(coach: Coach, store: MemoryProgressSto
     assert "erased" in chat.text
     assert await store.answers(7) == []
     assert await store.load_session(7) is None
+
+
+async def test_pressed_option_echo_keeps_the_step_message(coach: Coach) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    await chat.send(EMPATHY)
+    await chat.click("A")
+    echo = chat.replies[0]
+    assert echo.kind == "echo"
+    assert echo.text.startswith("🗣 Mrs Patel: “What do you need to know?”")
+    assert "{" not in echo.text
