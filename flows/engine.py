@@ -181,7 +181,7 @@ class Coach:
         if isinstance(action, Menu):
             return await self._menu(session, action.target)
         if isinstance(action, StartScenario):
-            return self._start_scenario(session, action.scenario)
+            return await self._start_scenario(session, action.scenario)
         if isinstance(action, Choose):
             return await self._choose(session, action)
         if isinstance(action, StartQuiz):
@@ -217,7 +217,7 @@ class Coach:
 
     # ------------------------------------------------------------------ scenarios
 
-    def _start_scenario(self, session: SessionSnapshot, scenario_id: str) -> Outcome:
+    async def _start_scenario(self, session: SessionSnapshot, scenario_id: str) -> Outcome:
         content = self.scenarios.get(scenario_id)
         if content is None:
             return Outcome(
@@ -227,14 +227,16 @@ class Coach:
                 ]
             )
         scenario = content.scenario
-        facts = scenario.facts_for(session.version)
+        # Replays rotate through the case's variants (e.g. bought 12, then 45 days ago).
+        runs = await self.store.finished_runs(session.learner_id)
+        facts = scenario.facts_for(sum(1 for run in runs if run.scenario_id == scenario_id))
         ask_seq = session.ask_seq + 1
         step = scenario.step(scenario.start)
         replies = []
         if session.scenario_id is not None:
             replies.append(Reply(text="(Your previous scenario was left unfinished.)"))
         replies += [
-            Reply(text=render.scenario_intro(scenario)),
+            Reply(text=render.scenario_intro(scenario, facts)),
             render.step_message(content, step, facts, ask_seq),
         ]
         new = session.model_copy(

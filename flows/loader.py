@@ -87,6 +87,10 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
         scenario = Scenario.model_validate(document.data)
     except ValidationError as error:
         raise describe_error(error, document) from None
+    if path.stem != scenario.id:
+        raise ContentError(
+            path, document.line_of(("id",)), "the file name must be the scenario id"
+        )
 
     questions: dict[str, AnyQuestion] = {}
     for index, step in enumerate(scenario.steps):

@@ -103,15 +103,16 @@ def quiz_list(quizzes: Iterable[Quiz]) -> Reply:
     return Reply(text="⚡ Choose a quick quiz:", buttons=rows)
 
 
-def scenario_intro(scenario: Scenario) -> str:
+def scenario_intro(scenario: Scenario, facts: Mapping[str, str]) -> str:
     case = scenario.case
     persona = scenario.persona
-    return (
+    text = (
         f"🎭 {scenario.title}\n{scenario.summary}\n\n"
         f"Customer: {persona.name} ({PERSONA_LABELS[persona.type]}) – {persona.description}\n"
         f"Case {case.reference}: {case.product}, {case.price}, bought {case.purchased} "
         f"({case.channel}), paid by {case.payment}."
     )
+    return fill(text, case_values(scenario, facts))
 
 
 class _Values(dict[str, str]):

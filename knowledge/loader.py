@@ -326,7 +326,7 @@ def with_law_mentions(
         for law in laws
     )
     rubric = question.rubric.model_copy(update={"law_mentions": mentions})
-    return question.model_copy(update={"rubric": rubric})
+    return question.model_copy(update={"rubric": rubric}).with_facts_from(entries)
 
 
 def _check_codes(used: Iterable[str], known: set[str], path: Path, line: int | None) -> None:

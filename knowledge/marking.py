@@ -100,8 +100,14 @@ def _in_order(order: Sequence[str], hits: _Hits) -> bool:
     return True
 
 
+# Whole answers that say "I don't know"; as pattern words these are ordinary words.
+_NON_ANSWERS = frozenset({"pass", "skip", "next", "?", "??", "???", "-", "n/a", "na"})
+
+
 def _mark_text(question: TextQuestion, answer: str) -> Verdict:
     rubric = question.rubric
+    if answer.strip().lower() in _NON_ANSWERS:
+        answer = "unsure"
     tokens = tokenize(answer[:MARKED_CHARACTERS])
     hits = _Hits({c.id: _concept_positions(c, tokens) for c in rubric.all_concepts()})
     found, missing, score = _credit(rubric, hits)
@@ -170,7 +176,7 @@ def _wrong_facts(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[tu
         ):
             wrong.append((claim.id, claim.feedback))
     wrong.extend(("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
-    stray_numbers = _unexpected_numbers(question, tokens)
+    stray_numbers = _unexpected_numbers(question, tokens, hits)
     if stray_numbers:
         shown = ", ".join(str(n) for n in stray_numbers)
         wrong.append(
@@ -180,7 +186,59 @@ def _wrong_facts(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[tu
         wrong.append(("wrong-figure", rubric.figures.feedback))
     if rubric.order and not _in_order(rubric.order, hits):
         wrong.append(("wrong-order", rubric.order_feedback))
+    condition = _added_condition(question, tokens, hits)
+    if condition:
+        wrong.append(
+            ("added-condition", f"“{condition}”: the rule has no such condition or exception.")
+        )
     return wrong
+
+
+# Words that restrict a rule ("only if", "unless", "except"). A condition the rubric knows
+# (say "unless the customer agrees") is fine; any other is a condition the law doesn't have.
+_CONDITION_CUES: tuple[tuple[str, ...], ...] = (
+    ("only", "if"),
+    ("only", "when"),
+    ("only", "once"),
+    ("only", "for"),
+    ("only", "appl"),
+    ("only", "within"),
+    ("only", "after"),
+    ("only", "before"),
+    ("only", "on"),
+    ("only", "where"),
+    ("but", "only"),
+    ("unless",),
+    ("except",),
+    ("provided",),
+    ("as", "long", "as"),
+    ("so", "long", "as"),
+    ("on", "condition"),
+)
+
+
+def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str | None:
+    """The first restricting clause in which no concept of the rubric is found, if any."""
+    found = {p for positions in hits.positions.values() for p in positions}
+    words = tokens.words
+    for start in range(len(tokens)):
+        for cue in _CONDITION_CUES:
+            end = start + len(cue)
+            if end > len(tokens) or not all(
+                word.startswith(part) for word, part in zip(words[start:end], cue, strict=True)
+            ):
+                continue
+            if is_negated(tokens, start, ()):
+                continue
+            clause_end = end
+            while clause_end < len(tokens) and tokens.breaks[clause_end] == NO_BREAK:
+                clause_end += 1
+            if clause_end == end:
+                continue
+            if not any(start <= p < clause_end for p in found):
+                return " ".join(tokens.words[start:clause_end])
+    del question
+    return None
 
 
 MAX_STRAY_ITEM_WORDS = 12
@@ -218,7 +276,7 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
 _ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
 
 
-def _unexpected_numbers(question: TextQuestion, tokens: Tokens) -> list[int]:
+def _unexpected_numbers(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[int]:
     """Numbers stated in a legal answer that the question's own texts never use.
 
     Adversarial answers change a figure ("three attempts", "up to 50%", "over £50"); harmless
@@ -229,20 +287,24 @@ def _unexpected_numbers(question: TextQuestion, tokens: Tokens) -> list[int]:
     if not any(not m.fits and m.law.replaced_by is None for m in mentions):
         return []  # a best-practice question: any law may be named as an example
     in_durations = {d.position for d in durations(tokens)}
+    found = {p for positions in hits.positions.values() for p in positions}
     stray: list[int] = []
     for i, word in enumerate(tokens.stems):
         if not word.isdigit() or i in in_durations or is_negated(tokens, i, ()):
             continue
         value = int(word)
         following = tokens.stems[i + 1] if i + 1 < len(tokens) else ""
-        numbering = i + 1 < len(tokens) and tokens.breaks[i + 1] != NO_BREAK
+        # "1. acknowledge", "1) name", "1 satisfactory quality": numbering, not a figure.
+        numbering = i + 1 < len(tokens) and (
+            tokens.breaks[i + 1] != NO_BREAK or (i + 1 in found and value <= 12)
+        )
         if (
             value in question.known_numbers
-            or value == 100
+            or (value == 100 and following in {"%", "percent", "per"})
             or following in _ORDINAL_ENDINGS
             or numbering
             or 1900 <= value <= 2100
-            or (i > 0 and tokens.stems[i - 1] in _CITATION_WORDS)
+            or _cited(tokens, i)
         ):
             continue
         stray.append(value)
@@ -354,8 +416,12 @@ def _as_indexes(answer: Answer, shown: Sequence[str]) -> list[int]:
             raw = label.group(1).lower()
             index = OPTION_LETTERS.index(raw) if raw.isalpha() else int(raw) - 1
         else:
+            # Plain ratio: a few shared words ("no clue" / "at no cost") must not pick an option.
             best = process.extractOne(
-                piece, list(shown), scorer=fuzz.WRatio, score_cutoff=OPTION_MATCH_CUTOFF
+                piece.lower(),
+                [option.lower() for option in shown],
+                scorer=fuzz.ratio,
+                score_cutoff=OPTION_MATCH_CUTOFF,
             )
             index = best[2] if best is not None else -1
         if 0 <= index < len(shown) and index not in picked:
@@ -426,6 +492,24 @@ _CITATION_WORDS = frozenset(
 )  # fmt: skip
 
 
+# "it's 9 days" reads as "it s 9": that "s" is a contraction, not a section ("s.75").
+_BEFORE_CONTRACTED_S = frozenset(
+    {"it", "that", "there", "he", "she", "what", "who", "let", "here"}
+)
+
+
+def _cited(tokens: Tokens, position: int) -> bool:
+    """Whether the number at `position` cites the law (s.75, reg. 31, Art. 12)."""
+    if position == 0 or tokens.stems[position - 1] not in _CITATION_WORDS:
+        return False
+    contracted = (
+        tokens.stems[position - 1] == "s"
+        and position > 1
+        and tokens.stems[position - 2] in _BEFORE_CONTRACTED_S
+    )
+    return not contracted
+
+
 def _figures(tokens: Tokens) -> list[tuple[int, int, str | None]]:
     """(position, value, unit or None) of every number stated, in order, skipping negated
     ones, citations ("s.75") and years."""
@@ -435,7 +519,7 @@ def _figures(tokens: Tokens) -> list[tuple[int, int, str | None]]:
         if not word.isdigit() or is_negated(tokens, i, ()):
             continue
         value = int(word)
-        cited = i > 0 and tokens.stems[i - 1] in _CITATION_WORDS
+        cited = _cited(tokens, i)
         year = 1900 <= value <= 2100 and i not in units
         if not cited and not year:
             found.append((i, value, units.get(i)))

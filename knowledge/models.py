@@ -354,8 +354,18 @@ class TextQuestion(QuestionBase):
 
     @property
     def known_numbers(self) -> frozenset[int]:
-        """Numbers an answer may state: those in the prompt, model answer, basis and rubric."""
+        """Numbers an answer may state: those in the prompt, model answer, basis and rubric,
+        and (once loaded) in the knowledge entries the question rests on."""
         return self._known_numbers
+
+    def with_facts_from(self, entries: Sequence[Entry]) -> TextQuestion:
+        """A copy that also accepts the numbers its entries state ("there are 7 principles")."""
+        texts = [text for e in entries for text in (e.summary, *e.key_points)]
+        numbers = {int(n) for text in texts for n in re.findall(r"\d+", text)}
+        numbers.update(n for t in texts for n in _number_words(t))
+        copy = self.model_copy()
+        copy._known_numbers = self._known_numbers | numbers
+        return copy
 
 
 class ChoiceQuestion(QuestionBase):

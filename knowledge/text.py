@@ -74,6 +74,7 @@ _SPELLINGS: dict[str, str] = {
     "info": "information",
     "refnd": "refund",
     "fit 4": "fit for",
+    "addy": "address",
     "email address": "email",
     "e mail address": "email",
     "email addresses": "emails",
@@ -109,7 +110,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:no|not) (?:later|more|longer) than", "within"),
         (r"at the (?:latest|most)", ""),
         (r"if not,?", "otherwise"),
-        (r"(?:i am |i m |im )?(?:not sure|unsure|no idea)", "unsure"),
+        (r"(?:i am |i m |im )?(?:not sure|unsure|no idea|no clue|not a clue|clueless)", "unsure"),
+        (r"idk|dunno|dno", "unsure"),
         (r"(?:i )?(?:do not|don t|dont) know", "unsure"),
     )
 )
@@ -214,8 +216,9 @@ _UNIT_CANON = {
 }
 _ONE_UNIT_RE = re.compile(r"\b(?:a|an|one|1)\s+(single\s+)?(hour|day|week|month|year)\b")
 _HALF_YEAR_RE = re.compile(r"\bhalf (?:a|1) years?\b")
-_TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!?;]+|[,:()/+&\-\u2013\u2014]+")
-_SENTENCE_PUNCT = frozenset(".!?;")
+_TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!;]+|[,:?()/+&\-\u2013\u2014]+")
+# "?" only ends a clause: in "a legal right? no." the answer belongs with its question.
+_SENTENCE_PUNCT = frozenset(".!;")
 
 # Units after a number that make it a duration; words allowed between ("3 working days").
 DURATION_UNITS = frozenset({"hour", "day", "month", "year"})

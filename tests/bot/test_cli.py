@@ -101,3 +101,15 @@ def test_content_check_passes_and_shows_coverage(
     assert "Content OK." in out
     assert out.count("  simulation  ") + out.count("  practice  ") == 22
     assert "note: core questions file not found" not in out
+
+
+def test_content_diagram_prints_mermaid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["content", "diagram", "faulty-kettle-refund"]) == 0
+    out = capsys.readouterr().out
+    assert "stateDiagram-v2" in out
+    assert "--> debrief" in out
+
+
+def test_content_diagram_of_an_unknown_scenario_lists_the_known_ones() -> None:
+    with pytest.raises(SystemExit, match=r"no scenario 'nope'; known: .*faulty-kettle-refund"):
+        main(["content", "diagram", "nope"])

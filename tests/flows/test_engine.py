@@ -349,3 +349,22 @@ async def test_pressed_option_echo_keeps_the_step_message(coach: Coach) -> None:
     assert echo.kind == "echo"
     assert echo.text.startswith("🗣 Mrs Patel: “What do you need to know?”")
     assert "{" not in echo.text
+
+
+async def test_replays_rotate_through_the_case_variants(coach: Coach) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    assert "broke after 12 days" in chat.text
+    await chat.send("/skip")
+    await chat.click("A")
+    assert "how long she has to reject it" in chat.text  # the 12-day branch
+    await chat.send("/skip")
+    await chat.send("/skip")
+    assert "🏁 Debrief" in chat.text
+
+    await chat.send("/scenarios")
+    await chat.click("Test: faulty kettle")
+    assert "broke after 45 days" in chat.text
+    await chat.send("/skip")
+    await chat.click("A")
+    assert "What remedy comes first?" in chat.text  # the 45-day branch

@@ -280,3 +280,15 @@ def test_numeric_answers_accept_equivalent_forms(answer: str, outcome: str) -> N
 def test_marking_is_pure() -> None:
     first = mark(TEXT, "30 days and a refund")
     assert mark(TEXT, "30 days and a refund") == first
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("it's 14 days", "correct"),
+        ("s.20 says 14 days", "correct"),
+        ("under s.75 it's 14", "correct"),
+    ],
+)
+def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: str) -> None:
+    assert mark(NUMERIC, answer).outcome == outcome

@@ -3,9 +3,13 @@
 `learner_answers.yaml` (792 answers) was the development set while writing the rubrics.
 `holdout_answers.yaml` (540, a different tutor and cohort) was first used untouched:
 88.4% agreement and 14.9% of incorrect answers marked correct; the general fixes it showed
-(wrong laws, new figures, wrong start points, appended wrong clauses) were then made, so it
-too is now a development set. Targets: at least 95% agreement with the tutor, and at most 2%
-of incorrect answers marked correct.
+(wrong laws, new figures, wrong start points, appended wrong clauses) were then made.
+`final_answers.yaml` (432, a third assessor, apprentices writing on phones) was then first run
+untouched: 85.6% and 22.8%, mostly correct answers with an invented condition appended ("but
+only if …"); the fixes that followed (conditions the rubric doesn't know are wrong, numbers
+from the question's own entries are fine) brought all three sets above the targets. So all
+three are development sets now. Targets: at least 95% agreement with the tutor, and at most
+2% of incorrect answers marked correct.
 """
 
 from collections import Counter
@@ -30,7 +34,9 @@ def confusion(kb: KnowledgeBase, name: str) -> Counter[tuple[str, str]]:
     return counts
 
 
-@pytest.mark.parametrize("name", ["learner_answers.yaml", "holdout_answers.yaml"])
+@pytest.mark.parametrize(
+    "name", ["learner_answers.yaml", "holdout_answers.yaml", "final_answers.yaml"]
+)
 def test_agreement_with_tutors(kb: KnowledgeBase, name: str) -> None:
     if not (DATA / name).exists():
         pytest.fail(f"{name} is missing")
@@ -39,6 +45,6 @@ def test_agreement_with_tutors(kb: KnowledgeBase, name: str) -> None:
     agree = sum(n for (tutor, marker), n in counts.items() if tutor == marker)
     incorrect = sum(n for (tutor, _), n in counts.items() if tutor == "incorrect")
     false_correct = counts[("incorrect", "correct")]
-    assert total >= 500
+    assert total >= 400
     assert agree / total >= 0.95, counts
     assert false_correct / incorrect <= 0.02, counts
