@@ -34,6 +34,15 @@ from knowledge.marking import Answer, mark
 from knowledge.models import AnyQuestion, ChoiceQuestion
 from knowledge.search import search_entries
 
+# A session with no scenario under way (after a debrief or /cancel).
+_NO_SCENARIO: dict[str, object] = {
+    "scenario_id": None,
+    "state": "idle",
+    "attempts": 0,
+    "results": (),
+    "facts": (),
+    "paused": False,
+}
 # A scenario counts towards its unit criteria once the learner scores at least this much.
 SCENARIO_EVIDENCE_SCORE = 0.7
 
@@ -308,17 +317,7 @@ class Coach:
                 results=tuple(turn.results),
                 finished_at=now,
             )
-            idle = session.model_copy(
-                update={
-                    "scenario_id": None,
-                    "state": "idle",
-                    "attempts": 0,
-                    "results": (),
-                    "facts": (),
-                    "paused": False,
-                    "ask_seq": ask_seq,
-                }
-            )
+            idle = session.model_copy(update={**_NO_SCENARIO, "ask_seq": ask_seq})
             return Outcome(replies, idle, answers, run)
         new = session.model_copy(
             update={
@@ -397,17 +396,7 @@ class Coach:
         if session.scenario_id is None and session.quiz is None:
             return Outcome([render.main_menu("There's nothing to cancel.")])
         what = "scenario" if session.scenario_id is not None else "quiz"
-        stopped = session.model_copy(
-            update={
-                "scenario_id": None,
-                "state": "idle",
-                "attempts": 0,
-                "results": (),
-                "facts": (),
-                "paused": False,
-                "quiz": None,
-            }
-        )
+        stopped = session.model_copy(update={**_NO_SCENARIO, "quiz": None})
         return Outcome(
             [render.main_menu(f"Stopped the {what}. Your answers so far are saved.")], stopped
         )

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from flows.loader import ScenarioContent
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Quiz
 from storage.memory import MemoryProgressStore
+from storage.sqlite import SqliteProgressStore
 from tests.flows.chat import Chat
 
 EMPATHY = "I'm so sorry, I understand how frustrating that is. Let me sort this out for you."
@@ -368,3 +370,27 @@ async def test_replays_rotate_through_the_case_variants(coach: Coach) -> None:
     await chat.send("/skip")
     await chat.click("A")
     assert "What remedy comes first?" in chat.text  # the 45-day branch
+
+
+async def test_many_learners_on_sqlite_every_answer_on_disk_once(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    async with SqliteProgressStore.open(tmp_path / "coach.db") as store:
+        coach = Coach(kb, test_scenarios, store)
+        chats = [Chat(coach, learner_id=2000 + i) for i in range(60)]
+        await asyncio.gather(*(start_kettle(c) for c in chats))
+        await asyncio.gather(*(c.send(EMPATHY) for c in chats))
+        # A redelivered update changes nothing.
+        await asyncio.gather(
+            *(coach.handle(c.learner, Input.typed(EMPATHY, "dup")) for c in chats[:1])
+        )
+        await asyncio.gather(
+            *(coach.handle(c.learner, Input.typed(EMPATHY, "dup")) for c in chats[:1])
+        )
+        commits = store.commits_written
+    async with SqliteProgressStore.open(tmp_path / "coach.db") as reopened:
+        for chat in chats:
+            answers = await reopened.answers(chat.learner.learner_id)
+            expected = ["greet", "check"] if chat is chats[0] else ["greet"]
+            assert [a.step for a in answers] == expected
+    assert commits < 60 * 3  # concurrent inputs share transactions (group commit)
