@@ -27,6 +27,7 @@ from bot.settings import Settings
 from bot.telegram import learner
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.render import APOLOGY
 from flows.engine import Coach
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR, load_scenarios
@@ -55,7 +56,6 @@ LEARNER_COMMANDS = [
     BotCommand("forget", "Erase your data"),
     BotCommand("help", "How it works"),
 ]
-APOLOGY = "Sorry – something went wrong on our side. Please try again in a moment."
 STARTUP_RETRIES = 3
 STARTUP_RETRY_DELAY = 0.5
 

@@ -115,7 +115,11 @@ class Coach:
             session = stored or SessionSnapshot(
                 learner_id=learner.learner_id, updated_at=self.clock()
             )
+            session, notice = self._still_valid(session)
             outcome = await self._dispatch(session, inp)
+            if notice is not None:
+                outcome.replies.insert(0, notice)
+                outcome.session = outcome.session or session
             if outcome.forget:
                 await self.store.forget_learner(learner.learner_id)
                 return outcome.replies
@@ -135,6 +139,19 @@ class Coach:
             )
             # A redelivered update was handled before: its replies were already sent.
             return outcome.replies if applied else []
+
+    def _still_valid(self, session: SessionSnapshot) -> tuple[SessionSnapshot, Reply | None]:
+        """A session whose scenario or step no longer exists (content changed) is reset."""
+        if session.scenario_id is None:
+            return session, None
+        content = self.scenarios.get(session.scenario_id)
+        if content is not None and session.state in content.questions:
+            return session, None
+        notice = Reply(
+            text="That scenario has changed since you started it, so it has been closed."
+            " Your answers so far are saved – start it again from the menu."
+        )
+        return session.model_copy(update=_NO_SCENARIO), notice
 
     # ------------------------------------------------------------------ dispatch
 

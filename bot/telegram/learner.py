@@ -11,7 +11,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import CoachContext
-from bot.telegram.render import send_replies
+from bot.telegram.render import EDITED, NOT_DELIVERED, NOT_TEXT, PRIVATE_ONLY, send_replies
 from flows.errors import CoachError
 from flows.io import Input, Reply
 from flows.ports import LearnerProfile
@@ -20,21 +20,6 @@ log = logging.getLogger(__name__)
 
 # Marking is usually instant; show "typing…" only when an answer takes longer than this.
 TYPING_AFTER_SECONDS = 0.4
-
-NOT_TEXT = Reply(
-    text="I can only read text. Type your answer, or send /menu to see what you can do."
-)
-EDITED = Reply(
-    text="I only mark new messages – please send your corrected answer as a new message."
-)
-PRIVATE_ONLY = "Let's talk in a private chat: open me and press Start, so your answers stay yours."
-
-
-# Sent by the error handler when replies could not be delivered after the input was committed.
-NOT_DELIVERED = (
-    "Sorry – Telegram didn't take all of my reply. Your answer is saved: send /resume to see"
-    " where you are."
-)
 
 
 async def _deliver(

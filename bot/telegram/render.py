@@ -23,6 +23,21 @@ from telegram.ext import ExtBot
 from bot.telegram.context import PollRegistry
 from flows.io import Reply
 
+# Texts of the Telegram transport itself (the engine's own texts are in flows/render.py).
+NOT_TEXT = Reply(
+    text="I can only read text. Type your answer, or send /menu to see what you can do."
+)
+EDITED = Reply(
+    text="I only mark new messages – please send your corrected answer as a new message."
+)
+PRIVATE_ONLY = "Let's talk in a private chat: open me and press Start, so your answers stay yours."
+# Sent when replies could not be delivered after the input was committed.
+NOT_DELIVERED = (
+    "Sorry – Telegram didn't take all of my reply. Your answer is saved: send /resume to see"
+    " where you are."
+)
+APOLOGY = "Sorry – something went wrong on our side. Please try again in a moment."
+
 MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 

@@ -10,6 +10,7 @@ from flows.actions import Choose, StartScenario
 from flows.engine import Coach
 from flows.io import Input
 from flows.loader import ScenarioContent
+from flows.ports import Commit
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Quiz
 from storage.memory import MemoryProgressStore
@@ -394,3 +395,20 @@ async def test_many_learners_on_sqlite_every_answer_on_disk_once(
             expected = ["greet", "check"] if chat is chats[0] else ["greet"]
             assert [a.step for a in answers] == expected
     assert commits < 60 * 3  # concurrent inputs share transactions (group commit)
+
+
+async def test_a_session_in_a_step_that_no_longer_exists_is_closed_politely(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    session = await store.load_session(7)
+    assert session is not None
+    moved = session.model_copy(update={"state": "renamed_step", "version": session.version + 1})
+    await store.apply(Commit(learner=chat.learner, session=moved))
+    await chat.send("30 days")
+    assert "That scenario has changed since you started it" in chat.text
+    assert "not waiting for an answer" in chat.text
+    after = await store.load_session(7)
+    assert after is not None
+    assert after.scenario_id is None
