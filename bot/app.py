@@ -6,16 +6,18 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import MessageEntityType
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
     MessageHandler,
     PollAnswerHandler,
@@ -24,7 +26,8 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.settings import Settings
-from bot.telegram import learner
+from bot.staff import StaffDesk
+from bot.telegram import learner, staff
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.render import APOLOGY
@@ -33,6 +36,7 @@ from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR, load_scenarios
 from knowledge.loader import load_knowledge_base
 from storage.sqlite import SqliteProgressStore, database_path
+from storage.staff import StaffStore
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,13 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 SEND_TIMEOUT_SECONDS = 15.0
 SEND_RETRIES = 3
 
+TUTOR_COMMANDS = [
+    BotCommand("cohort", "Cohorts: new, list, members, code, remove"),
+]
+ADMIN_COMMANDS = [
+    BotCommand("grant", "Make someone a tutor or admin"),
+    BotCommand("revoke", "Take a tutor or admin role away"),
+]
 LEARNER_COMMANDS = [
     BotCommand("start", "Welcome and main menu"),
     BotCommand("menu", "Main menu (pauses a scenario)"),
@@ -54,6 +65,7 @@ LEARNER_COMMANDS = [
     BotCommand("progress", "Your progress and what to revise"),
     BotCommand("mydata", "Everything we store about you"),
     BotCommand("forget", "Erase your data"),
+    BotCommand("join", "Join a cohort with its code"),
     BotCommand("help", "How it works"),
 ]
 STARTUP_RETRIES = 3
@@ -68,19 +80,39 @@ def file_url(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/file/bot"
 
 
-async def register_commands(application: CoachApplication) -> bool:
-    """Publish the command list; retried and logged, never fatal (learners can still chat)."""
-    for attempt in range(1, STARTUP_RETRIES + 1):
-        try:
-            await application.bot.set_my_commands(LEARNER_COMMANDS)
-        except TelegramError as error:
-            log.warning("set_my_commands failed (attempt %d): %s", attempt, error)
-            if attempt < STARTUP_RETRIES:
-                await asyncio.sleep(STARTUP_RETRY_DELAY * 2**attempt)
+def commands_for(role: str) -> list[BotCommand]:
+    """The command menu a user sees: learners', plus tutors', plus admins'."""
+    commands = list(LEARNER_COMMANDS)
+    if role in {"tutor", "admin"}:
+        commands += TUTOR_COMMANDS
+    if role == "admin":
+        commands += ADMIN_COMMANDS
+    return commands
+
+
+async def register_commands(
+    application: CoachApplication, staff: Sequence[tuple[int, str]] = ()
+) -> bool:
+    """Publish the command menus (everyone's, then each tutor's and admin's own); retried and
+    logged, never fatal: learners can chat without them."""
+    menus: list[tuple[list[BotCommand], BotCommandScopeDefault | BotCommandScopeChat]] = [
+        (LEARNER_COMMANDS, BotCommandScopeDefault())
+    ]
+    menus += [(commands_for(role), BotCommandScopeChat(user_id)) for user_id, role in staff]
+    for commands, scope in menus:
+        for attempt in range(1, STARTUP_RETRIES + 1):
+            try:
+                await application.bot.set_my_commands(commands, scope=scope)
+            except TelegramError as error:
+                log.warning("set_my_commands failed (attempt %d): %s", attempt, error)
+                if attempt < STARTUP_RETRIES:
+                    await asyncio.sleep(STARTUP_RETRY_DELAY * 2**attempt)
+            else:
+                break
         else:
-            return True
-    log.error("could not register the command list; the bot serves learners without it")
-    return False
+            log.error("could not register the command list; the bot serves learners without it")
+            return False
+    return True
 
 
 async def _post_init(application: CoachApplication) -> None:
@@ -92,7 +124,9 @@ async def _post_init(application: CoachApplication) -> None:
     services.kb = kb
     services.coach = Coach(kb, scenarios, store)
     services.polls = store
-    await register_commands(application)
+    staff = StaffStore(store, admin_ids=services.settings.admin_ids)
+    services.desk = StaffDesk(staff, application.bot.username)
+    await register_commands(application, await staff.staff())
 
 
 async def _post_shutdown(application: CoachApplication) -> None:
@@ -153,6 +187,15 @@ def build_application(
         filters.COMMAND | filters.Entity(MessageEntityType.MENTION)
     )
     handlers = [
+        # Tutor and admin commands (each checks the caller's role on every call).
+        CommandHandler("grant", staff.on_grant, filters=private),
+        CommandHandler("revoke", staff.on_revoke, filters=private),
+        CommandHandler("cohort", staff.on_cohort, filters=private),
+        # Joining a cohort: /join CODE, or the deep link /start join_CODE.
+        CommandHandler("join", staff.on_join, filters=private),
+        CommandHandler(
+            "start", staff.on_start_join, filters=private & filters.Regex(r"^/start join_")
+        ),
         # Button presses, anywhere the bot's keyboards are.
         CallbackQueryHandler(learner.on_button),
         # Quiz-poll votes carry no chat: routed by poll id.

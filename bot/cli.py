@@ -24,6 +24,7 @@ from knowledge.checks import ContentReport, check_content, load_core_contract
 from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
 from storage.sqlite import SqliteProgressStore, database_path
+from storage.staff import StaffStore
 
 
 def _settings() -> Settings:
@@ -161,6 +162,33 @@ def _print_report(kb: KnowledgeBase, report: ContentReport, out: TextIO) -> None
     out.write("\nContent OK.\n" if report.ok else f"\n{len(report.problems)} problem(s).\n")
 
 
+# ---------------------------------------------------------------- coach admin
+
+
+def _admin(args: argparse.Namespace) -> int:
+    settings = _settings()
+    return asyncio.run(_admin_roles(settings, args))
+
+
+async def _admin_roles(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        path = database_path(settings.database_url)
+    except ValueError as error:
+        raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
+    async with SqliteProgressStore.open(path) as store:
+        staff = StaffStore(store, admin_ids=settings.admin_ids)
+        if args.admin_command == "grant":
+            await staff.grant(args.user_id, args.role, by=0)
+            sys.stdout.write(f"{args.user_id} is now a {args.role}.\n")
+        elif args.admin_command == "revoke":
+            await staff.revoke(args.user_id)
+            sys.stdout.write(f"{args.user_id} is now a {await staff.role_of(args.user_id)}.\n")
+        else:
+            for user_id, role in await staff.staff():
+                sys.stdout.write(f"{user_id}\t{role}\n")
+    return 0
+
+
 # ---------------------------------------------------------------- coach grade
 
 
@@ -254,6 +282,16 @@ def build_parser() -> argparse.ArgumentParser:
     start.set_defaults(handler=_start)
     run = commands.add_parser("run", help="run the Telegram bot")
     run.set_defaults(handler=_run)
+
+    admin = commands.add_parser("admin", help="tutor and admin roles (for scripts)")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    grant_role = admin_commands.add_parser("grant", help="make a Telegram user a tutor or admin")
+    grant_role.add_argument("user_id", type=int)
+    grant_role.add_argument("role", choices=["tutor", "admin"])
+    revoke_role = admin_commands.add_parser("revoke", help="take a user's role away")
+    revoke_role.add_argument("user_id", type=int)
+    admin_commands.add_parser("staff", help="list tutors and admins")
+    admin.set_defaults(handler=_admin)
 
     grade = commands.add_parser("grade", help="mark JSON-lines answers from FILE (or - for stdin)")
     grade.add_argument("file")

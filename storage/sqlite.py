@@ -191,7 +191,14 @@ class _Poll:
     question_id: str
 
 
-_Work = Commit | _Forget | _Poll
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """Writes from another repository of this package (storage.staff), run in order."""
+
+    statements: tuple[tuple[str, tuple[object, ...]], ...]
+
+
+_Work = Commit | _Forget | _Poll | _Statements
 
 
 @dataclass(eq=False, slots=True)
@@ -430,6 +437,17 @@ class SqliteProgressStore:
             )
         return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
+    # --- for other repositories in this package (storage.staff) ------------------------------
+
+    async def _write_statements(self, *statements: tuple[str, tuple[object, ...]]) -> None:
+        """Run writes in one savepoint of the next group commit; return once committed."""
+        await self._submit(_Statements(tuple(statements)))
+
+    async def _fetch(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query, from committed data."""
+        async with self._reading() as db:
+            return [tuple(row) for row in await db.execute_fetchall(sql, parameters)]
+
     # --- reading --------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -505,6 +523,13 @@ class SqliteProgressStore:
                 # The tables of 0001 cascade from learners; polls (0002) have no foreign key.
                 await db.execute("DELETE FROM learners WHERE id = ?", (work.learner_id,))
                 await db.execute("DELETE FROM polls WHERE learner_id = ?", (work.learner_id,))
+                await db.execute(
+                    "DELETE FROM memberships WHERE learner_id = ?", (work.learner_id,)
+                )
+                written = True
+            elif isinstance(work, _Statements):
+                for sql, parameters in work.statements:
+                    await db.execute(sql, parameters)
                 written = True
             elif isinstance(work, _Poll):
                 await db.execute(

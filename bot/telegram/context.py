@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.settings import Settings
+from bot.staff import StaffDesk
 from flows.engine import Coach
 from knowledge.loader import KnowledgeBase
 
@@ -30,6 +31,7 @@ class BotServices:
     kb: KnowledgeBase | None = None
     coach: Coach | None = None
     polls: PollRegistry | None = None
+    desk: StaffDesk | None = None
 
 
 class CoachContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotServices]):

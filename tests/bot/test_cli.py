@@ -113,3 +113,16 @@ def test_content_diagram_prints_mermaid(capsys: pytest.CaptureFixture[str]) -> N
 def test_content_diagram_of_an_unknown_scenario_lists_the_known_ones() -> None:
     with pytest.raises(SystemExit, match=r"no scenario 'nope'; known: .*faulty-kettle-refund"):
         main(["content", "diagram", "nope"])
+
+
+def test_admin_roles_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'roles.db'}")
+    monkeypatch.setenv("ADMIN_IDS", "11")
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
+    assert main(["admin", "grant", "42", "tutor"]) == 0
+    assert main(["admin", "staff"]) == 0
+    assert main(["admin", "revoke", "42"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["42 is now a tutor.", "11\tadmin", "42\ttutor", "42 is now a learner."]

@@ -1,0 +1,189 @@
+"""Tutor and admin commands: roles and cohorts. Every call checks the caller's role."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from storage.staff import RANK, Cohort, CohortNameTakenError, Role, StaffStore
+
+log = logging.getLogger(__name__)
+
+NOT_ALLOWED = "Sorry, that command is only for {role}s."
+COHORT_HELP = (
+    "Cohort commands:\n"
+    "/cohort new NAME – create a cohort and get its join link\n"
+    "/cohort list – your cohorts (admins: all)\n"
+    "/cohort members NAME – who has joined\n"
+    "/cohort code NAME – a new join code (the old link stops working)\n"
+    "/cohort remove NAME LEARNER – take a learner out (id or @username)\n"
+    "NAME may also be the cohort's join code."
+)
+GRANT_HELP = (
+    "Use /grant tutor|admin USER or /revoke USER, where USER is a Telegram id, an @username of"
+    " someone who has used the bot, or leave it out and reply to their message."
+)
+NAME_RE = re.compile(r"^[\w .'&()-]{1,40}$")
+JOIN_PREFIX = "join_"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    user_id: int
+    replied_to: int | None = None
+    """The author of the message this command replies to, if any."""
+
+
+def join_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={JOIN_PREFIX}{code}"
+
+
+class StaffDesk:
+    """The logic behind /grant, /revoke, /cohort and /join; returns the text to send."""
+
+    def __init__(self, staff: StaffStore, bot_username: str) -> None:
+        self.staff = staff
+        self.bot_username = bot_username
+
+    async def _allowed(self, caller: Caller, needed: Role, command: str) -> str | None:
+        """None if the caller may run the command; else the refusal (and it is logged)."""
+        role = await self.staff.role_of(caller.user_id)
+        if RANK[role] >= RANK[needed]:
+            return None
+        log.warning("user %s (%s) was refused %s", caller.user_id, role, command)
+        await self.staff.log_denied(caller.user_id, command)
+        return NOT_ALLOWED.format(role=needed)
+
+    async def _target(self, caller: Caller, word: str | None) -> int | None:
+        if word is None:
+            return caller.replied_to
+        if word.lstrip("-").isdigit():
+            return int(word)
+        if word.startswith("@"):
+            return await self.staff.user_named(word)
+        return None
+
+    # --- roles ----------------------------------------------------------------------------------
+
+    async def grant(self, caller: Caller, args: list[str]) -> str:
+        refusal = await self._allowed(caller, "admin", "/grant")
+        if refusal:
+            return refusal
+        if not args or args[0] not in {"tutor", "admin"} or len(args) > 2:
+            return GRANT_HELP
+        role: Literal["tutor", "admin"] = "tutor" if args[0] == "tutor" else "admin"
+        target = await self._target(caller, args[1] if len(args) == 2 else None)
+        if target is None:
+            return "I can't tell who you mean. " + GRANT_HELP
+        await self.staff.grant(target, role, by=caller.user_id)
+        return f"Done: {target} is now a {role}. They see the {role} commands in their menu."
+
+    async def revoke(self, caller: Caller, args: list[str]) -> str:
+        refusal = await self._allowed(caller, "admin", "/revoke")
+        if refusal:
+            return refusal
+        target = await self._target(caller, args[0] if args else None)
+        if target is None or len(args) > 1:
+            return "I can't tell who you mean. " + GRANT_HELP
+        if await self.staff.role_of(target) == "learner":
+            return f"{target} has no tutor or admin role."
+        await self.staff.revoke(target)
+        if await self.staff.role_of(target) == "admin":
+            return f"{target} is an admin through ADMIN_IDS in the settings; change it there."
+        return f"Done: {target} is a learner again."
+
+    # --- cohorts --------------------------------------------------------------------------------
+
+    async def cohort(self, caller: Caller, args: list[str]) -> str:
+        refusal = await self._allowed(caller, "tutor", "/cohort")
+        if refusal:
+            return refusal
+        if not args:
+            return COHORT_HELP
+        action, rest = args[0].lower(), args[1:]
+        if action == "new" and rest:
+            return await self._new(caller, " ".join(rest))
+        if action == "list" and not rest:
+            return await self._list(caller)
+        if action in {"members", "code", "remove"} and rest:
+            # The last word of /cohort remove is the learner; the name may have spaces.
+            name_words = rest[:-1] if action == "remove" else rest
+            if not name_words:
+                return COHORT_HELP
+            name = " ".join(name_words)
+            cohort = await self._visible_cohort(caller, name)
+            if cohort is None:
+                return f"No cohort “{name}” that you can manage. /cohort list shows yours."
+            if action == "members":
+                return await self._members(cohort)
+            if action == "code":
+                code = await self.staff.rotate_code(cohort)
+                return f"New join link for {cohort.name}: {join_link(self.bot_username, code)}"
+            return await self._remove(caller, cohort, rest[-1])
+        return COHORT_HELP
+
+    async def _new(self, caller: Caller, name: str) -> str:
+        if not NAME_RE.match(name):
+            return "A cohort name is 1-40 letters, digits, spaces or simple punctuation."
+        try:
+            cohort = await self.staff.create_cohort(caller.user_id, name)
+        except CohortNameTakenError:
+            return f"You already have a cohort called “{name}”."
+        return (
+            f"Cohort “{cohort.name}” created. Learners join with this link:\n"
+            f"{join_link(self.bot_username, cohort.join_code)}\n"
+            f"or by sending /join {cohort.join_code}"
+        )
+
+    async def _list(self, caller: Caller) -> str:
+        admin = await self.staff.role_of(caller.user_id) == "admin"
+        cohorts = await self.staff.cohorts(None if admin else caller.user_id)
+        if not cohorts:
+            return "No cohorts yet. Create one with /cohort new NAME."
+        lines = ["Cohorts:"]
+        for cohort in cohorts:
+            count = len(await self.staff.members(cohort))
+            owner = f", tutor {cohort.owner_id}" if admin else ""
+            lines.append(f"• {cohort.name} – {count} learner(s), code {cohort.join_code}{owner}")
+        return "\n".join(lines)
+
+    async def _members(self, cohort: Cohort) -> str:
+        members = await self.staff.members(cohort)
+        if not members:
+            return f"Nobody has joined {cohort.name} yet."
+        lines = [f"{cohort.name}: {len(members)} learner(s)"]
+        for member in members:
+            handle = f" @{member.username}" if member.username else ""
+            name = member.display_name or "(no name)"
+            lines.append(
+                f"• {name}{handle} – id {member.learner_id}, joined {member.joined_at[:10]}"
+            )
+        return "\n".join(lines)
+
+    async def _remove(self, caller: Caller, cohort: Cohort, who: str) -> str:
+        learner = await self._target(caller, who)
+        if learner is None or not await self.staff.remove_member(cohort, learner):
+            return f"{who} is not in {cohort.name}."
+        return f"Removed {who} from {cohort.name}."
+
+    async def _visible_cohort(self, caller: Caller, name_or_code: str) -> Cohort | None:
+        """A cohort the caller may manage: their own, or any for an admin (by name or code)."""
+        admin = await self.staff.role_of(caller.user_id) == "admin"
+        mine = await self.staff.cohorts(None if admin else caller.user_id)
+        by_code = [c for c in mine if c.join_code == name_or_code.upper()]
+        by_name = [c for c in mine if c.name.lower() == name_or_code.lower()]
+        matches = by_code or by_name
+        return matches[0] if len(matches) == 1 else None
+
+    # --- learners -------------------------------------------------------------------------------
+
+    async def join(self, learner_id: int, code: str) -> str:
+        """A learner joins by code (from /join CODE or the /start join_CODE link)."""
+        cohort = await self.staff.cohort_by_code(code) if code else None
+        if cohort is None:
+            return "That join code doesn't match any cohort. Check it with your tutor."
+        if not await self.staff.join(cohort, learner_id):
+            return f"You're already in {cohort.name}."
+        return f"🎉 You've joined {cohort.name}. Your tutor can now send you quizzes."

@@ -1,0 +1,185 @@
+"""Roles and cohorts, stored in the same SQLite file and written by the same group commit."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from storage.common import utc_now
+from storage.sqlite import SqliteProgressStore
+
+Role = Literal["learner", "tutor", "admin"]
+RANK: dict[Role, int] = {"learner": 0, "tutor": 1, "admin": 2}
+# Easy to read aloud and type: no 0/O, 1/I/L.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    id: int
+    name: str
+    owner_id: int
+    join_code: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    learner_id: int
+    display_name: str
+    username: str | None
+    joined_at: str
+
+
+class CohortNameTakenError(ValueError):
+    """The owner already has a cohort of that name."""
+
+
+def new_join_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class StaffStore:
+    """Who is a tutor or admin, and the cohorts tutors run."""
+
+    def __init__(
+        self,
+        store: SqliteProgressStore,
+        admin_ids: Collection[int] = (),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._admin_ids = frozenset(admin_ids)
+        self._clock = clock
+
+    # --- roles ----------------------------------------------------------------------------------
+
+    async def role_of(self, user_id: int) -> Role:
+        """Admins from settings first; then a granted role; everyone else is a learner."""
+        if user_id in self._admin_ids:
+            return "admin"
+        rows = await self._store._fetch("SELECT role FROM roles WHERE user_id = ?", (user_id,))
+        if not rows:
+            return "learner"
+        return "admin" if rows[0][0] == "admin" else "tutor"
+
+    async def grant(self, user_id: int, role: Literal["tutor", "admin"], by: int) -> None:
+        await self._store._write_statements(
+            (
+                "INSERT INTO roles (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"
+                " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+                (user_id, role, by, self._clock().isoformat()),
+            )
+        )
+
+    async def revoke(self, user_id: int) -> None:
+        await self._store._write_statements(("DELETE FROM roles WHERE user_id = ?", (user_id,)))
+
+    async def staff(self) -> list[tuple[int, Role]]:
+        """Every tutor and admin: settings' admins and granted roles."""
+        rows = await self._store._fetch("SELECT user_id, role FROM roles ORDER BY user_id")
+        granted = [(int(r[0]), r[1]) for r in rows if int(r[0]) not in self._admin_ids]
+        return [(a, "admin") for a in sorted(self._admin_ids)] + granted
+
+    async def user_named(self, username: str) -> int | None:
+        """A known user's id from their @username (they must have used the bot)."""
+        rows = await self._store._fetch(
+            "SELECT id FROM learners WHERE lower(username) = lower(?)", (username.lstrip("@"),)
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def log_denied(self, user_id: int, command: str) -> None:
+        await self._store._write_statements(
+            (
+                "INSERT INTO denied_attempts (user_id, command, at) VALUES (?, ?, ?)",
+                (user_id, command[:100], self._clock().isoformat()),
+            )
+        )
+
+    async def denied_attempts(self) -> list[tuple[int, str, str]]:
+        rows = await self._store._fetch("SELECT user_id, command, at FROM denied_attempts")
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    # --- cohorts --------------------------------------------------------------------------------
+
+    async def create_cohort(self, owner_id: int, name: str) -> Cohort:
+        if await self._fetch_cohorts("owner_id = ? AND name = ?", (owner_id, name)):
+            raise CohortNameTakenError(name)
+        for _ in range(5):  # a clash of random codes is rare; try again if it happens
+            code = new_join_code()
+            try:
+                await self._store._write_statements(
+                    (
+                        "INSERT INTO cohorts (name, owner_id, join_code, created_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (name, owner_id, code, self._clock().isoformat()),
+                    )
+                )
+            except sqlite3.IntegrityError:
+                continue
+            [cohort] = await self._fetch_cohorts("join_code = ?", (code,))
+            return cohort
+        raise RuntimeError("could not find a free join code")
+
+    async def cohorts(self, owner_id: int | None = None) -> list[Cohort]:
+        """A tutor's cohorts, or every cohort (owner_id None, for admins)."""
+        if owner_id is None:
+            return await self._fetch_cohorts("1 = 1", ())
+        return await self._fetch_cohorts("owner_id = ?", (owner_id,))
+
+    async def cohort_by_code(self, code: str) -> Cohort | None:
+        found = await self._fetch_cohorts("join_code = ?", (code.strip().upper(),))
+        return found[0] if found else None
+
+    async def rotate_code(self, cohort: Cohort) -> str:
+        code = new_join_code()
+        await self._store._write_statements(
+            ("UPDATE cohorts SET join_code = ? WHERE id = ?", (code, cohort.id))
+        )
+        return code
+
+    async def join(self, cohort: Cohort, learner_id: int) -> bool:
+        """Add a learner; False if they were already a member."""
+        if learner_id in {m.learner_id for m in await self.members(cohort)}:
+            return False
+        await self._store._write_statements(
+            (
+                "INSERT OR IGNORE INTO memberships (cohort_id, learner_id, joined_at)"
+                " VALUES (?, ?, ?)",
+                (cohort.id, learner_id, self._clock().isoformat()),
+            )
+        )
+        return True
+
+    async def remove_member(self, cohort: Cohort, learner_id: int) -> bool:
+        if learner_id not in {m.learner_id for m in await self.members(cohort)}:
+            return False
+        await self._store._write_statements(
+            (
+                "DELETE FROM memberships WHERE cohort_id = ? AND learner_id = ?",
+                (cohort.id, learner_id),
+            )
+        )
+        return True
+
+    async def members(self, cohort: Cohort) -> list[Member]:
+        rows = await self._store._fetch(
+            "SELECT m.learner_id, coalesce(l.display_name, ''), l.username, m.joined_at"
+            " FROM memberships m LEFT JOIN learners l ON l.id = m.learner_id"
+            " WHERE m.cohort_id = ? ORDER BY m.joined_at, m.learner_id",
+            (cohort.id,),
+        )
+        return [Member(int(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
+
+    async def _fetch_cohorts(self, where: str, parameters: tuple[object, ...]) -> list[Cohort]:
+        # `where` is always a literal of this module; values go in as parameters.
+        columns = "id, name, owner_id, join_code, created_at"
+        sql = f"SELECT {columns} FROM cohorts WHERE {where} ORDER BY name, id"  # noqa: S608
+        rows = await self._store._fetch(sql, parameters)
+        return [Cohort(int(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows]

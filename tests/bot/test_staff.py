@@ -1,0 +1,134 @@
+"""Tutor and admin commands through process_update: roles, cohorts and the permission matrix."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.settings import Settings
+from bot.telegram.context import CoachApplication
+from tests.bot.fakes import BOT_USERNAME, TOKEN, RecordingRequest, Updates
+from tests.conftest import TEST_SCENARIOS
+
+ADMIN = 1
+TUTOR = 2
+OTHER_TUTOR = 3
+LEARNER = 4
+
+
+@pytest.fixture
+async def staff_app(tmp_path: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
+    settings = Settings(
+        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp_path / 'staff.db'}",
+        admin_ids=(ADMIN,),
+        _env_file=None,
+    )
+    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
+    async with application:
+        await application.post_init(application)  # type: ignore[misc]
+        await application.start()
+        yield application
+        await application.stop()
+        await application.post_shutdown(application)  # type: ignore[misc]
+
+
+class People:
+    """One Updates builder per user, all talking to the same application."""
+
+    def __init__(self, app: CoachApplication, fake: RecordingRequest) -> None:
+        self.app = app
+        self.fake = fake
+        self.users = {
+            uid: Updates(app.bot, user_id=uid, first_name=f"U{uid}") for uid in range(1, 10)
+        }
+
+    async def say(self, user_id: int, text: str) -> str:
+        before = len(self.fake.sent())
+        await self.app.process_update(self.users[user_id].text(text))
+        sent = self.fake.sent()[before:]
+        return "\n".join(str(c.params.get("text", "")) for c in sent)
+
+
+@pytest.fixture
+async def people(staff_app: CoachApplication, fake: RecordingRequest) -> People:
+    crowd = People(staff_app, fake)
+    for uid in range(1, 10):
+        await crowd.say(uid, "/help")  # every user has used the bot once
+    assert "now a tutor" in await crowd.say(ADMIN, f"/grant tutor {TUTOR}")
+    assert "now a tutor" in await crowd.say(ADMIN, f"/grant tutor {OTHER_TUTOR}")
+    return crowd
+
+
+async def test_tutor_creates_a_cohort_and_a_learner_joins_by_link(people: People) -> None:
+    created = await people.say(TUTOR, "/cohort new Tuesday Group")
+    assert f"https://t.me/{BOT_USERNAME}?start=join_" in created
+    code = created.split("start=join_")[1].split()[0]
+
+    joined = await people.say(LEARNER, f"/start join_{code}")
+    assert "You've joined Tuesday Group" in joined
+    assert "Welcome to Aftercare Coach" in joined
+    assert "already in Tuesday Group" in await people.say(LEARNER, f"/join {code}")
+    assert "doesn't match any cohort" in await people.say(5, "/join NOPE1234")
+
+    members = await people.say(TUTOR, "/cohort members Tuesday Group")
+    assert "1 learner(s)" in members
+    assert f"id {LEARNER}" in members
+    listed = await people.say(TUTOR, "/cohort list")
+    assert "Tuesday Group – 1 learner(s)" in listed
+
+    rotated = await people.say(TUTOR, f"/cohort code {code}")
+    new_code = rotated.split("start=join_")[1].split()[0]
+    assert new_code != code
+    assert "doesn't match any cohort" in await people.say(6, f"/join {code}")
+    assert "You've joined" in await people.say(6, f"/join {new_code}")
+
+    assert "Removed" in await people.say(TUTOR, f"/cohort remove {new_code} {LEARNER}")
+    assert "is not in" in await people.say(TUTOR, f"/cohort remove {new_code} {LEARNER}")
+
+
+PRIVILEGED = [
+    ("/grant tutor 7", "admin"),
+    ("/revoke 7", "admin"),
+    ("/cohort new Evening", "tutor"),
+    ("/cohort list", "tutor"),
+    ("/cohort members Evening", "tutor"),
+    ("/cohort code Evening", "tutor"),
+    ("/cohort remove Evening 4", "tutor"),
+]
+
+
+@pytest.mark.parametrize(("command", "needed"), PRIVILEGED, ids=[c for c, _ in PRIVILEGED])
+@pytest.mark.parametrize("who", ["learner", "tutor", "admin"])
+async def test_permission_matrix(people: People, command: str, needed: str, who: str) -> None:
+    user = {"learner": LEARNER, "tutor": TUTOR, "admin": ADMIN}[who]
+    if command != "/cohort new Evening":
+        await people.say(TUTOR if who != "admin" else ADMIN, "/cohort new Evening")
+    reply = await people.say(user, command)
+    allowed = {"learner": 0, "tutor": 1, "admin": 2}[who] >= {"tutor": 1, "admin": 2}[needed]
+    assert ("only for" in reply) is not allowed, reply
+
+
+async def test_a_tutor_cannot_touch_another_tutors_cohort(people: People) -> None:
+    created = await people.say(TUTOR, "/cohort new Mine")
+    code = created.split("start=join_")[1].split()[0]
+    for command in ("members Mine", f"members {code}", f"code {code}", f"remove {code} 4"):
+        assert "No cohort" in await people.say(OTHER_TUTOR, f"/cohort {command}")
+    assert "Mine" not in await people.say(OTHER_TUTOR, "/cohort list")
+    assert "Mine – 0 learner(s)" in await people.say(ADMIN, "/cohort list")  # admins see all
+
+
+async def test_roles_by_username_and_by_reply_and_revoke(
+    people: People, staff_app: CoachApplication, fake: RecordingRequest
+) -> None:
+    assert "8 is now a admin" not in await people.say(ADMIN, "/grant admin @nobody")
+    assert "can't tell who" in await people.say(ADMIN, "/grant admin @nobody")
+    reply = await people.say(ADMIN, "/grant tutor @sam")
+    assert "now a tutor" in reply
+    assert "learner again" in await people.say(ADMIN, f"/revoke {TUTOR}")
+    assert "only for tutors" in await people.say(TUTOR, "/cohort list")
+    assert "has no tutor or admin role" in await people.say(ADMIN, f"/revoke {TUTOR}")
+    assert "ADMIN_IDS" in await people.say(ADMIN, f"/revoke {ADMIN}")
+    scoped = [c for c in fake.sent("setMyCommands") if "scope" in c.params]
+    assert scoped
