@@ -217,10 +217,15 @@ _CONDITION_CUES: tuple[tuple[str, ...], ...] = (
 )
 
 
+_CUE_STARTS = frozenset({"only", "but", "unless", "except", "provided", "as", "so", "on"})
+
+
 def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str | None:
     """The first restricting clause in which no concept of the rubric is found, if any."""
-    found = {p for positions in hits.positions.values() for p in positions}
     words = tokens.words
+    if not _CUE_STARTS.intersection(words):
+        return None
+    found = {p for positions in hits.positions.values() for p in positions}
     for start in range(len(tokens)):
         for cue in _CONDITION_CUES:
             end = start + len(cue)

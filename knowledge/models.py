@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -438,10 +439,11 @@ Question = Annotated[
 AnyQuestion = TextQuestion | ChoiceQuestion | OrderQuestion | NumericQuestion
 
 
-def _number_words(text: str) -> set[int]:
-    return {int(d.value) for d in durations(tokenize(text))} | {
-        int(word) for word in tokenize(text).stems if word.isdigit()
-    }
+@lru_cache(maxsize=4096)
+def _number_words(text: str) -> frozenset[int]:
+    """Numbers a text states, in digits or words ("seven principles")."""
+    tokens = tokenize(text)
+    return frozenset(int(word) for word in tokens.stems if word.isdigit())
 
 
 class Quiz(Frozen):
