@@ -17,13 +17,18 @@ QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
 LETTERS = "ABCDEFGHIJ"
 
 
+def _write(text: str) -> None:
+    """Texts carry their own line ends."""
+    print(text, end="", flush=True)
+
+
 class ConsoleChat:
     """Turns typed lines into engine inputs and prints the replies."""
 
     def __init__(
         self,
         coach: Coach,
-        write: Callable[[str], None] = print,
+        write: Callable[[str], None] = _write,
         downloads: Path = Path(),
         learner: LearnerProfile | None = None,
     ) -> None:
@@ -82,7 +87,7 @@ class ConsoleChat:
 
 
 async def run_console(
-    coach: Coach, read: Callable[[str], str] = input, write: Callable[[str], None] = print
+    coach: Coach, read: Callable[[str], str] = input, write: Callable[[str], None] = _write
 ) -> None:
     """The interactive loop: /quit (or Ctrl-D) leaves; progress is kept for next time."""
     chat = ConsoleChat(coach, write)

@@ -44,7 +44,7 @@ WELCOME = (
     "Practise returns, refunds, repairs and complaints with customers who answer back, and learn "
     "the law behind them (Consumer Rights Act 2015, Consumer Contracts Regulations 2013, UK GDPR, "
     "Equality Act 2010).\n\n"
-    "🔒 Privacy: we store your Telegram name and id, your answers and your progress, so you can "
+    "🔒 Privacy: we store your name and user id, your answers and your progress, so you can "
     "resume and your tutor can see your evidence. We keep them while you use the coach. "
     "/mydata sends you everything we hold; /forget erases it."
 )
