@@ -34,7 +34,7 @@ HTML_TAG = re.compile(
     r"(\s[^>]*)?>"
 )
 STRAY_LT = re.compile("<(?!" + HTML_TAG.pattern[1:] + ")")
-ANSWER_TRUE = frozenset({"deletewebhook", "setmycommands", "sendchataction", "close", "logout"})
+ANSWER_TRUE = frozenset({"setmycommands", "sendchataction", "close", "logout"})
 SENDS = ("send", "edit")
 FLAGS_OFF = ("is_closed", "allows_multiple_answers", "allows_revoting", "members_only")
 
@@ -140,6 +140,8 @@ class BotApiEmulator:
         """The highest getUpdates `offset` seen: every update below it is confirmed."""
         self.polls: dict[str, int] = {}
         """poll id -> the chat it was sent to"""
+        self.webhook: JSON | None = None
+        """The parameters of the last setWebhook (url, secret_token, ...); deleteWebhook clears."""
         self._faults: dict[str, deque[int]] = defaultdict(deque)
         self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._updates: list[JSON] = []
@@ -375,8 +377,30 @@ class BotApiEmulator:
     async def _api_getme(self, params: JSON) -> JSON:
         return self.me
 
+    async def _api_setwebhook(self, params: JSON) -> bool:
+        """Records the webhook; updates are then the test's to POST (nothing is delivered)."""
+        if not str(params.get("url") or "").startswith("https://"):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook = params
+        return True
+
+    async def _api_deletewebhook(self, params: JSON) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_getwebhookinfo(self, params: JSON) -> JSON:
+        hook = self.webhook or {}
+        info: JSON = {"url": hook.get("url", ""), "has_custom_certificate": False}
+        info |= {"pending_update_count": 0, "max_connections": hook.get("max_connections", 40)}
+        if "allowed_updates" in hook:
+            info["allowed_updates"] = hook["allowed_updates"]
+        return info
+
     async def _api_getupdates(self, params: JSON) -> list[JSON]:
         """Long polling: confirm below `offset`, then wait up to `timeout` s for updates."""
+        if self.webhook is not None:  # as Telegram: polling and a webhook exclude each other
+            conflict = "Conflict: can't use getUpdates method while webhook is active"
+            raise ApiError(409, f"{conflict}; use deleteWebhook to delete the webhook first")
         offset = int(params.get("offset") or 0)
         if offset > 0:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]

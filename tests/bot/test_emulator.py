@@ -10,6 +10,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    Conflict,
     EndPointNotFound,
     Forbidden,
     InvalidToken,
@@ -238,3 +239,20 @@ async def test_documents_and_photos_are_multipart_uploads(emu: BotApiEmulator, b
     assert emu.sent("sendDocument")[0].text == "Your data"
     photo = await bot.send_photo(USER, InputFile(b"\x89PNG", filename="chart.png"))
     assert photo.photo[0].width == 800
+
+
+async def test_a_webhook_is_recorded_and_excludes_polling(emu: BotApiEmulator, bot: Bot) -> None:
+    assert (await bot.get_webhook_info()).url == ""
+    with pytest.raises(BadRequest, match="https url must be provided"):
+        await bot.set_webhook("http://plain.example.test/hook")
+    assert await bot.set_webhook("https://x.example.test/hook", secret_token="s3cret") is True
+    assert emu.webhook is not None
+    assert emu.webhook["url"] == "https://x.example.test/hook"
+    assert emu.webhook["secret_token"] == "s3cret"
+    assert (await bot.get_webhook_info()).url == "https://x.example.test/hook"
+    with pytest.raises(Conflict, match="webhook is active"):
+        await bot.get_updates(timeout=0)
+
+    assert await bot.delete_webhook() is True
+    assert emu.webhook is None
+    assert len(await bot.get_updates(timeout=0)) == 1  # the fixture's /start
