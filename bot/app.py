@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.reporting import ReportDesk
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from bot.telegram import learner, staff
@@ -35,6 +36,7 @@ from flows.engine import Coach
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR, load_scenarios
 from knowledge.loader import load_knowledge_base
+from storage.reports import ReportStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore
 
@@ -48,8 +50,15 @@ SEND_RETRIES = 3
 
 TUTOR_COMMANDS = [
     BotCommand("cohort", "Cohorts: new, list, members, code, remove"),
+    BotCommand("progress", "Your learners' progress (or: /progress COHORT)"),
+    BotCommand("learner", "One learner's detail: /learner ID"),
+    BotCommand("criteria", "Criteria matrix (or: /criteria COHORT)"),
+    BotCommand("export", "CSV of answers and progress (or: /export COHORT)"),
+    BotCommand("evidence", "Evidence checklist for an assessor: /evidence ID"),
+    BotCommand("chart", "Chart of accuracy and criteria (or: /chart COHORT)"),
 ]
 ADMIN_COMMANDS = [
+    BotCommand("stats", "Learners, activity and answers today"),
     BotCommand("grant", "Make someone a tutor or admin"),
     BotCommand("revoke", "Take a tutor or admin role away"),
 ]
@@ -126,6 +135,8 @@ async def _post_init(application: CoachApplication) -> None:
     services.polls = store
     staff = StaffStore(store, admin_ids=services.settings.admin_ids)
     services.desk = StaffDesk(staff, application.bot.username)
+    titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
+    services.reports = ReportDesk(staff, ReportStore(store), kb, titles)
     await register_commands(application, await staff.staff())
 
 
@@ -191,6 +202,15 @@ def build_application(
         CommandHandler("grant", staff.on_grant, filters=private),
         CommandHandler("revoke", staff.on_revoke, filters=private),
         CommandHandler("cohort", staff.on_cohort, filters=private),
+        # Reports (tutors: their cohorts; admins: everyone). Learners' /progress is their own.
+        CommandHandler("progress", staff.on_progress, filters=private),
+        CommandHandler("learner", staff.on_learner, filters=private),
+        CommandHandler("criteria", staff.on_criteria, filters=private),
+        CommandHandler("export", staff.on_export, filters=private),
+        CommandHandler("evidence", staff.on_evidence, filters=private),
+        CommandHandler("chart", staff.on_chart, filters=private),
+        CommandHandler("stats", staff.on_stats, filters=private),
+        CallbackQueryHandler(staff.on_progress_page, pattern=r"^rp\|"),
         # Joining a cohort: /join CODE, or the deep link /start join_CODE.
         CommandHandler("join", staff.on_join, filters=private),
         CommandHandler(

@@ -67,7 +67,7 @@ class ConsoleChat:
                 self.write(f"{reply.text}\n\n{reply.poll.question}\n\n{options}\n")
                 self.write("(reply with a letter)\n")
                 continue
-            if reply.kind == "document" and reply.document is not None:
+            if reply.kind in {"document", "photo"} and reply.document is not None:
                 path = self.downloads / reply.document.filename
                 path.write_bytes(reply.document.content)
                 self.write(f"{reply.text}: saved to {path}\n")

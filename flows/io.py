@@ -86,11 +86,12 @@ class Document(Frozen):
 class Reply(Frozen):
     """Something to show the learner.
 
-    `kind` says how: a message (with optional button rows), a quiz poll, a document, or an
-    `echo` that confirms a button press (Telegram edits the pressed message with it).
+    `kind` says how: a message (with optional button rows), a quiz poll, a document, a photo
+    (its bytes in `document`), or an `echo` that confirms a button press (Telegram edits the
+    pressed message with it).
     """
 
-    kind: Literal["message", "poll", "document", "echo"] = "message"
+    kind: Literal["message", "poll", "document", "photo", "echo"] = "message"
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     poll: Poll | None = None

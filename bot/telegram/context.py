@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.reporting import ReportDesk
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from flows.engine import Coach
@@ -32,6 +33,7 @@ class BotServices:
     coach: Coach | None = None
     polls: PollRegistry | None = None
     desk: StaffDesk | None = None
+    reports: ReportDesk | None = None
 
 
 class CoachContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotServices]):

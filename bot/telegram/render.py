@@ -112,6 +112,14 @@ async def send_replies(
             if message.poll is not None:
                 await polls.remember_poll(message.poll.id, learner_id, poll.question_id)
             continue
+        if reply.kind == "photo" and reply.document is not None:
+            photo = reply.document
+            await bot.send_photo(
+                chat_id,
+                photo=InputFile(photo.content, filename=photo.filename),
+                caption=photo.caption or None,
+            )
+            continue
         if reply.kind == "document" and reply.document is not None:
             document = reply.document
             await bot.send_document(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.reporting import ReportDesk, parse_page_data
 from bot.staff import JOIN_PREFIX, Caller, StaffDesk
 from bot.telegram.context import CoachContext
 from bot.telegram.learner import on_text
-from bot.telegram.render import escape
+from bot.telegram.render import escape, keyboard, send_replies
+from flows.io import Reply
 
 
 def _caller(update: Update) -> Caller | None:
@@ -64,3 +66,81 @@ async def on_start_join(update: Update, context: CoachContext) -> None:
     code = (context.args or [""])[0].removeprefix(JOIN_PREFIX)
     await _reply(update, await _desk(context).join(caller.user_id, code))
     await on_text(update, context)
+
+
+def _reports(context: CoachContext) -> ReportDesk:
+    desk = context.bot_data.reports
+    assert desk is not None, "the report desk is set up in post_init"
+    return desk
+
+
+async def _send(update: Update, context: CoachContext, replies: list[Reply]) -> None:
+    chat = update.effective_chat
+    if chat is not None:
+        await send_replies(context.bot, chat.id, 0, replies, polls=context.polls)
+
+
+def _arg(context: CoachContext) -> str | None:
+    return " ".join(context.args) if context.args else None
+
+
+async def on_progress(update: Update, context: CoachContext) -> None:
+    """/progress: tutors and admins get their learners' report; learners their own progress."""
+    user = update.effective_user
+    if user is None:
+        return
+    if not await _reports(context).is_staff(user.id):
+        await on_text(update, context)
+        return
+    await _send(update, context, [await _reports(context).progress(user.id, _arg(context))])
+
+
+async def on_progress_page(update: Update, context: CoachContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    parsed = parse_page_data(query.data if isinstance(query.data, str) else "")
+    if parsed is None:
+        return
+    reply = await _reports(context).progress_page(query.from_user.id, *parsed)
+    await query.edit_message_text(escape(reply.text), reply_markup=keyboard(reply))
+
+
+async def on_learner(update: Update, context: CoachContext) -> None:
+    if update.effective_user is not None:
+        word = _arg(context) or ""
+        await _send(
+            update, context, [await _reports(context).learner(update.effective_user.id, word)]
+        )
+
+
+async def on_criteria(update: Update, context: CoachContext) -> None:
+    if update.effective_user is not None:
+        user_id = update.effective_user.id
+        await _send(update, context, await _reports(context).criteria(user_id, _arg(context)))
+
+
+async def on_export(update: Update, context: CoachContext) -> None:
+    if update.effective_user is not None:
+        user_id = update.effective_user.id
+        await _send(update, context, await _reports(context).export(user_id, _arg(context)))
+
+
+async def on_evidence(update: Update, context: CoachContext) -> None:
+    if update.effective_user is not None:
+        word = _arg(context) or ""
+        await _send(
+            update, context, [await _reports(context).evidence(update.effective_user.id, word)]
+        )
+
+
+async def on_chart(update: Update, context: CoachContext) -> None:
+    if update.effective_user is not None:
+        user_id = update.effective_user.id
+        await _send(update, context, [await _reports(context).chart(user_id, _arg(context))])
+
+
+async def on_stats(update: Update, context: CoachContext) -> None:
+    if update.effective_user is not None:
+        await _send(update, context, [await _reports(context).stats(update.effective_user.id)])

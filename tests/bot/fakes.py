@@ -138,6 +138,9 @@ class RecordingRequest(BaseRequest):
                 "correct_option_ids": params.get("correct_option_ids"),
             }
             return self._message(params, poll=poll)
+        if api_method == "sendPhoto":
+            photo = [{"file_id": "ph1", "file_unique_id": "ph1u", "width": 640, "height": 480}]
+            return self._message(params, photo=photo)
         if api_method == "sendDocument":
             document = {"file_id": "doc1", "file_unique_id": "doc1u", "file_name": "data.json"}
             return self._message(params, document=document)

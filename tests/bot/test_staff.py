@@ -96,6 +96,12 @@ PRIVILEGED = [
     ("/cohort members Evening", "tutor"),
     ("/cohort code Evening", "tutor"),
     ("/cohort remove Evening 4", "tutor"),
+    ("/learner 4", "tutor"),
+    ("/criteria", "tutor"),
+    ("/export", "tutor"),
+    ("/evidence 4", "tutor"),
+    ("/chart", "tutor"),
+    ("/stats", "admin"),
 ]
 
 
@@ -132,3 +138,70 @@ async def test_roles_by_username_and_by_reply_and_revoke(
     assert "ADMIN_IDS" in await people.say(ADMIN, f"/revoke {ADMIN}")
     scoped = [c for c in fake.sent("setMyCommands") if "scope" in c.params]
     assert scoped
+
+
+async def test_reports_for_a_tutor_and_an_admin(people: People, fake: RecordingRequest) -> None:
+    created = await people.say(TUTOR, "/cohort new Reports")
+    code = created.split("start=join_")[1].split()[0]
+    await people.say(LEARNER, f"/join {code}")
+    await people.say(LEARNER, "/quiz")
+    # The learner answers the first quiz question (typed, not a poll).
+    await people.app.process_update(
+        people.users[LEARNER].press(_button(fake, "Faulty goods basics"))
+    )
+    await people.say(LEARNER, "30 days")
+    assert "Your progress" in await people.say(LEARNER, "/progress")  # their own
+
+    progress = await people.say(TUTOR, "/progress")
+    assert "Your cohorts – 1 learners" in progress
+    assert "Accuracy: 100%" in progress
+    assert f"U{LEARNER}" in await people.say(TUTOR, f"/learner {LEARNER}")
+    assert "not in your cohorts" in await people.say(OTHER_TUTOR, f"/learner {LEARNER}")
+    matrix = await people.say(TUTOR, "/criteria Reports")
+    assert f"U{LEARNER}" in matrix
+    assert "practice" in matrix
+
+    before = len(fake.sent("sendDocument"))
+    await people.say(TUTOR, "/export Reports")
+    documents = fake.sent("sendDocument")[before:]
+    assert len(documents) == 2
+    await people.say(TUTOR, f"/evidence {LEARNER}")
+    assert len(fake.sent("sendDocument")) == before + 3
+    await people.say(TUTOR, "/chart")
+    assert fake.sent("sendPhoto")
+
+    assert "only for admins" in await people.say(TUTOR, "/stats")
+    assert "Learners" in await people.say(ADMIN, "/stats")
+    assert "All learners" in await people.say(ADMIN, "/progress")
+
+
+def _button(fake: RecordingRequest, label: str) -> str:
+    for call in reversed(fake.calls):
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict):
+            for row in markup["inline_keyboard"]:
+                for item in row:
+                    if item["text"].startswith(label):
+                        return str(item["callback_data"])
+    raise AssertionError(label)
+
+
+async def test_progress_is_paged_with_buttons_and_pages_recheck_the_role(
+    people: People, fake: RecordingRequest
+) -> None:
+    created = await people.say(TUTOR, "/cohort new Big")
+    code = created.split("start=join_")[1].split()[0]
+    for uid in range(10, 24):
+        people.users[uid] = Updates(people.app.bot, user_id=uid, first_name=f"U{uid}")
+        await people.say(uid, f"/join {code}")
+    first = await people.say(TUTOR, "/progress Big")
+    assert "Big – 14 learners, page 1 of 2" in first
+    next_page = _button(fake, "Next ▶")
+    await people.app.process_update(people.users[TUTOR].press(next_page))
+    edits = fake.sent("editMessageText")
+    assert "page 2 of 2" in str(edits[-1].params["text"])
+
+    await people.app.process_update(people.users[LEARNER].press(next_page))
+    assert "only for tutors" in str(fake.sent("editMessageText")[-1].params["text"])
+    await people.app.process_update(people.users[OTHER_TUTOR].press(next_page))
+    assert "no longer available" in str(fake.sent("editMessageText")[-1].params["text"])

@@ -1,0 +1,215 @@
+"""Progress reports for tutors (their cohorts) and admins (everyone). Every call checks roles."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot import reports
+from bot.staff import NOT_ALLOWED
+from flows.io import Button, Document, Reply
+from knowledge.loader import KnowledgeBase
+from storage.reports import LearnerSummary, ReportStore
+from storage.staff import RANK, Cohort, StaffStore
+
+PAGE_PREFIX = "rp"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The learners a report covers and how to name them."""
+
+    title: str
+    cohort: Cohort | None
+    learner_ids: frozenset[int] | None
+    """None: everyone (admins only)."""
+
+
+class ReportDesk:
+    """/progress, /learner, /criteria, /export, /evidence, /chart and /stats."""
+
+    def __init__(
+        self,
+        staff: StaffStore,
+        store: ReportStore,
+        kb: KnowledgeBase,
+        scenario_titles: dict[str, str],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.staff = staff
+        self.store = store
+        self.kb = kb
+        self.titles = scenario_titles
+        self.clock = clock
+
+    async def is_staff(self, user_id: int) -> bool:
+        return RANK[await self.staff.role_of(user_id)] >= RANK["tutor"]
+
+    async def _scope(self, user_id: int, cohort_word: str | None) -> Scope | str:
+        """What the caller may see, or the reason they may not."""
+        role = await self.staff.role_of(user_id)
+        if RANK[role] < RANK["tutor"]:
+            await self.staff.log_denied(user_id, "report")
+            return NOT_ALLOWED.format(role="tutor")
+        admin = role == "admin"
+        cohorts = await self.staff.cohorts(None if admin else user_id)
+        if cohort_word:
+            chosen = [
+                c
+                for c in cohorts
+                if c.join_code == cohort_word.upper() or c.name.lower() == cohort_word.lower()
+            ]
+            if len(chosen) != 1:
+                return f"No cohort “{cohort_word}” that you can see. /cohort list shows yours."
+            members = await self.staff.members(chosen[0])
+            ids = frozenset(m.learner_id for m in members)
+            return Scope(chosen[0].name, chosen[0], ids)
+        if admin:
+            return Scope("All learners", None, None)
+        learners: set[int] = set()
+        for cohort in cohorts:
+            learners.update(m.learner_id for m in await self.staff.members(cohort))
+        return Scope("Your cohorts", None, frozenset(learners))
+
+    async def _rows(self, scope: Scope) -> list[LearnerSummary]:
+        if scope.cohort is not None:
+            return await self.store.learner_summaries(scope.cohort.id)
+        rows = await self.store.learner_summaries()
+        if scope.learner_ids is None:
+            return rows
+        return [r for r in rows if r.learner_id in scope.learner_ids]
+
+    async def _learner_in_scope(self, user_id: int, word: str) -> int | str:
+        scope = await self._scope(user_id, None)
+        if isinstance(scope, str):
+            return scope
+        if not word.isdigit():
+            return "Give the learner's numeric id (see /progress or /cohort members)."
+        learner_id = int(word)
+        if scope.learner_ids is not None and learner_id not in scope.learner_ids:
+            return f"Learner {learner_id} is not in your cohorts."
+        return learner_id
+
+    # --- commands -------------------------------------------------------------------------------
+
+    async def progress(self, user_id: int, cohort_word: str | None, page: int = 0) -> Reply:
+        scope = await self._scope(user_id, cohort_word)
+        if isinstance(scope, str):
+            return Reply(text=scope)
+        pages = reports.progress_pages(await self._rows(scope), self.kb, title=scope.title)
+        page = max(0, min(page, len(pages) - 1))
+        return Reply(text=pages[page], buttons=_page_buttons(scope, page, len(pages)))
+
+    async def progress_page(self, user_id: int, cohort_id: int, page: int) -> Reply:
+        """A page button pressed: the role and scope are checked again, as for the command."""
+        if not await self.is_staff(user_id):
+            await self.staff.log_denied(user_id, "report page")
+            return Reply(text=NOT_ALLOWED.format(role="tutor"))
+        word = None
+        if cohort_id:
+            admin = await self.staff.role_of(user_id) == "admin"
+            visible = await self.staff.cohorts(None if admin else user_id)
+            match = [c for c in visible if c.id == cohort_id]
+            if not match:
+                return Reply(text="That report is no longer available to you.")
+            word = match[0].join_code
+        return await self.progress(user_id, word, page)
+
+    async def learner(self, user_id: int, word: str) -> Reply:
+        learner_id = await self._learner_in_scope(user_id, word)
+        if isinstance(learner_id, str):
+            return Reply(text=learner_id)
+        detail = await self.store.learner_detail(learner_id)
+        if detail is None:
+            return Reply(text=f"No learner {learner_id} has used the coach.")
+        return Reply(text=reports.learner_detail(detail, self.kb, scenario_titles=self.titles))
+
+    async def criteria(self, user_id: int, cohort_word: str | None) -> list[Reply]:
+        scope = await self._scope(user_id, cohort_word)
+        if isinstance(scope, str):
+            return [Reply(text=scope)]
+        rows = await self._rows(scope)
+        evidence = await self.store.evidence(r.learner_id for r in rows)
+        return [Reply(text=page) for page in reports.criteria_matrix(rows, evidence, self.kb)]
+
+    async def export(self, user_id: int, cohort_word: str | None) -> list[Reply]:
+        scope = await self._scope(user_id, cohort_word)
+        if isinstance(scope, str):
+            return [Reply(text=scope)]
+        rows = await self._rows(scope)
+        answers = await self.store.answers_of(r.learner_id for r in rows)
+        stamp = self.clock().strftime("%Y%m%d")
+        return [
+            _document(f"answers-{stamp}.csv", reports.answers_csv(answers, rows), scope.title),
+            _document(f"progress-{stamp}.csv", reports.progress_csv(rows, self.kb), scope.title),
+        ]
+
+    async def evidence(self, user_id: int, word: str) -> Reply:
+        learner_id = await self._learner_in_scope(user_id, word)
+        if isinstance(learner_id, str):
+            return Reply(text=learner_id)
+        summary = await self.store.learner_summary(learner_id)
+        if summary is None:
+            return Reply(text=f"No learner {learner_id} has used the coach.")
+        rows = await self.store.evidence([learner_id])
+        page = reports.evidence_html(
+            summary, rows, self.kb, scenario_titles=self.titles, generated_at=self.clock()
+        )
+        return _document(f"evidence-{learner_id}.html", page, "Evidence checklist")
+
+    async def chart(self, user_id: int, cohort_word: str | None) -> Reply:
+        scope = await self._scope(user_id, cohort_word)
+        if isinstance(scope, str):
+            return Reply(text=scope)
+        rows = await self._rows(scope)
+        ids = None if scope.learner_ids is None else list(scope.learner_ids)
+        topics = await self.store.topic_accuracy(ids)
+        # matplotlib is slow and blocking: draw in a worker thread, off the event loop.
+        png = await asyncio.to_thread(reports.chart_png, rows, topics, self.kb)
+        return Reply(
+            kind="photo",
+            text=scope.title,
+            document=Document(filename="progress.png", content=png, caption=scope.title),
+        )
+
+    async def stats(self, user_id: int) -> Reply:
+        if await self.staff.role_of(user_id) != "admin":
+            await self.staff.log_denied(user_id, "/stats")
+            return Reply(text=NOT_ALLOWED.format(role="admin"))
+        return Reply(text=reports.stats_text(await self.store.counts(self.clock())))
+
+
+def page_data(cohort_id: int, page: int) -> str:
+    return f"{PAGE_PREFIX}|{cohort_id}|{page}"
+
+
+def parse_page_data(data: str) -> tuple[int, int] | None:
+    """(cohort id, page) from a page button; None for anything forged."""
+    parts = data.split("|")
+    if len(parts) != 3 or parts[0] != PAGE_PREFIX:
+        return None
+    if not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    return int(parts[1]), int(parts[2])
+
+
+def _page_buttons(scope: Scope, page: int, pages: int) -> tuple[tuple[Button, ...], ...]:
+    if pages <= 1:
+        return ()
+    cohort_id = scope.cohort.id if scope.cohort is not None else 0
+    row: list[Button] = []
+    if page > 0:
+        row.append(Button(label="◀ Previous", data=page_data(cohort_id, page - 1)))
+    if page < pages - 1:
+        row.append(Button(label="Next ▶", data=page_data(cohort_id, page + 1)))
+    return (tuple(row),)
+
+
+def _document(filename: str, content: bytes, caption: str) -> Reply:
+    return Reply(
+        kind="document",
+        text=caption,
+        document=Document(filename=filename, content=content, caption=caption),
+    )
