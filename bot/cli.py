@@ -14,6 +14,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from bot import reports
 from bot.app import run as run_telegram
 from bot.console import run_console
 from bot.settings import Settings
@@ -23,6 +24,7 @@ from flows.machine import mermaid_diagram
 from knowledge.checks import ContentReport, check_content, load_core_contract
 from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
+from storage.reports import ReportStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore
 
@@ -167,7 +169,15 @@ def _print_report(kb: KnowledgeBase, report: ContentReport, out: TextIO) -> None
 
 def _admin(args: argparse.Namespace) -> int:
     settings = _settings()
-    return asyncio.run(_admin_roles(settings, args))
+    if args.admin_command != "export":
+        return asyncio.run(_admin_roles(settings, args))
+    files, summary = asyncio.run(_export(settings, args))
+    folder = Path(args.to)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    sys.stdout.write(f"Wrote {', '.join(str(folder / n) for n in files)} ({summary}).\n")
+    return 0
 
 
 async def _admin_roles(settings: Settings, args: argparse.Namespace) -> int:
@@ -187,6 +197,31 @@ async def _admin_roles(settings: Settings, args: argparse.Namespace) -> int:
             for user_id, role in await staff.staff():
                 sys.stdout.write(f"{user_id}\t{role}\n")
     return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> tuple[dict[str, bytes], str]:
+    """The two CSV files for everyone or one cohort, and a summary line."""
+    kb = _knowledge()
+    async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
+        staff = StaffStore(store, admin_ids=settings.admin_ids)
+        cohort_id = None
+        if args.cohort:
+            matches = [
+                c
+                for c in await staff.cohorts()
+                if c.join_code == args.cohort.upper() or c.name.lower() == args.cohort.lower()
+            ]
+            if len(matches) != 1:
+                raise SystemExit(f"error: no single cohort named or coded {args.cohort!r}")
+            cohort_id = matches[0].id
+        report_store = ReportStore(store)
+        rows = await report_store.learner_summaries(cohort_id)
+        answers = await report_store.answers_of(r.learner_id for r in rows)
+    files = {
+        "answers.csv": reports.answers_csv(answers, rows),
+        "progress.csv": reports.progress_csv(rows, kb),
+    }
+    return files, f"{len(answers)} answers, {len(rows)} learners"
 
 
 # ---------------------------------------------------------------- coach grade
@@ -291,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_role = admin_commands.add_parser("revoke", help="take a user's role away")
     revoke_role.add_argument("user_id", type=int)
     admin_commands.add_parser("staff", help="list tutors and admins")
+    export = admin_commands.add_parser("export", help="write answers.csv and progress.csv")
+    export.add_argument("--cohort", help="a cohort name or join code (default: everyone)")
+    export.add_argument("--to", default=".", help="the folder to write to (default: here)")
     admin.set_defaults(handler=_admin)
 
     grade = commands.add_parser("grade", help="mark JSON-lines answers from FILE (or - for stdin)")

@@ -126,3 +126,16 @@ def test_admin_roles_from_the_command_line(
     assert main(["admin", "revoke", "42"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == ["42 is now a tutor.", "11\tadmin", "42\ttutor", "42 is now a learner."]
+
+
+def test_admin_export_writes_both_csv_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'export.db'}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["admin", "export", "--to", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "answers.csv").read_bytes().startswith(b"learner_id")
+    assert (tmp_path / "out" / "progress.csv").exists()
+    assert "Wrote" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no single cohort"):
+        main(["admin", "export", "--cohort", "nope"])
