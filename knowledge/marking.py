@@ -291,7 +291,10 @@ def _unexpected_numbers(question: TextQuestion, tokens: Tokens, hits: _Hits) -> 
     mentions = question.rubric.law_mentions
     if not any(not m.fits and m.law.replaced_by is None for m in mentions):
         return []  # a best-practice question: any law may be named as an example
-    in_durations = {d.position for d in durations(tokens)}
+    # Durations are checked by `figures` where a rubric gives them; elsewhere they are numbers too.
+    in_durations = (
+        {d.position for d in durations(tokens)} if question.rubric.figures is not None else set()
+    )
     found = {p for positions in hits.positions.values() for p in positions}
     stray: list[int] = []
     for i, word in enumerate(tokens.stems):

@@ -75,6 +75,11 @@ _SPELLINGS: dict[str, str] = {
     "refnd": "refund",
     "fit 4": "fit for",
     "addy": "address",
+    "referance": "reference",
+    "refrence": "reference",
+    "whats": "what is",
+    "thats": "that is",
+    "opne": "open",
     "email address": "email",
     "e mail address": "email",
     "email addresses": "emails",
@@ -184,6 +189,7 @@ _CONTRACTIONS = (
     (re.compile(r"'ll\b"), " will"),
     (re.compile(r"'re\b"), " are"),
     (re.compile(r"'m\b"), " am"),
+    (re.compile(r"\b(it|that|what|there|here|who|where|how|he|she)'s\b"), r"\1 is"),
     (re.compile(r"'(s|d)\b"), r" \1"),
 )
 
