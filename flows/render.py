@@ -19,7 +19,6 @@ from knowledge.models import (
     NumericQuestion,
     OrderQuestion,
     Quiz,
-    TextQuestion,
     Verdict,
 )
 
@@ -377,7 +376,3 @@ def forget_confirm() -> Reply:
             ),
         ),
     )
-
-
-def text_answer_question(question: AnyQuestion) -> bool:
-    return isinstance(question, TextQuestion)

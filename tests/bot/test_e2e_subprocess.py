@@ -4,21 +4,16 @@ Scenario content changes often, so the learner picks the first scenario in the l
 it generically: a stock answer to text steps, "A" on lettered keyboards, /skip after a retry.
 """
 
-import asyncio
-import os
-import signal
 import sqlite3
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import pytest
 
+from tests.bot.coach_process import assert_clean_run, run_coach
 from tests.bot.emulator import TOKEN, BotApiEmulator, Call
 
-COACH = Path(sys.executable).parent / "coach"
 LEARNER = 31337
 ANSWER = (
     "I'm so sorry, I understand how frustrating that is. Let me take your details and sort "
@@ -27,7 +22,6 @@ ANSWER = (
 VERDICT_MARKS = ("✅", "❌", "🟡", "Hint", "📖", "⏭")
 STARTUP_SECONDS = 20.0
 REPLY_SECONDS = 5.0
-SHUTDOWN_SECONDS = 15.0
 MAX_TURNS = 12
 
 
@@ -61,34 +55,10 @@ async def test_a_learner_practises_a_scenario_with_the_real_bot(
 ) -> None:
     database = tmp_path / "e2e.db"
     async with BotApiEmulator(token=TOKEN) as emu:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")},
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": emu.base_url,
-            "DATABASE_URL": f"sqlite:///{database}",
-            "LOG_LEVEL": "INFO",
-        }
-        # cwd=tmp_path: a developer's .env must not leak into the test.
-        process = await asyncio.create_subprocess_exec(
-            str(COACH), "run", env=env, cwd=tmp_path, stdout=bot_log, stderr=bot_log
+        given, finished = await run_coach(
+            emu, tmp_path, bot_log, lambda: play(emu), conversation_seconds=40
         )
-        try:
-            given = await asyncio.wait_for(play(emu), timeout=40)
-            began = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(process.wait(), timeout=SHUTDOWN_SECONDS)
-            shutdown = time.monotonic() - began
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    log = (tmp_path / "bot.log").read_text(errors="replace")
-    assert code == 0, f"coach run exited with {code}:\n{log}"
-    assert shutdown < SHUTDOWN_SECONDS
-    assert emu.unknown == [], f"the bot called methods Telegram does not have: {emu.unknown}"
-    refused = [f"{c.method} {c.status}" for c in emu.calls if c.status != 200]
-    assert refused == [], f"the emulator refused {refused}:\n{log}"
-    assert "Traceback" not in log, log
+    assert_clean_run(emu, finished)
     with sqlite3.connect(database) as db:
         (answers,) = db.execute("SELECT count(*) FROM answers").fetchone()
     assert answers >= given, f"{given} answers given, {answers} on disk"

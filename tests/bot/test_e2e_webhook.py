@@ -5,10 +5,7 @@ test POSTs updates to the bot's own webhook server, with the right secret token 
 """
 
 import asyncio
-import os
-import signal
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +14,9 @@ from typing import IO, Any
 import aiohttp
 import pytest
 
+from tests.bot.coach_process import assert_clean_run, run_coach
 from tests.bot.emulator import TOKEN, BotApiEmulator, Call
 
-COACH = Path(sys.executable).parent / "coach"
 LEARNER = 424_242
 WEBHOOK_URL = "https://coach.example.test/telegram/hook"
 SECRET = "a-long-secret_123"
@@ -27,7 +24,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 STARTUP_SECONDS = 20.0
 REPLY_SECONDS = 5.0
 QUIET_SECONDS = 1.0
-SHUTDOWN_SECONDS = 15.0
 CONVERSATION_SECONDS = 30.0  # with the shutdown, the test ends within 45 s whatever happens
 
 
@@ -48,41 +44,24 @@ async def test_the_real_bot_serves_a_webhook_and_refuses_a_wrong_secret(
     tmp_path: Path, bot_log: IO[bytes]
 ) -> None:
     port = free_port()
+    hook = f"http://127.0.0.1:{port}/telegram/hook"
+    webhook_env = {
+        "WEBHOOK_URL": WEBHOOK_URL,
+        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+    }
     async with BotApiEmulator(token=TOKEN) as emu:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")},
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": emu.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
-            "LOG_LEVEL": "INFO",
-            "WEBHOOK_URL": WEBHOOK_URL,
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_LISTEN": "127.0.0.1",
-            "WEBHOOK_PORT": str(port),
-        }
-        # cwd=tmp_path: a developer's .env must not leak into the test.
-        process = await asyncio.create_subprocess_exec(
-            str(COACH), "run", env=env, cwd=tmp_path, stdout=bot_log, stderr=bot_log
+        _, finished = await run_coach(
+            emu,
+            tmp_path,
+            bot_log,
+            lambda: converse(emu, hook),
+            conversation_seconds=CONVERSATION_SECONDS,
+            extra_env=webhook_env,
         )
-        try:
-            hook = f"http://127.0.0.1:{port}/telegram/hook"
-            await asyncio.wait_for(converse(emu, hook), CONVERSATION_SECONDS)
-            began = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(process.wait(), timeout=SHUTDOWN_SECONDS)
-            shutdown = time.monotonic() - began
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    log = (tmp_path / "bot.log").read_text(errors="replace")
-    assert code == 0, f"coach run exited with {code}:\n{log}"
-    assert shutdown < SHUTDOWN_SECONDS
     assert emu.sent("getUpdates") == [], "the bot polled although it serves a webhook"
-    assert emu.unknown == [], f"the bot called methods Telegram does not have: {emu.unknown}"
-    refused = [f"{c.method} {c.status}" for c in emu.calls if c.status != 200]
-    assert refused == [], f"the emulator refused {refused}:\n{log}"
-    assert "Traceback" not in log, log
+    assert_clean_run(emu, finished)
 
 
 async def converse(emu: BotApiEmulator, hook: str) -> None:
