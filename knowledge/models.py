@@ -449,7 +449,8 @@ def _number_words(text: str) -> frozenset[int]:
 class Quiz(Frozen):
     """A named set of questions a tutor can push or a learner can take."""
 
-    id: Id
+    # Short: the id travels in Telegram button data (64 bytes at most).
+    id: Annotated[str, Field(pattern=ID_RE, max_length=40)]
     title: Annotated[str, Field(min_length=3, max_length=80)]
     description: Text
     questions: Annotated[tuple[Id, ...], Field(min_length=1, max_length=30)]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.actions import Choose, StartScenario
+from flows.actions import Choose, StartQuiz, StartScenario
 from flows.engine import Coach
 from flows.io import Input
-from flows.loader import ScenarioContent
+from flows.loader import ScenarioContent, load_scenarios
 from flows.ports import Commit
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Quiz
@@ -412,3 +412,10 @@ async def test_a_session_in_a_step_that_no_longer_exists_is_closed_politely(
     after = await store.load_session(7)
     assert after is not None
     assert after.scenario_id is None
+
+
+def test_every_button_of_shipped_content_fits_telegram(kb: KnowledgeBase) -> None:
+    for quiz_id in kb.quizzes:
+        assert len(StartQuiz(quiz=quiz_id).pack().encode()) <= 64
+    for scenario_id in load_scenarios(kb):
+        assert len(StartScenario(scenario=scenario_id).pack().encode()) <= 64
