@@ -288,6 +288,10 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
     """Whether a negation cue governs the words starting at `start` (or sits in a gap)."""
     if any(tokens.stems[p] in NEGATORS for p in gap_positions if p < len(tokens)):
         return True
+    if start < len(tokens) and tokens.stems[start] in NEGATORS:
+        # The match states a negation itself ("cannot charge a fee"); an earlier "no" is the
+        # answer to the question ("No, you cannot…"), not a double negative.
+        return False
     position = start
     for _ in range(NEGATION_WINDOW):
         if tokens.breaks[position] != NO_BREAK or position == 0:
