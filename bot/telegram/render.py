@@ -112,21 +112,13 @@ async def send_replies(
             if message.poll is not None:
                 await polls.remember_poll(message.poll.id, learner_id, poll.question_id)
             continue
-        if reply.kind == "photo" and reply.document is not None:
-            photo = reply.document
-            await bot.send_photo(
-                chat_id,
-                photo=InputFile(photo.content, filename=photo.filename),
-                caption=photo.caption or None,
-            )
-            continue
-        if reply.kind == "document" and reply.document is not None:
-            document = reply.document
-            await bot.send_document(
-                chat_id,
-                document=InputFile(document.content, filename=document.filename),
-                caption=document.caption or None,
-            )
+        if reply.kind in {"photo", "document"} and reply.document is not None:
+            upload = InputFile(reply.document.content, filename=reply.document.filename)
+            caption = reply.document.caption or None
+            if reply.kind == "photo":
+                await bot.send_photo(chat_id, photo=upload, caption=caption)
+            else:
+                await bot.send_document(chat_id, document=upload, caption=caption)
             continue
         chunks = split_text(reply.text)
         for index, chunk in enumerate(chunks):

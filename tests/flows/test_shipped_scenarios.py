@@ -49,14 +49,22 @@ async def start(chat: Chat, content: ScenarioContent) -> None:
     await chat.click(content.scenario.title)
 
 
-@pytest.mark.parametrize("scenario_id", scenario_ids())
-async def test_all_correct_path(
+async def begin(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], scenario_id: str
-) -> None:
+) -> tuple[MemoryProgressStore, Chat, ScenarioContent]:
+    """A fresh store and learner, with the scenario started."""
     store = MemoryProgressStore()
     chat = Chat(Coach(kb, shipped, store))
     content = shipped[scenario_id]
     await start(chat, content)
+    return store, chat, content
+
+
+@pytest.mark.parametrize("scenario_id", scenario_ids())
+async def test_all_correct_path(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], scenario_id: str
+) -> None:
+    store, chat, content = await begin(kb, shipped, scenario_id)
     for _ in range(len(content.scenario.steps)):
         session = await current(store, chat)
         if session.scenario_id is None:
@@ -74,10 +82,7 @@ async def test_all_correct_path(
 async def test_wrong_answers_get_hints_then_the_answer(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], scenario_id: str
 ) -> None:
-    store = MemoryProgressStore()
-    chat = Chat(Coach(kb, shipped, store))
-    content = shipped[scenario_id]
-    await start(chat, content)
+    store, chat, content = await begin(kb, shipped, scenario_id)
     steps = 0
     while (await current(store, chat)).scenario_id is not None:
         steps += 1
@@ -98,10 +103,7 @@ async def test_wrong_answers_get_hints_then_the_answer(
 async def test_restart_mid_scenario_resumes_at_the_same_step(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], scenario_id: str
 ) -> None:
-    store = MemoryProgressStore()
-    chat = Chat(Coach(kb, shipped, store))
-    content = shipped[scenario_id]
-    await start(chat, content)
+    store, chat, content = await begin(kb, shipped, scenario_id)
     session = await current(store, chat)
     await answer_correctly(chat, session, content.question_for(session.state))
     before = await current(store, chat)
