@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import MessageEntityType
@@ -25,17 +27,20 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.pushing import BUTTON_PATTERN, PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from bot.telegram import learner, staff
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
+from bot.telegram.delivery import PushDelivery
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.render import APOLOGY
-from flows.engine import Coach
+from flows.engine import Coach, utc_now
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR, load_scenarios
 from knowledge.loader import load_knowledge_base
+from storage.pushes import PushStore
 from storage.reports import ReportStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore
@@ -49,6 +54,8 @@ SEND_TIMEOUT_SECONDS = 15.0
 SEND_RETRIES = 3
 
 TUTOR_COMMANDS = [
+    BotCommand("push", "Push a quiz to a cohort, now or later"),
+    BotCommand("pushes", "Scheduled and recent pushes"),
     BotCommand("cohort", "Cohorts: new, list, members, code, remove"),
     BotCommand("progress", "Your learners' progress (or: /progress COHORT)"),
     BotCommand("learner", "One learner's detail: /learner ID"),
@@ -131,12 +138,22 @@ async def _post_init(application: CoachApplication) -> None:
     scenarios = load_scenarios(kb, services.scenario_dir or SCENARIO_DIR)
     store = await SqliteProgressStore.open(database_path(services.settings.database_url))
     services.kb = kb
-    services.coach = Coach(kb, scenarios, store)
+    services.coach = Coach(kb, scenarios, store, clock=services.clock)
     services.polls = store
     staff = StaffStore(store, admin_ids=services.settings.admin_ids)
     services.desk = StaffDesk(staff, application.bot.username)
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
-    services.reports = ReportDesk(staff, ReportStore(store), kb, titles)
+    services.reports = ReportDesk(staff, ReportStore(store), kb, titles, clock=services.clock)
+    pushes = PushStore(store, clock=services.clock)
+    zone = ZoneInfo(services.settings.timezone)
+    delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
+    services.push_desk = PushDesk(
+        staff, pushes, kb, scheduler=delivery, zone=zone, clock=services.clock
+    )
+    # Before the JobQueue starts: pushes due while the bot was down go first, marked late.
+    armed = await delivery.rearm()
+    if armed:
+        log.info("re-armed %d quiz push(es)", armed)
     await register_commands(application, await staff.staff())
 
 
@@ -169,8 +186,10 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     scenario_dir: Path | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> CoachApplication:
-    """Build the bot; `request` replaces the HTTP layer (tests use a recording fake)."""
+    """Build the bot; `request` replaces the HTTP layer (tests use a recording fake) and
+    `clock` the time that schedules go by."""
     assert settings.telegram_bot_token is not None, "build_application needs a token"
     builder = (
         ApplicationBuilder()
@@ -192,6 +211,7 @@ def build_application(
     application: CoachApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.scenario_dir = scenario_dir
+    application.bot_data.clock = clock
 
     private = filters.ChatType.PRIVATE
     addressed_in_group = filters.ChatType.GROUPS & (
@@ -211,6 +231,10 @@ def build_application(
         CommandHandler("chart", staff.on_chart, filters=private),
         CommandHandler("stats", staff.on_stats, filters=private),
         CallbackQueryHandler(staff.on_progress_page, pattern=r"^rp\|"),
+        # Quiz pushes (tutors: to their cohorts; admins: to any).
+        CommandHandler("push", staff.on_push, filters=private),
+        CommandHandler("pushes", staff.on_pushes, filters=private),
+        CallbackQueryHandler(staff.on_push_button, pattern=BUTTON_PATTERN),
         # Joining a cohort: /join CODE, or the deep link /start join_CODE.
         CommandHandler("join", staff.on_join, filters=private),
         CommandHandler(

@@ -622,5 +622,6 @@ def stats_text(counts: Counts) -> str:
             f"Answers today (UTC): {counts.answers_today:,}",
             f"Answers in total: {counts.answers_total:,}",
             f"Scenarios finished: {counts.runs_total:,}",
+            f"Quiz pushes pending: {counts.pushes_pending:,}",
         ]
     )

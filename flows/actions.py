@@ -61,17 +61,23 @@ class Forget(Action):
     confirm: Literal["yes", "no"]
 
 
-_ACTIONS: dict[str, type[Action]] = {
-    cls.prefix: cls for cls in (Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget)
-}
+def registry(*classes: type[Action]) -> dict[str, type[Action]]:
+    """Actions by prefix, for `unpack`; a prefix used twice is a programming error."""
+    found = {cls.prefix: cls for cls in classes}
+    assert len(found) == len(classes), "two actions share a prefix"
+    return found
 
 
-def unpack(data: str) -> Action | None:
-    """Parse button data; None for anything malformed, unknown or forged."""
+LEARNER_ACTIONS = registry(Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget)
+
+
+def unpack(data: str, actions: dict[str, type[Action]] = LEARNER_ACTIONS) -> Action | None:
+    """Parse button data into one of `actions`; None for anything malformed, unknown or
+    forged."""
     if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
         return None
     prefix, *values = data.split(SEPARATOR)
-    cls = _ACTIONS.get(prefix)
+    cls = actions.get(prefix)
     if cls is None or len(values) != len(cls.model_fields):
         return None
     try:

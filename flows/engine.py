@@ -135,6 +135,7 @@ class Coach:
                     answers=tuple(outcome.answers),
                     finished_run=outcome.finished_run,
                     update_key=inp.update_key,
+                    by_learner=inp.kind != "push",
                 )
             )
             # A redelivered update was handled before: its replies were already sent.
@@ -165,6 +166,8 @@ class Coach:
             return await self._action(session, action)
         if inp.kind == "poll_answer":
             return self._poll_answer(session, inp)
+        if inp.kind == "push":
+            return self._pushed_quiz(session, inp)
         return await self._text(session, inp.text)
 
     async def _command(self, session: SessionSnapshot, name: str, args: str) -> Outcome:
@@ -495,23 +498,45 @@ class Coach:
                     render.quiz_list(self.kb.quizzes.values()),
                 ]
             )
+        return self._begin_quiz(session, quiz_id, render.quiz_intro(quiz.title, quiz.description))
+
+    def _pushed_quiz(self, session: SessionSnapshot, inp: Input) -> Outcome:
+        """A tutor's push: the quiz starts at once; a scenario under way is paused for it."""
+        quiz = self.kb.quizzes.get(inp.quiz_id or "")
+        if quiz is None or inp.push_id is None:
+            return Outcome([])  # the push's quiz left the content: nothing to send
+        scenario = None
+        if session.scenario_id is not None and session.scenario_id in self.scenarios:
+            scenario = self.scenarios[session.scenario_id].scenario.title
+        intro = render.pushed_quiz_intro(quiz.title, quiz.description, scenario)
+        return self._begin_quiz(session, quiz.id, intro, push_id=inp.push_id)
+
+    def _begin_quiz(
+        self, session: SessionSnapshot, quiz_id: str, intro: str, push_id: int | None = None
+    ) -> Outcome:
+        quiz = self.kb.quizzes[quiz_id]
         progress = QuizProgress(
-            quiz_id=quiz.id, remaining=quiz.questions[1:], current=quiz.questions[0]
+            quiz_id=quiz.id,
+            remaining=quiz.questions[1:],
+            current=quiz.questions[0],
+            push_id=push_id,
         )
         started = session.model_copy(
             update={"quiz": progress, "paused": session.scenario_id is not None}
         )
-        outcome = self._ask_quiz_question(started, progress)
-        outcome.replies.insert(0, Reply(text=f"⚡ {quiz.title}: {quiz.description}"))
-        return outcome
+        return self._ask_quiz_question(started, progress, intro)
 
-    def _ask_quiz_question(self, session: SessionSnapshot, progress: QuizProgress) -> Outcome:
+    def _ask_quiz_question(
+        self, session: SessionSnapshot, progress: QuizProgress, intro: str = ""
+    ) -> Outcome:
         assert progress.current is not None
         question = self.kb.question(progress.current)
         assert question is not None
         quiz = self.kb.quizzes[progress.quiz_id]
         ask_seq = session.ask_seq + 1
-        reply = render.quiz_question(question, progress.asked + 1, len(quiz.questions), ask_seq)
+        reply = render.quiz_question(
+            question, progress.asked + 1, len(quiz.questions), ask_seq, intro
+        )
         return Outcome([reply], session.model_copy(update={"quiz": progress, "ask_seq": ask_seq}))
 
     def _quiz_record(
@@ -522,6 +547,7 @@ class Coach:
         outcome: str,
         score: float,
     ) -> AnswerRecord:
+        push_id = session.quiz.push_id if session.quiz is not None else None
         return AnswerRecord(
             learner_id=session.learner_id,
             question_id=question.id,
@@ -530,7 +556,8 @@ class Coach:
             score=score,
             criteria=question.criteria,
             topic=question.topic,
-            source="quiz",
+            source="quiz" if push_id is None else "push",
+            push_id=push_id,
             created_at=self.clock(),
         )
 
@@ -561,7 +588,8 @@ class Coach:
         )
         if not done.remaining:
             quiz = self.kb.quizzes[progress.quiz_id]
-            summary = f"🏁 {quiz.title}: {done.correct} of {done.asked} correct."
+            pushed = progress.push_id is not None
+            summary = render.quiz_summary(quiz.title, done.correct, done.asked, pushed)
             resume = session.scenario_id is not None
             finished = session.model_copy(update={"quiz": None})
             return Outcome([*replies, render.main_menu(summary, resume=resume)], finished, records)

@@ -33,9 +33,10 @@ class Frozen(BaseModel):
 
 
 class Input(Frozen):
-    """One thing a learner did: typed text, a command, a button press or a quiz-poll answer."""
+    """One thing a learner did (typed text, a command, a button press or a quiz-poll answer),
+    or a quiz a tutor pushed to them (kind "push": only the bot's push delivery makes these)."""
 
-    kind: Literal["text", "command", "action", "poll_answer"]
+    kind: Literal["text", "command", "action", "poll_answer", "push"]
     text: str = ""
     """The text typed, or a command's arguments."""
     command: str | None = None
@@ -44,6 +45,9 @@ class Input(Frozen):
     poll_question: str | None = None
     """For a poll answer: the id of the question the poll asked."""
     poll_options: tuple[int, ...] = ()
+    quiz_id: str | None = None
+    push_id: int | None = None
+    """For a push: the quiz to start and the tutor's push it belongs to."""
     update_key: str | None = None
     """The transport's id for this input, so a redelivered update is applied once."""
 
@@ -56,6 +60,10 @@ class Input(Frozen):
             name = head.split("@", 1)[0].lower()
             return cls(kind="command", command=name, text=rest.strip(), update_key=update_key)
         return cls(kind="text", text=text, update_key=update_key)
+
+    @classmethod
+    def pushed(cls, quiz_id: str, push_id: int) -> Input:
+        return cls(kind="push", quiz_id=quiz_id, push_id=push_id)
 
     @classmethod
     def pressed(cls, data: str, update_key: str | None = None) -> Input:

@@ -44,6 +44,8 @@ class QuizProgress(Record):
     current: str | None
     correct: int = 0
     asked: int = 0
+    push_id: int | None = None
+    """Set when a tutor pushed this quiz: its answers are tagged with the push."""
 
 
 class SessionSnapshot(Record):
@@ -77,6 +79,8 @@ class AnswerRecord(Record):
     scenario_id: str | None = None
     step: str | None = None
     source: Literal["scenario", "quiz", "push"] = "scenario"
+    push_id: int | None = None
+    """The tutor's push this answers (source "push")."""
     created_at: datetime
 
 
@@ -99,6 +103,9 @@ class Commit(Record):
     finished_run: ScenarioRun | None = None
     update_key: str | None = None
     """The transport's id for the input (e.g. 'tg:8123'); a key seen before is not applied."""
+    by_learner: bool = True
+    """False for an input the bot started (a tutor's push): it does not make the learner
+    'last active', nor overwrite the name the learner's own messages stored."""
 
 
 class StaleSessionError(Exception):

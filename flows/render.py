@@ -310,13 +310,37 @@ def poll_for(question: ChoiceQuestion) -> Poll:
     )
 
 
-def quiz_question(question: AnyQuestion, number: int, total: int, ask_seq: int) -> Reply:
+def quiz_question(
+    question: AnyQuestion, number: int, total: int, ask_seq: int, intro: str = ""
+) -> Reply:
+    """A quiz question; `intro` (the quiz's title) rides in the same message, so starting a
+    quiz costs the chat one message less (Telegram allows about one per second per chat)."""
     header = f"⚡ Question {number} of {total}"
+    if intro:
+        header = f"{intro}\n\n{header}"
     if isinstance(question, ChoiceQuestion) and question.fits_quiz_poll():
         return Reply(kind="poll", text=header, poll=poll_for(question))
     return Reply(
         text=f"{header}\n\n{question_body(question)}", buttons=choice_buttons(question, ask_seq)
     )
+
+
+def quiz_intro(title: str, description: str) -> str:
+    return f"⚡ {title}: {description}"
+
+
+def pushed_quiz_intro(title: str, description: str, paused_scenario: str | None) -> str:
+    text = f"📣 Your tutor has sent you a quiz – {title}: {description}"
+    if paused_scenario:
+        text += f"\n(Your scenario “{paused_scenario}” is paused: /resume it after the quiz.)"
+    return text
+
+
+def quiz_summary(title: str, correct: int, asked: int, pushed: bool) -> str:
+    summary = f"🏁 {title}: {correct} of {asked} correct."
+    if pushed:
+        summary += " Your tutor can see your answers."
+    return summary
 
 
 def progress_report(

@@ -65,8 +65,9 @@ class MemoryProgressStore:
         if stored is None:
             stored = _Learner(profile=commit.learner, first_seen=now, last_active=now)
             self._learners[learner_id] = stored
-        stored.profile = commit.learner
-        stored.last_active = now
+        if commit.by_learner:
+            stored.profile = commit.learner
+            stored.last_active = now
         if commit.session is not None:
             stored.session = commit.session
         stored.answers.extend(commit.answers)

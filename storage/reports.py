@@ -79,7 +79,8 @@ SELECT
      WHERE created_at >= ?4 AND created_at < ?5
        AND julianday(created_at) >= julianday(?2) AND julianday(created_at) < julianday(?3)),
     (SELECT count(*) FROM answers),
-    (SELECT count(*) FROM scenario_runs)
+    (SELECT count(*) FROM scenario_runs),
+    (SELECT count(*) FROM pushes WHERE status IN ('scheduled', 'sending'))
 """
 
 
@@ -182,6 +183,8 @@ class Counts:
     """Answers given since midnight UTC of `now`."""
     answers_total: int
     runs_total: int
+    pushes_pending: int
+    """Quiz pushes scheduled or being sent."""
 
 
 class ReportStore:

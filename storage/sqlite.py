@@ -201,10 +201,19 @@ class _Statements:
 _Work = Commit | _Forget | _Poll | _Statements
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What each of a group of statements did: rows changed, and the row id it inserted."""
+
+    rowcounts: tuple[int, ...]
+    row_ids: tuple[int | None, ...]
+
+
 @dataclass(eq=False, slots=True)
 class _Job:
     work: _Work
-    future: asyncio.Future[bool]
+    future: asyncio.Future[bool | Written]
+    """A commit's outcome (applied or not); for statements, what each did."""
 
 
 class _Opening:
@@ -248,10 +257,16 @@ INSERT INTO sessions (scenario_id, state, version, data, updated_at, learner_id)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (learner_id) DO NOTHING
 """
+# A push (by_learner False) neither marks the learner active nor blanks the stored name.
+_INSERT_LEARNER_QUIETLY = """
+INSERT INTO learners (id, display_name, username, first_seen, last_active)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING
+"""
 _INSERT_ANSWER = """
 INSERT INTO answers (learner_id, question_id, answer, outcome, score, criteria, topic,
-                     scenario_id, step, source, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     scenario_id, step, source, push_id, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_RUN = """
 INSERT INTO scenario_runs (learner_id, scenario_id, score, results, finished_at)
@@ -259,7 +274,7 @@ VALUES (?, ?, ?, ?, ?)
 """
 _SELECT_ANSWERS = """
 SELECT learner_id, question_id, answer, outcome, score, criteria, topic, scenario_id, step,
-       source, created_at
+       source, push_id, created_at
 FROM answers WHERE learner_id = ? ORDER BY id
 """
 _SELECT_RUNS = """
@@ -370,7 +385,7 @@ class SqliteProgressStore:
     async def apply(self, commit: Commit) -> bool:
         """Write a commit atomically; returns once the transaction holding it is committed."""
         check_commit(commit)
-        return await self._submit(commit)
+        return bool(await self._submit(commit))
 
     async def answers(self, learner_id: int) -> list[AnswerRecord]:
         """The learner's answers in the order they were committed."""
@@ -439,9 +454,12 @@ class SqliteProgressStore:
 
     # --- for other repositories in this package (storage.staff) ------------------------------
 
-    async def _write_statements(self, *statements: tuple[str, tuple[object, ...]]) -> None:
-        """Run writes in one savepoint of the next group commit; return once committed."""
-        await self._submit(_Statements(tuple(statements)))
+    async def _write_statements(self, *statements: tuple[str, tuple[object, ...]]) -> Written:
+        """Run writes in one savepoint of the next group commit; return once committed, with
+        the rows each statement changed and the row id each inserted."""
+        written = await self._submit(_Statements(tuple(statements)))
+        assert isinstance(written, Written)
+        return written
 
     async def _fetch(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only query, from committed data."""
@@ -462,9 +480,9 @@ class SqliteProgressStore:
         if self._closed or self._writer_task.done():
             raise StoreClosedError("the progress store is closed")
 
-    async def _submit(self, work: _Work) -> bool:
+    async def _submit(self, work: _Work) -> bool | Written:
         self._check_open()
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool | Written] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(work, future))
         return await future
 
@@ -496,7 +514,7 @@ class SqliteProgressStore:
         live = [job for job in batch if not job.future.done()]
         if not live:
             return
-        outcomes: list[bool | Exception] = []
+        outcomes: list[bool | Written | Exception] = []
         async with self._read_lock if self._shared else contextlib.nullcontext():
             try:
                 # IMMEDIATE: take the write lock now instead of failing to upgrade mid-batch
@@ -515,22 +533,29 @@ class SqliteProgressStore:
         for job, outcome in zip(live, outcomes, strict=True):
             _settle(job, outcome)
 
-    async def _write_one(self, work: _Work) -> bool | Exception:
+    async def _write_one(self, work: _Work) -> bool | Written | Exception:
         db = self._writer
+        written: bool | Written
         await db.execute("SAVEPOINT one_commit")
         try:
             if isinstance(work, _Forget):
-                # The tables of 0001 cascade from learners; polls (0002) have no foreign key.
+                # The tables of 0001 cascade from learners; polls, memberships and deliveries
+                # have no foreign key to learners.
                 await db.execute("DELETE FROM learners WHERE id = ?", (work.learner_id,))
                 await db.execute("DELETE FROM polls WHERE learner_id = ?", (work.learner_id,))
                 await db.execute(
                     "DELETE FROM memberships WHERE learner_id = ?", (work.learner_id,)
                 )
+                await db.execute("DELETE FROM deliveries WHERE learner_id = ?", (work.learner_id,))
                 written = True
             elif isinstance(work, _Statements):
+                rowcounts: list[int] = []
+                row_ids: list[int | None] = []
                 for sql, parameters in work.statements:
-                    await db.execute(sql, parameters)
-                written = True
+                    cursor = await db.execute(sql, parameters)
+                    rowcounts.append(cursor.rowcount)
+                    row_ids.append(cursor.lastrowid)
+                written = Written(tuple(rowcounts), tuple(row_ids))
             elif isinstance(work, _Poll):
                 await db.execute(
                     "INSERT OR REPLACE INTO polls (poll_id, learner_id, question_id, sent_at)"
@@ -560,7 +585,7 @@ class SqliteProgressStore:
                 return False
         now = self._clock().isoformat()
         await db.execute(
-            _UPSERT_LEARNER,
+            _UPSERT_LEARNER if commit.by_learner else _INSERT_LEARNER_QUIETLY,
             (learner.learner_id, learner.display_name, learner.username, now, now),
         )
         if commit.session is not None:
@@ -624,6 +649,7 @@ def _answer_row(answer: AnswerRecord) -> tuple[object, ...]:
         answer.scenario_id,
         answer.step,
         answer.source,
+        answer.push_id,
         answer.created_at.isoformat(),
     )
 
@@ -650,7 +676,8 @@ async def _fetch_answers(db: aiosqlite.Connection, learner_id: int) -> list[Answ
                 "scenario_id": row[7],
                 "step": row[8],
                 "source": row[9],
-                "created_at": datetime.fromisoformat(row[10]),
+                "push_id": row[10],
+                "created_at": datetime.fromisoformat(row[11]),
             }
         )
         for row in rows
@@ -680,7 +707,7 @@ def _drain(queue: asyncio.Queue[_Job | None]) -> list[_Job | None]:
     return items
 
 
-def _settle(job: _Job, outcome: bool | BaseException) -> None:
+def _settle(job: _Job, outcome: bool | Written | BaseException) -> None:
     if job.future.done():
         return
     if isinstance(outcome, BaseException):

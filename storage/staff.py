@@ -133,6 +133,17 @@ class StaffStore:
             return await self._fetch_cohorts("1 = 1", ())
         return await self._fetch_cohorts("owner_id = ?", (owner_id,))
 
+    async def visible_cohorts(self, user_id: int) -> list[Cohort]:
+        """The cohorts a user may manage: an admin's are all, a tutor's their own."""
+        role = await self.role_of(user_id)
+        if role == "admin":
+            return await self.cohorts()
+        return await self.cohorts(user_id) if role == "tutor" else []
+
+    async def cohort_by_id(self, cohort_id: int) -> Cohort | None:
+        found = await self._fetch_cohorts("id = ?", (cohort_id,))
+        return found[0] if found else None
+
     async def cohort_by_code(self, code: str) -> Cohort | None:
         found = await self._fetch_cohorts("join_code = ?", (code.strip().upper(),))
         return found[0] if found else None

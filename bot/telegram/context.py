@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.pushing import PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
 from bot.staff import StaffDesk
-from flows.engine import Coach
+from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
 
 
@@ -34,6 +37,9 @@ class BotServices:
     polls: PollRegistry | None = None
     desk: StaffDesk | None = None
     reports: ReportDesk | None = None
+    push_desk: PushDesk | None = None
+    clock: Callable[[], datetime] = utc_now
+    """The time the bot goes by (tests set it to check schedules)."""
 
 
 class CoachContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotServices]):

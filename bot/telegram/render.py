@@ -3,9 +3,10 @@ inline keyboards, native quiz polls, documents, and edits of a pressed question.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
 from telegram import (
@@ -14,6 +15,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
+    Message,
 )
 from telegram import Poll as TelegramPoll
 from telegram.constants import MessageLimit, ParseMode
@@ -84,8 +86,22 @@ async def send_replies(
     *,
     polls: PollRegistry,
     query: CallbackQuery | None = None,
-) -> None:
-    """Send every reply in order; an `echo` edits the message whose button was pressed."""
+    gap: float = 0.0,
+) -> list[Message]:
+    """Send every reply in order; an `echo` edits the message whose button was pressed.
+
+    Returns the messages sent. `gap` spaces them out (seconds): Telegram asks for about one
+    message per second in a chat, which matters when the bot, not the learner, starts talking.
+    """
+    sent: list[Message] = []
+
+    async def send(message: Awaitable[Message]) -> Message:
+        if sent and gap:
+            await asyncio.sleep(gap)
+        result = await message
+        sent.append(result)
+        return result
+
     for reply in replies:
         if reply.kind == "echo":
             if query is not None and query.message is not None:
@@ -97,17 +113,21 @@ async def send_replies(
             continue
         if reply.kind == "poll" and reply.poll is not None:
             if reply.text:
-                await bot.send_message(chat_id, escape(reply.text), parse_mode=ParseMode.HTML)
+                await send(
+                    bot.send_message(chat_id, escape(reply.text), parse_mode=ParseMode.HTML)
+                )
             poll = reply.poll
-            message = await bot.send_poll(
-                chat_id,
-                question=poll.question,
-                options=list(poll.options),
-                type=TelegramPoll.QUIZ,
-                # The Bot API types option indexes as literals 0-11; ours are checked at load.
-                correct_option_ids=cast(Any, [poll.correct_option]),
-                explanation=poll.explanation,
-                is_anonymous=False,
+            message = await send(
+                bot.send_poll(
+                    chat_id,
+                    question=poll.question,
+                    options=list(poll.options),
+                    type=TelegramPoll.QUIZ,
+                    # The Bot API types option indexes as literals 0-11; ours are checked at load.
+                    correct_option_ids=cast(Any, [poll.correct_option]),
+                    explanation=poll.explanation,
+                    is_anonymous=False,
+                )
             )
             if message.poll is not None:
                 await polls.remember_poll(message.poll.id, learner_id, poll.question_id)
@@ -116,17 +136,20 @@ async def send_replies(
             upload = InputFile(reply.document.content, filename=reply.document.filename)
             caption = reply.document.caption or None
             if reply.kind == "photo":
-                await bot.send_photo(chat_id, photo=upload, caption=caption)
+                await send(bot.send_photo(chat_id, photo=upload, caption=caption))
             else:
-                await bot.send_document(chat_id, document=upload, caption=caption)
+                await send(bot.send_document(chat_id, document=upload, caption=caption))
             continue
         chunks = split_text(reply.text)
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
-            await bot.send_message(
-                chat_id,
-                escape(chunk),
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(reply) if last else None,
-                link_preview_options=NO_PREVIEW,
+            await send(
+                bot.send_message(
+                    chat_id,
+                    escape(chunk),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply) if last else None,
+                    link_preview_options=NO_PREVIEW,
+                )
             )
+    return sent

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.pushing import PUSH_ACTIONS, PushDesk
 from bot.reporting import ReportDesk, parse_page_data
 from bot.staff import JOIN_PREFIX, Caller, StaffDesk
 from bot.telegram.context import CoachContext
 from bot.telegram.learner import on_text
 from bot.telegram.render import escape, keyboard, send_replies
+from flows.actions import unpack
 from flows.io import Reply
 
 
@@ -144,3 +146,36 @@ async def on_chart(update: Update, context: CoachContext) -> None:
 async def on_stats(update: Update, context: CoachContext) -> None:
     if update.effective_user is not None:
         await _send(update, context, [await _reports(context).stats(update.effective_user.id)])
+
+
+def _pushing(context: CoachContext) -> PushDesk:
+    desk = context.bot_data.push_desk
+    assert desk is not None, "the push desk is set up in post_init"
+    return desk
+
+
+async def on_push(update: Update, context: CoachContext) -> None:
+    """/push, /push QUIZ COHORT [WHEN], /push cancel|report|resend ID."""
+    if update.effective_user is not None:
+        user_id = update.effective_user.id
+        reply = await _pushing(context).command(user_id, list(context.args or []))
+        await _send(update, context, [reply])
+
+
+async def on_pushes(update: Update, context: CoachContext) -> None:
+    if update.effective_user is not None:
+        await _send(update, context, [await _pushing(context).listing(update.effective_user.id)])
+
+
+async def on_push_button(update: Update, context: CoachContext) -> None:
+    """A /push step, cancel, report or re-send button: the message becomes the next step."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    action = unpack(query.data if isinstance(query.data, str) else "", PUSH_ACTIONS)
+    if action is None:
+        await _send(update, context, [Reply(text="That button is no longer valid. Send /push.")])
+        return
+    reply = await _pushing(context).press(query.from_user.id, action)
+    await query.edit_message_text(escape(reply.text), reply_markup=keyboard(reply))

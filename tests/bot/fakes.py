@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from itertools import count
@@ -33,6 +34,12 @@ class RecordingRequest(BaseRequest):
     """method -> how many more calls of it answer with an error."""
     flood_methods: dict[str, int] = field(default_factory=dict)
     """method -> how many more calls of it answer 429 Too Many Requests (retry after 1 s)."""
+    blocked_chats: set[int] = field(default_factory=set)
+    """Chats whose user has blocked the bot: sends to them answer 403 Forbidden."""
+    held_chats: set[int] = field(default_factory=set)
+    """Chats whose sends never get an answer (until the caller is cancelled): a crash mid-send."""
+    held: list[int] = field(default_factory=list)
+    """Chats a send is hanging for right now."""
     _message_ids: Any = field(default_factory=lambda: count(1000))
     _poll_ids: Any = field(default_factory=lambda: count(5000))
 
@@ -69,6 +76,19 @@ class RecordingRequest(BaseRequest):
                 "parameters": {"retry_after": 1},
             }
             return 429, json.dumps(body).encode()
+        chat = params.get("chat_id")
+        chat_id = int(chat) if isinstance(chat, int | str) else None
+        if api_method.startswith("send") and chat_id is not None:
+            if chat_id in self.held_chats:
+                self.held.append(chat_id)
+                await asyncio.Event().wait()  # only a cancellation ends this
+            if chat_id in self.blocked_chats:
+                body = {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user",
+                }
+                return 403, json.dumps(body).encode()
         if self.fail_methods.get(api_method, 0) > 0:
             self.fail_methods[api_method] -= 1
             body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -161,11 +181,18 @@ class RecordingRequest(BaseRequest):
 class Updates:
     """Builds incoming updates for one private chat."""
 
-    def __init__(self, bot: ExtBot[int], user_id: int = 777, first_name: str = "Sam") -> None:
+    def __init__(
+        self,
+        bot: ExtBot[int],
+        user_id: int = 777,
+        first_name: str = "Sam",
+        first_update_id: int = 1,
+    ) -> None:
         self.bot = bot
         self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "username": "sam"}
         self.chat = {"id": user_id, "type": "private", "first_name": first_name}
-        self._ids = count(1)
+        # Telegram's update ids are unique per bot: builders for several users must not overlap.
+        self._ids = count(first_update_id)
 
     def _update(self, **payload: Any) -> Update:
         update = Update.de_json({"update_id": next(self._ids), **payload}, self.bot)

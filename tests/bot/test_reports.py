@@ -411,4 +411,5 @@ async def test_stats_text(reports: ReportStore) -> None:
         "Answers today (UTC): 2",
         "Answers in total: 7",
         "Scenarios finished: 3",
+        "Quiz pushes pending: 0",
     ]

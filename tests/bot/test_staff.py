@@ -8,7 +8,8 @@ import pytest
 from bot.app import build_application
 from bot.settings import Settings
 from bot.telegram.context import CoachApplication
-from tests.bot.fakes import BOT_USERNAME, TOKEN, RecordingRequest, Updates
+from tests.bot.fakes import BOT_USERNAME, TOKEN, RecordingRequest
+from tests.bot.people import People, button_data
 from tests.conftest import TEST_SCENARIOS
 
 ADMIN = 1
@@ -32,23 +33,6 @@ async def staff_app(tmp_path: Path, fake: RecordingRequest) -> AsyncIterator[Coa
         yield application
         await application.stop()
         await application.post_shutdown(application)  # type: ignore[misc]
-
-
-class People:
-    """One Updates builder per user, all talking to the same application."""
-
-    def __init__(self, app: CoachApplication, fake: RecordingRequest) -> None:
-        self.app = app
-        self.fake = fake
-        self.users = {
-            uid: Updates(app.bot, user_id=uid, first_name=f"U{uid}") for uid in range(1, 10)
-        }
-
-    async def say(self, user_id: int, text: str) -> str:
-        before = len(self.fake.sent())
-        await self.app.process_update(self.users[user_id].text(text))
-        sent = self.fake.sent()[before:]
-        return "\n".join(str(c.params.get("text", "")) for c in sent)
 
 
 @pytest.fixture
@@ -102,6 +86,12 @@ PRIVILEGED = [
     ("/evidence 4", "tutor"),
     ("/chart", "tutor"),
     ("/stats", "admin"),
+    ("/push", "tutor"),
+    ("/push data-protection Evening tomorrow 09:00", "tutor"),
+    ("/pushes", "tutor"),
+    ("/push report 1", "tutor"),
+    ("/push cancel 1", "tutor"),
+    ("/push resend 1", "tutor"),
 ]
 
 
@@ -147,7 +137,7 @@ async def test_reports_for_a_tutor_and_an_admin(people: People, fake: RecordingR
     await people.say(LEARNER, "/quiz")
     # The learner answers the first quiz question (typed, not a poll).
     await people.app.process_update(
-        people.users[LEARNER].press(_button(fake, "Faulty goods basics"))
+        people.users[LEARNER].press(button_data(fake, "Faulty goods basics"))
     )
     await people.say(LEARNER, "30 days")
     assert "Your progress" in await people.say(LEARNER, "/progress")  # their own
@@ -175,28 +165,17 @@ async def test_reports_for_a_tutor_and_an_admin(people: People, fake: RecordingR
     assert "All learners" in await people.say(ADMIN, "/progress")
 
 
-def _button(fake: RecordingRequest, label: str) -> str:
-    for call in reversed(fake.calls):
-        markup = call.params.get("reply_markup")
-        if isinstance(markup, dict):
-            for row in markup["inline_keyboard"]:
-                for item in row:
-                    if item["text"].startswith(label):
-                        return str(item["callback_data"])
-    raise AssertionError(label)
-
-
 async def test_progress_is_paged_with_buttons_and_pages_recheck_the_role(
     people: People, fake: RecordingRequest
 ) -> None:
     created = await people.say(TUTOR, "/cohort new Big")
     code = created.split("start=join_")[1].split()[0]
     for uid in range(10, 24):
-        people.users[uid] = Updates(people.app.bot, user_id=uid, first_name=f"U{uid}")
+        people.users[uid] = people.person(uid)
         await people.say(uid, f"/join {code}")
     first = await people.say(TUTOR, "/progress Big")
     assert "Big – 14 learners, page 1 of 2" in first
-    next_page = _button(fake, "Next ▶")
+    next_page = button_data(fake, "Next ▶")
     await people.app.process_update(people.users[TUTOR].press(next_page))
     edits = fake.sent("editMessageText")
     assert "page 2 of 2" in str(edits[-1].params["text"])

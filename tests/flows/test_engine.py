@@ -302,6 +302,53 @@ async def test_quick_quiz(quiz_coach: Coach, store: MemoryProgressStore) -> None
     ]
 
 
+async def test_a_pushed_quiz_pauses_the_scenario_and_tags_its_answers(
+    quiz_coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(quiz_coach)
+    await start_kettle(chat)
+    replies = await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 12))
+    assert len(replies) == 1  # the tutor's note rides with the first question: one message
+    assert "Your tutor has sent you a quiz – Test quiz" in replies[0].text
+    assert "“Test: faulty kettle” is paused" in replies[0].text
+    assert "Question 1 of 2" in replies[0].text
+
+    await chat.send("30 days")
+    await chat.send("within 30 days")
+    assert "1 of 2 correct. Your tutor can see your answers." in chat.text
+    answers = await store.answers(7)
+    assert [(a.source, a.push_id, a.outcome) for a in answers] == [
+        ("push", 12, "correct"),
+        ("push", 12, "incorrect"),
+    ]
+    await chat.click("▶️ Resume")
+    assert "This kettle broke after 12 days!" in chat.text
+
+
+async def test_a_push_does_not_count_as_the_learner_being_active(
+    quiz_coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(quiz_coach)
+    await chat.send("/help")
+    before = (await store.export_learner(7))["learner"]
+    await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 3))
+    after = (await store.export_learner(7))["learner"]
+    assert after == before
+    session = await store.load_session(7)
+    assert session is not None
+    assert session.quiz is not None
+    assert session.quiz.push_id == 3
+
+
+async def test_a_push_of_a_quiz_no_longer_in_the_content_sends_nothing(
+    quiz_coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(quiz_coach)
+    assert await quiz_coach.handle(chat.learner, Input.pushed("retired-quiz", 4)) == []
+    session = await store.load_session(7)
+    assert session is None or session.quiz is None
+
+
 async def test_law_lookup(coach: Coach) -> None:
     chat = Chat(coach)
     await chat.send("/law refund same card no fee")

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import pytest
 
-from flows.ports import ProgressStore, StaleSessionError
+from flows.ports import Commit, LearnerProfile, ProgressStore, StaleSessionError
 from storage import MemoryProgressStore, SqliteProgressStore
 from tests.storage.builders import T0, TickClock, answer, commit, profile, run, snapshot
 
@@ -147,6 +147,25 @@ class TestProgressStore:
             "runs": [run(1, 1).model_dump(mode="json")],
         }
         assert json.loads(json.dumps(exported)) == exported
+
+    async def test_a_push_neither_marks_the_learner_active_nor_renames_them(
+        self, store: Store
+    ) -> None:
+        await store.apply(commit(1, 1))
+        pushed_answer = answer(1, 3).model_copy(update={"source": "push", "push_id": 12})
+        pushed = Commit(
+            learner=LearnerProfile(learner_id=1),
+            session=snapshot(1, 2),
+            answers=(pushed_answer,),
+            by_learner=False,
+        )
+        assert await store.apply(pushed) is True
+
+        exported = await store.export_learner(1)
+        assert exported["learner"]["display_name"] == "Learner 1"
+        assert exported["learner"]["last_active"] == T0.isoformat()
+        assert await store.answers(1) == [pushed_answer]
+        assert await store.load_session(1) == snapshot(1, 2)
 
     async def test_profile_changes_are_kept(self, store: Store) -> None:
         await store.apply(commit(1, 1))

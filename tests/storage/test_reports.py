@@ -143,7 +143,12 @@ async def test_counts_use_utc_days_and_offsets(reports: ReportStore) -> None:
     # Today (UTC) holds the quiz answer (23:30 at -01:00 yesterday) and the latest kettle answer;
     # the 00:30 at +01:00 answer was 23:30 UTC yesterday.
     assert await reports.counts(NOW) == Counts(
-        learners=3, active_7_days=2, answers_today=2, answers_total=7, runs_total=3
+        learners=3,
+        active_7_days=2,
+        answers_today=2,
+        answers_total=7,
+        runs_total=3,
+        pushes_pending=0,
     )
     later = await reports.counts(NOW + timedelta(days=5))
     assert (later.active_7_days, later.answers_today) == (1, 0)

@@ -1,0 +1,224 @@
+"""Sending tutors' pushes: timed by PTB's JobQueue, re-armed at start, at most once per learner.
+
+For each learner: claim the delivery (committed), start the quiz through the coach (committed),
+send it, then record `sent` with the message and poll ids, or `failed` with the reason. A crash
+between the claim and the record leaves `sending`, which the next start records as failed
+("not confirmed") rather than risk sending the same question twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram.error import Forbidden, TelegramError
+
+from bot.pushing import LATE_AFTER
+from bot.telegram.context import CoachApplication, CoachContext
+from bot.telegram.render import send_replies
+from flows.io import Input
+from flows.ports import LearnerProfile
+from storage.pushes import Push, PushStore
+from storage.staff import StaffStore
+
+log = logging.getLogger(__name__)
+
+# Telegram asks for about one message per second in one chat; the rate limiter keeps the
+# overall rate (about 30 per second), and this many chats are served side by side.
+CHAT_GAP_SECONDS = 1.0
+PARALLEL_CHATS = 10
+QUIZ_GONE = "the quiz is no longer in the content"
+COHORT_GONE = "the cohort no longer exists"
+
+
+def job_name(push_id: int) -> str:
+    return f"push:{push_id}"
+
+
+def failure_reason(error: TelegramError) -> str:
+    """What the tutor reads in the report for a delivery Telegram refused."""
+    if isinstance(error, Forbidden):
+        if "blocked" in error.message.lower():
+            return "has blocked the bot"
+        return f"can't be messaged ({error.message})"
+    return f"Telegram refused: {error.message}"
+
+
+class PushDelivery:
+    """The bot's PushScheduler: arms pushes on the JobQueue and sends them when they fire."""
+
+    def __init__(
+        self,
+        application: CoachApplication,
+        pushes: PushStore,
+        staff: StaffStore,
+        *,
+        zone: ZoneInfo,
+        clock: Callable[[], datetime],
+        chat_gap: float = CHAT_GAP_SECONDS,
+        parallel_chats: int = PARALLEL_CHATS,
+    ) -> None:
+        self.application = application
+        self.pushes = pushes
+        self.staff = staff
+        self.zone = zone
+        self.clock = clock
+        self.chat_gap = chat_gap
+        self.parallel_chats = parallel_chats
+        self._running: dict[int, asyncio.Task[Any] | None] = {}
+
+    # --- the timer ------------------------------------------------------------------------------
+
+    def arm(self, push: Push) -> None:
+        """Send the push at its time (now, if that has passed or it is being sent)."""
+        job_queue = self.application.job_queue
+        assert job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+        self.disarm(push.id)
+        delay = 0.0
+        if push.status == "scheduled":
+            delay = max(0.0, (push.send_at - self.clock()).total_seconds())
+        job_queue.run_once(
+            self._fire,
+            when=delay,
+            data=push.id,
+            name=job_name(push.id),
+            # A push is never dropped for being late (APScheduler's default drops a job that
+            # runs more than a second after its time, e.g. while the bot is starting).
+            job_kwargs={"misfire_grace_time": None},
+        )
+
+    def disarm(self, push_id: int) -> None:
+        job_queue = self.application.job_queue
+        assert job_queue is not None
+        for job in job_queue.get_jobs_by_name(job_name(push_id)):
+            job.schedule_removal()
+
+    async def rearm(self) -> int:
+        """At start: arm every push not yet sent. Deliveries a crash left unconfirmed are
+        recorded as failed (never sent twice); the rest of that push is sent now."""
+        unfinished = await self.pushes.unfinished()
+        for push in unfinished:
+            if push.status == "sending":
+                stuck = await self.pushes.interrupted(push.id)
+                log.warning(
+                    "push %s was interrupted; %d delivery(ies) unconfirmed", push.id, stuck
+                )
+            self.arm(push)
+        return len(unfinished)
+
+    def sending_task(self, push_id: int) -> asyncio.Task[Any] | None:
+        """The task sending this push right now, if any (tests stop it to play a crash)."""
+        return self._running.get(push_id)
+
+    async def _fire(self, context: CoachContext) -> None:
+        job = context.job
+        assert job is not None
+        assert isinstance(job.data, int)
+        await self.send(job.data)
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def send(self, push_id: int) -> None:
+        """Send a push to every learner it has not reached yet, then tell its tutor."""
+        if push_id in self._running:
+            return
+        self._running[push_id] = asyncio.current_task()
+        try:
+            push = await self.pushes.get(push_id)
+            if push is None or push.status not in {"scheduled", "sending"}:
+                return
+            if push.status == "scheduled" and not await self._begin(push):
+                return
+            await self._send_pending(push)
+            await self.pushes.finish(push.id)
+            await self._tell_tutor(push.id)
+        finally:
+            del self._running[push_id]
+
+    async def _begin(self, push: Push) -> bool:
+        """Snapshot the cohort's members as the push's recipients; False if it can't go."""
+        coach = self.application.bot_data.coach
+        assert coach is not None
+        cohort = await self.staff.cohort_by_id(push.cohort_id)
+        problem = None
+        if push.quiz_id not in coach.kb.quizzes:
+            problem = QUIZ_GONE
+        elif cohort is None:
+            problem = COHORT_GONE
+        if problem is not None or cohort is None:
+            await self.pushes.fail(push.id, problem or COHORT_GONE)
+            await self._tell_tutor(push.id)
+            return False
+        members = [m.learner_id for m in await self.staff.members(cohort)]
+        late = self.clock() - push.send_at > LATE_AFTER
+        return await self.pushes.begin(push.id, members, late=late)
+
+    async def _send_pending(self, push: Push) -> None:
+        gate = asyncio.Semaphore(self.parallel_chats)
+
+        async def one(learner_id: int) -> None:
+            async with gate:
+                await self._deliver(push, learner_id)
+
+        # Re-read until none is left: a re-send may have reopened deliveries meanwhile.
+        while pending := await self.pushes.pending(push.id):
+            outcomes = await asyncio.gather(*(one(i) for i in pending), return_exceptions=True)
+            for learner_id, outcome in zip(pending, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    # A bug, not Telegram: logged in full; the tutor sees the delivery failed.
+                    log.error("push %s to %s failed", push.id, learner_id, exc_info=outcome)
+                    await self.pushes.mark_failed(push.id, learner_id, "an error on our side")
+
+    async def _deliver(self, push: Push, learner_id: int) -> None:
+        if not await self.pushes.claim(push.id, learner_id):
+            return  # another run has it
+        services = self.application.bot_data
+        assert services.coach is not None
+        assert services.polls is not None
+        replies = await services.coach.handle(
+            LearnerProfile(learner_id=learner_id), Input.pushed(push.quiz_id, push.id)
+        )
+        if not replies:
+            await self.pushes.mark_failed(push.id, learner_id, QUIZ_GONE)
+            return
+        try:
+            messages = await send_replies(
+                self.application.bot,
+                learner_id,
+                learner_id,
+                replies,
+                polls=services.polls,
+                gap=self.chat_gap,
+            )
+        except TelegramError as error:
+            log.info("push %s to %s: %s", push.id, learner_id, error)
+            await self.pushes.mark_failed(push.id, learner_id, failure_reason(error))
+            return
+        poll_id = next((m.poll.id for m in messages if m.poll is not None), None)
+        last_id = messages[-1].message_id if messages else None
+        await self.pushes.mark_sent(push.id, learner_id, last_id, poll_id)
+
+    async def _tell_tutor(self, push_id: int) -> None:
+        """A one-line outcome for the tutor; never fatal (they may have blocked the bot)."""
+        push = await self.pushes.get(push_id)
+        if push is None:
+            return
+        if push.status == "failed":
+            text = f"⚠️ Push #{push.id} could not be sent: {push.note}."
+        else:
+            deliveries = await self.pushes.deliveries(push.id)
+            sent = sum(1 for d in deliveries if d.status == "sent")
+            failed = len(deliveries) - sent
+            late = " (late: the bot was offline at the time it was due)" if push.late else ""
+            text = (
+                f"📣 Push #{push.id} sent{late}: delivered to {sent} of {len(deliveries)}"
+                + (f", {failed} failed" if failed else "")
+                + f". /push report {push.id} shows who has answered."
+            )
+        with contextlib.suppress(TelegramError):
+            await self.application.bot.send_message(push.tutor_id, text)

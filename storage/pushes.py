@@ -1,0 +1,318 @@
+"""Tutors' quiz pushes and their per-learner deliveries, in the same SQLite file.
+
+Delivery is at most once: a learner's delivery is claimed (`sending`) and committed before the
+bot sends anything, then marked `sent` or `failed`. A crash between the two leaves `sending`,
+which `interrupted()` turns into a failure ("not confirmed") instead of a second send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from storage.common import utc_now
+from storage.sqlite import SqliteProgressStore
+
+PushStatus = Literal["scheduled", "sending", "sent", "cancelled", "failed"]
+DeliveryStatus = Literal["pending", "sending", "sent", "failed"]
+INTERRUPTED = "not confirmed: the bot stopped while sending (re-send if they haven't answered)"
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    id: int
+    tutor_id: int
+    cohort_id: int
+    quiz_id: str
+    send_at: datetime
+    status: PushStatus
+    late: bool
+    """Sent more than a grace period after its time (the bot was down then)."""
+    note: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    push_id: int
+    learner_id: int
+    display_name: str
+    username: str | None
+    status: DeliveryStatus
+    attempts: int
+    message_id: int | None
+    poll_id: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PushAnswer:
+    """An answer to a pushed question (the first of each learner per question)."""
+
+    learner_id: int
+    question_id: str
+    outcome: str
+
+
+_PUSH_COLUMNS = (
+    "id, tutor_id, cohort_id, quiz_id, send_at, status, late, note, created_at, started_at,"
+    " finished_at"
+)
+_DELIVERIES = """
+SELECT d.push_id, d.learner_id, coalesce(l.display_name, ''), l.username, d.status, d.attempts,
+       d.message_id, d.poll_id, d.reason
+FROM deliveries d LEFT JOIN learners l ON l.id = d.learner_id
+WHERE d.push_id = ? ORDER BY d.learner_id
+"""
+_FIRST_ANSWERS = """
+SELECT a.learner_id, a.question_id, a.outcome FROM answers a
+WHERE a.id IN (SELECT min(id) FROM answers WHERE push_id = ? GROUP BY learner_id, question_id)
+ORDER BY a.id
+"""
+
+
+class PushStore:
+    """Pushes, deliveries and the answers that came back."""
+
+    def __init__(
+        self, store: SqliteProgressStore, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._store = store
+        self._clock = clock
+
+    # --- pushes ---------------------------------------------------------------------------------
+
+    async def create(self, tutor_id: int, cohort_id: int, quiz_id: str, send_at: datetime) -> Push:
+        now = self._clock().isoformat()
+        written = await self._store._write_statements(
+            (
+                "INSERT INTO pushes (tutor_id, cohort_id, quiz_id, send_at, status, created_at)"
+                " VALUES (?, ?, ?, ?, 'scheduled', ?)",
+                (tutor_id, cohort_id, quiz_id, _utc(send_at), now),
+            )
+        )
+        [push] = await self._pushes("id = ?", (written.row_ids[0],))
+        return push
+
+    async def get(self, push_id: int) -> Push | None:
+        found = await self._pushes("id = ?", (push_id,))
+        return found[0] if found else None
+
+    async def recent(self, cohort_ids: Collection[int] | None, limit: int = 10) -> list[Push]:
+        """The newest pushes to these cohorts (None: all), scheduled ones first."""
+        # A NULL array means every cohort (an admin's view).
+        ids = None if cohort_ids is None else _id_array(cohort_ids)
+        return await self._pushes(
+            "(?1 IS NULL OR cohort_id IN (SELECT value FROM json_each(?1)))"
+            " ORDER BY status != 'scheduled', send_at DESC, id DESC LIMIT ?2",
+            (ids, limit),
+        )
+
+    async def similar_recent(
+        self, tutor_id: int, cohort_id: int, quiz_id: str, since: datetime
+    ) -> Push | None:
+        """A push of the same quiz to the same cohort created since then and not cancelled
+        (a double tap on a button)."""
+        found = await self._pushes(
+            "tutor_id = ? AND cohort_id = ? AND quiz_id = ? AND created_at >= ?"
+            " AND status != 'cancelled' ORDER BY id DESC LIMIT 1",
+            (tutor_id, cohort_id, quiz_id, _utc(since)),
+        )
+        return found[0] if found else None
+
+    async def unfinished(self) -> list[Push]:
+        """Pushes still to send or in the middle of sending, oldest time first."""
+        return await self._pushes("status IN ('scheduled', 'sending') ORDER BY send_at, id", ())
+
+    async def cancel(self, push_id: int) -> bool:
+        """Cancel a push that has not started; False if it had started (or was cancelled)."""
+        written = await self._store._write_statements(
+            (
+                "UPDATE pushes SET status = 'cancelled', finished_at = ?"
+                " WHERE id = ? AND status = 'scheduled'",
+                (self._clock().isoformat(), push_id),
+            )
+        )
+        return written.rowcounts[0] == 1
+
+    async def begin(self, push_id: int, learner_ids: Sequence[int], late: bool) -> bool:
+        """Start sending a scheduled push: one pending delivery per learner, in one transaction.
+        False if the push was no longer scheduled (cancelled in the meantime)."""
+        now = self._clock().isoformat()
+        # The deliveries go in only if this very call moved the push to sending (its
+        # started_at is this call's clock reading), in the same savepoint as the move.
+        statements: list[tuple[str, tuple[object, ...]]] = [
+            (
+                "UPDATE pushes SET status = 'sending', started_at = ?, late = ?"
+                " WHERE id = ? AND status = 'scheduled'",
+                (now, int(late), push_id),
+            )
+        ]
+        statements += [
+            (
+                "INSERT OR IGNORE INTO deliveries (push_id, learner_id, status, updated_at)"
+                " SELECT ?, ?, 'pending', ? WHERE EXISTS (SELECT 1 FROM pushes"
+                " WHERE id = ? AND status = 'sending' AND started_at = ?)",
+                (push_id, learner_id, now, push_id, now),
+            )
+            for learner_id in learner_ids
+        ]
+        written = await self._store._write_statements(*statements)
+        return written.rowcounts[0] == 1
+
+    async def finish(self, push_id: int) -> None:
+        await self._store._write_statements(
+            (
+                "UPDATE pushes SET status = 'sent', finished_at = ?"
+                " WHERE id = ? AND status = 'sending'",
+                (self._clock().isoformat(), push_id),
+            )
+        )
+
+    async def fail(self, push_id: int, note: str) -> None:
+        """The whole push cannot be sent (e.g. its quiz left the content)."""
+        await self._store._write_statements(
+            (
+                "UPDATE pushes SET status = 'failed', note = ?, finished_at = ?"
+                " WHERE id = ? AND status IN ('scheduled', 'sending')",
+                (note, self._clock().isoformat(), push_id),
+            )
+        )
+
+    async def reopen(self, push_id: int, learner_ids: Collection[int]) -> int:
+        """Send a finished push again to these learners (re-send to non-responders).
+        Returns how many deliveries were reopened."""
+        now = self._clock().isoformat()
+        await self._store._write_statements(
+            (
+                "UPDATE deliveries SET status = 'pending', reason = NULL, updated_at = ?"
+                " WHERE push_id = ? AND learner_id IN (SELECT value FROM json_each(?))"
+                " AND status IN ('sent', 'failed')"
+                " AND EXISTS (SELECT 1 FROM pushes WHERE id = ? AND status = 'sent')",
+                (now, push_id, _id_array(learner_ids), push_id),
+            ),
+            (
+                "UPDATE pushes SET status = 'sending', finished_at = NULL WHERE id = ?"
+                " AND status = 'sent'"
+                " AND EXISTS (SELECT 1 FROM deliveries WHERE push_id = ? AND status = 'pending')",
+                (push_id, push_id),
+            ),
+        )
+        return len([d for d in await self.deliveries(push_id) if d.status == "pending"])
+
+    # --- deliveries -----------------------------------------------------------------------------
+
+    async def pending(self, push_id: int) -> list[int]:
+        rows = await self._store._fetch(
+            "SELECT learner_id FROM deliveries WHERE push_id = ? AND status = 'pending'"
+            " ORDER BY learner_id",
+            (push_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def claim(self, push_id: int, learner_id: int) -> bool:
+        """Mark a pending delivery as being sent, durably, before the send; False if it was
+        not pending (another run took it)."""
+        written = await self._store._write_statements(
+            (
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
+                " updated_at = ? WHERE push_id = ? AND learner_id = ? AND status = 'pending'",
+                (self._clock().isoformat(), push_id, learner_id),
+            )
+        )
+        return written.rowcounts[0] == 1
+
+    async def mark_sent(
+        self, push_id: int, learner_id: int, message_id: int | None, poll_id: str | None
+    ) -> None:
+        await self._store._write_statements(
+            (
+                "UPDATE deliveries SET status = 'sent', message_id = ?, poll_id = ?,"
+                " reason = NULL, updated_at = ? WHERE push_id = ? AND learner_id = ?",
+                (message_id, poll_id, self._clock().isoformat(), push_id, learner_id),
+            )
+        )
+
+    async def mark_failed(self, push_id: int, learner_id: int, reason: str) -> None:
+        await self._store._write_statements(
+            (
+                "UPDATE deliveries SET status = 'failed', reason = ?, updated_at = ?"
+                " WHERE push_id = ? AND learner_id = ?",
+                (reason[:200], self._clock().isoformat(), push_id, learner_id),
+            )
+        )
+
+    async def interrupted(self, push_id: int) -> int:
+        """Deliveries left `sending` by a crash become failures (never sent twice); how many."""
+        stuck = [d for d in await self.deliveries(push_id) if d.status == "sending"]
+        if stuck:
+            await self._store._write_statements(
+                (
+                    "UPDATE deliveries SET status = 'failed', reason = ?, updated_at = ?"
+                    " WHERE push_id = ? AND status = 'sending'",
+                    (INTERRUPTED, self._clock().isoformat(), push_id),
+                )
+            )
+        return len(stuck)
+
+    async def deliveries(self, push_id: int) -> list[Delivery]:
+        rows = await self._store._fetch(_DELIVERIES, (push_id,))
+        return [
+            Delivery(
+                push_id=int(r[0]),
+                learner_id=int(r[1]),
+                display_name=str(r[2]),
+                username=r[3],
+                status=r[4],
+                attempts=int(r[5]),
+                message_id=None if r[6] is None else int(r[6]),
+                poll_id=r[7],
+                reason=r[8],
+            )
+            for r in rows
+        ]
+
+    async def answers(self, push_id: int) -> list[PushAnswer]:
+        """Each learner's first answer to each question of the push, in the order given."""
+        rows = await self._store._fetch(_FIRST_ANSWERS, (push_id,))
+        return [PushAnswer(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def _pushes(self, where: str, parameters: tuple[object, ...]) -> list[Push]:
+        # `where` is always a literal of this module; values go in as parameters.
+        sql = f"SELECT {_PUSH_COLUMNS} FROM pushes WHERE {where}"  # noqa: S608
+        return [_push(row) for row in await self._store._fetch(sql, parameters)]
+
+
+def _id_array(ids: Collection[int]) -> str:
+    return json.dumps(sorted({int(i) for i in ids}))
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("push times must be timezone-aware")
+    return moment.astimezone(utc_now().tzinfo).isoformat()
+
+
+def _optional_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _push(row: tuple[Any, ...]) -> Push:
+    return Push(
+        id=int(row[0]),
+        tutor_id=int(row[1]),
+        cohort_id=int(row[2]),
+        quiz_id=str(row[3]),
+        send_at=datetime.fromisoformat(row[4]),
+        status=row[5],
+        late=bool(row[6]),
+        note=row[7],
+        created_at=datetime.fromisoformat(row[8]),
+        started_at=_optional_time(row[9]),
+        finished_at=_optional_time(row[10]),
+    )

@@ -1,0 +1,48 @@
+"""Several Telegram users talking to one application through the recording fake."""
+
+from __future__ import annotations
+
+from bot.telegram.context import CoachApplication
+from tests.bot.fakes import RecordingRequest, Updates
+
+
+class People:
+    """One Updates builder per user (ids 1-9), all talking to the same application."""
+
+    def __init__(self, app: CoachApplication, fake: RecordingRequest) -> None:
+        self.app = app
+        self.fake = fake
+        self.users = {uid: self.person(uid) for uid in range(1, 10)}
+
+    def person(self, uid: int) -> Updates:
+        return Updates(
+            self.app.bot, user_id=uid, first_name=f"U{uid}", first_update_id=uid * 1_000_000
+        )
+
+    async def say(self, user_id: int, text: str) -> str:
+        """Send a message; the texts of the messages the bot sent in reply."""
+        before = len(self.fake.sent())
+        await self.app.process_update(self.users[user_id].text(text))
+        sent = self.fake.sent()[before:]
+        return "\n".join(str(c.params.get("text", "")) for c in sent)
+
+    async def press(self, user_id: int, data: str) -> str:
+        """Press a button; the text its message was edited to, or the messages sent."""
+        edits = len(self.fake.sent("editMessageText"))
+        before = len(self.fake.sent())
+        await self.app.process_update(self.users[user_id].press(data))
+        edited = self.fake.sent("editMessageText")[edits:]
+        sent = edited or self.fake.sent()[before:]
+        return "\n".join(str(c.params.get("text", "")) for c in sent)
+
+
+def button_data(fake: RecordingRequest, label: str) -> str:
+    """The callback data of the newest button whose label starts with `label`."""
+    for call in reversed(fake.calls):
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict):
+            for row in markup["inline_keyboard"]:
+                for item in row:
+                    if item["text"].startswith(label):
+                        return str(item["callback_data"])
+    raise AssertionError(label)
