@@ -463,8 +463,9 @@ def _clock_time(text: str) -> time:
 def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     """A wall-clock time in the zone, as an aware datetime (a time skipped by the clocks going
     forward lands an hour later, as people expect)."""
-    naive = datetime.combine(day, clock)
-    return naive.replace(tzinfo=zone).astimezone(zone)
+    wall = datetime.combine(day, clock, tzinfo=zone)
+    # Through UTC: a skipped wall time (PEP 495 "gap") becomes the real instant it means.
+    return wall.astimezone(UTC).astimezone(zone)
 
 
 def _find_cohort(cohorts: list[Cohort], word: str) -> Cohort | None:

@@ -38,18 +38,7 @@ async def run_coach(
     extra_env: dict[str, str] | None = None,
 ) -> tuple[T, Finished]:
     """Start `coach run`, hold the conversation, send SIGTERM; always kill in the end."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")},
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": emu.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
-        "LOG_LEVEL": "INFO",
-        **(extra_env or {}),
-    }
-    # cwd=tmp_path: a developer's .env must not leak into the test.
-    process = await asyncio.create_subprocess_exec(
-        str(COACH), "run", env=env, cwd=tmp_path, stdout=bot_log, stderr=bot_log
-    )
+    process = await start_coach(emu, tmp_path, bot_log, extra_env)
     try:
         result = await asyncio.wait_for(conversation(), timeout=conversation_seconds)
         began = time.monotonic()
@@ -62,6 +51,27 @@ async def run_coach(
             await process.wait()
     log = (tmp_path / "bot.log").read_text(errors="replace")
     return result, Finished(code, shutdown, log)
+
+
+async def start_coach(
+    emu: BotApiEmulator,
+    tmp_path: Path,
+    bot_log: IO[bytes],
+    extra_env: dict[str, str] | None = None,
+) -> asyncio.subprocess.Process:
+    """`coach run` on the emulator and tmp_path/e2e.db; the caller stops (or kills) it."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")},
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": emu.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
+        "LOG_LEVEL": "INFO",
+        **(extra_env or {}),
+    }
+    # cwd=tmp_path: a developer's .env must not leak into the test.
+    return await asyncio.create_subprocess_exec(
+        str(COACH), "run", env=env, cwd=tmp_path, stdout=bot_log, stderr=bot_log
+    )
 
 
 def assert_clean_run(emu: BotApiEmulator, finished: Finished) -> None:

@@ -403,6 +403,26 @@ async def test_push_arguments_are_checked(
         assert await bot.pushes.recent(None) == []
 
 
+async def test_a_push_whose_quiz_left_the_content_fails_and_the_tutor_is_told(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path / "coach.db", RecordingRequest(), Clock(NOW)) as bot:
+        await a_class(bot)
+        staff = bot.delivery.staff
+        [cohort] = await staff.cohorts(TUTOR)
+        # Pushed last term; the quiz has since been taken out of the content.
+        push = await bot.pushes.create(TUTOR, cohort.id, "retired-quiz", NOW)
+        bot.delivery.arm(push)
+        await status_is(bot, push.id, "failed")
+        await tutor_told(bot, "could not be sent: the quiz is no longer in the content")
+        assert bot.fake.sent("sendPoll") == []
+        assert await bot.pushes.deliveries(push.id) == []
+        listed = await bot.people.say(TUTOR, "/pushes")
+        assert "failed: the quiz is no longer in the content" in listed
+        assert "failed: the quiz" in await bot.people.say(TUTOR, f"/push report {push.id}")
+        assert "is failed; re-send once" in await bot.people.say(TUTOR, f"/push resend {push.id}")
+
+
 async def test_a_tutor_without_a_cohort_is_told_to_make_one(tmp_path: Path) -> None:
     async with running(tmp_path / "coach.db", RecordingRequest(), Clock(NOW)) as bot:
         await bot.people.say(ADMIN, f"/grant tutor {TUTOR}")
