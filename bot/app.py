@@ -201,7 +201,7 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         # Keeps sends inside Telegram's limits and honours 429 retry_after (PTB retries none
-        # by default). Pacing per learner and a durable send queue come with tutor pushes.
+        # by default); tutors' pushes also pace each chat (bot/telegram/delivery.py).
         .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
     )
     if request is not None:

@@ -104,19 +104,15 @@ def _verdict(outcome: str, score: float) -> str:
     return label if outcome in {"correct", "incorrect"} else f"{label} ({round(score * 100)}%)"
 
 
-def _activity(
-    source: str,
-    scenario_id: str | None,
-    step: str | None,
-    question_id: str,
-    scenario_titles: Mapping[str, str],
-) -> str:
-    if source == "scenario" and scenario_id is not None:
-        title = scenario_titles.get(scenario_id, scenario_id)
-        return f"Scenario “{title}”, step {step}" if step else f"Scenario “{title}”"
-    if source == "push":
-        return f"Tutor push, question {question_id}"
-    return f"Quiz, question {question_id}"
+def _activity(row: AnswerRow | EvidenceRow, scenario_titles: Mapping[str, str]) -> str:
+    """Where an answer was given: a scenario step, a quiz, or a tutor's push."""
+    if row.source == "scenario" and row.scenario_id is not None:
+        title = scenario_titles.get(row.scenario_id, row.scenario_id)
+        return f"Scenario “{title}”, step {row.step}" if row.step else f"Scenario “{title}”"
+    if row.source == "push":
+        pushed = f"Tutor push #{row.push_id}" if row.push_id is not None else "Tutor push"
+        return f"{pushed}, question {row.question_id}"
+    return f"Quiz, question {row.question_id}"
 
 
 def _criteria_line(learner: LearnerSummary, kb: KnowledgeBase) -> str:
@@ -209,9 +205,7 @@ def learner_detail(
     recent = detail.answers[:DETAIL_ANSWERS]
     lines.append(f"Last {len(recent)} answers:" if recent else "No answers yet.")
     for answer in recent:
-        where = _activity(
-            answer.source, answer.scenario_id, answer.step, answer.question_id, titles
-        )
+        where = _activity(answer, titles)
         lines.append(
             f"• {_minute(answer.created_at)} · {_clip(where, 90)} – "
             f"{_verdict(answer.outcome, answer.score)}"
@@ -348,6 +342,7 @@ def answers_csv(answers: Sequence[AnswerRow], learners: Sequence[LearnerSummary]
         "username",
         "created_at_utc",
         "source",
+        "push_id",
         "scenario_id",
         "step",
         "question_id",
@@ -367,6 +362,7 @@ def answers_csv(answers: Sequence[AnswerRow], learners: Sequence[LearnerSummary]
                 _cell(learner.username if learner else None),
                 _utc(answer.created_at).isoformat(),
                 answer.source,
+                "" if answer.push_id is None else answer.push_id,
                 answer.scenario_id or "",
                 answer.step or "",
                 answer.question_id,
@@ -529,7 +525,7 @@ def _criterion_html(
             "<th>Verdict</th></tr></thead>\n<tbody>"
         )
         for row in rows:
-            activity = _activity(row.source, row.scenario_id, row.step, row.question_id, titles)
+            activity = _activity(row, titles)
             parts.append(
                 f"<tr><td>{_e(activity)}</td><td>{_e(_minute(row.created_at))}</td>"
                 f'<td class="answer">{_e(row.answer)}</td>'

@@ -135,7 +135,7 @@ class Coach:
                     answers=tuple(outcome.answers),
                     finished_run=outcome.finished_run,
                     update_key=inp.update_key,
-                    by_learner=inp.kind != "push",
+                    by_learner=inp.kind not in {"push", "push_undelivered"},
                 )
             )
             # A redelivered update was handled before: its replies were already sent.
@@ -168,6 +168,8 @@ class Coach:
             return self._poll_answer(session, inp)
         if inp.kind == "push":
             return self._pushed_quiz(session, inp)
+        if inp.kind == "push_undelivered":
+            return self._withdraw_push(session, inp)
         return await self._text(session, inp.text)
 
     async def _command(self, session: SessionSnapshot, name: str, args: str) -> Outcome:
@@ -510,6 +512,14 @@ class Coach:
             scenario = self.scenarios[session.scenario_id].scenario.title
         intro = render.pushed_quiz_intro(quiz.title, quiz.description, scenario)
         return self._begin_quiz(session, quiz.id, intro, push_id=inp.push_id)
+
+    def _withdraw_push(self, session: SessionSnapshot, inp: Input) -> Outcome:
+        """Telegram refused the push: the learner never saw its first question, so it must not
+        wait for an answer (their next message would be marked against a question unseen)."""
+        quiz = session.quiz
+        if quiz is None or quiz.push_id != inp.push_id or quiz.asked > 0:
+            return Outcome([])
+        return Outcome([], session.model_copy(update={"quiz": None}))
 
     def _begin_quiz(
         self, session: SessionSnapshot, quiz_id: str, intro: str, push_id: int | None = None

@@ -34,9 +34,10 @@ class Frozen(BaseModel):
 
 class Input(Frozen):
     """One thing a learner did (typed text, a command, a button press or a quiz-poll answer),
-    or a quiz a tutor pushed to them (kind "push": only the bot's push delivery makes these)."""
+    or a quiz a tutor pushed to them (kind "push"), or word that the push never reached them
+    (kind "push_undelivered"); only the bot's push delivery makes these two."""
 
-    kind: Literal["text", "command", "action", "poll_answer", "push"]
+    kind: Literal["text", "command", "action", "poll_answer", "push", "push_undelivered"]
     text: str = ""
     """The text typed, or a command's arguments."""
     command: str | None = None
@@ -64,6 +65,10 @@ class Input(Frozen):
     @classmethod
     def pushed(cls, quiz_id: str, push_id: int) -> Input:
         return cls(kind="push", quiz_id=quiz_id, push_id=push_id)
+
+    @classmethod
+    def push_undelivered(cls, push_id: int) -> Input:
+        return cls(kind="push_undelivered", push_id=push_id)
 
     @classmethod
     def pressed(cls, data: str, update_key: str | None = None) -> Input:

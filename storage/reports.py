@@ -45,7 +45,7 @@ SELECT scenario_id, score, finished_at FROM scenario_runs WHERE learner_id = ? O
 """
 _ANSWER_COLUMNS = """
 a.learner_id, a.question_id, a.answer, a.outcome, a.score, a.criteria, a.topic, a.scenario_id,
-a.step, a.source, a.created_at
+a.step, a.source, a.created_at, a.push_id
 """
 _LEARNER_ANSWERS = f"""
 SELECT {_ANSWER_COLUMNS} FROM answers a WHERE a.learner_id = ? ORDER BY a.id DESC
@@ -57,7 +57,7 @@ ORDER BY a.learner_id, a.id
 """  # noqa: S608  # only literals of this module are interpolated
 _EVIDENCE = """
 SELECT a.learner_id, c.value, a.source, a.scenario_id, a.step, a.question_id, a.answer,
-       a.outcome, a.score, a.created_at
+       a.outcome, a.score, a.created_at, a.push_id
 FROM answers a, json_each(a.criteria) c
 WHERE a.learner_id IN (SELECT value FROM json_each(?))
 ORDER BY a.learner_id, a.id, c.key
@@ -131,6 +131,8 @@ class AnswerRow:
     source: str
     """'scenario', 'quiz' or 'push'."""
     created_at: datetime
+    push_id: int | None = None
+    """The tutor's push it answered (source 'push')."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,7 @@ class EvidenceRow:
     outcome: str
     score: float
     created_at: datetime
+    push_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,7 @@ class ReportStore:
                 outcome=str(r[7]),
                 score=float(r[8]),
                 created_at=datetime.fromisoformat(r[9]),
+                push_id=None if r[10] is None else int(r[10]),
             )
             for r in rows
         ]
@@ -299,4 +303,5 @@ def _answer(row: tuple[Any, ...]) -> AnswerRow:
         step=row[8],
         source=str(row[9]),
         created_at=datetime.fromisoformat(row[10]),
+        push_id=None if row[11] is None else int(row[11]),
     )

@@ -180,9 +180,8 @@ class PushDelivery:
         services = self.application.bot_data
         assert services.coach is not None
         assert services.polls is not None
-        replies = await services.coach.handle(
-            LearnerProfile(learner_id=learner_id), Input.pushed(push.quiz_id, push.id)
-        )
+        profile = LearnerProfile(learner_id=learner_id)
+        replies = await services.coach.handle(profile, Input.pushed(push.quiz_id, push.id))
         if not replies:
             await self.pushes.mark_failed(push.id, learner_id, QUIZ_GONE)
             return
@@ -198,6 +197,7 @@ class PushDelivery:
         except TelegramError as error:
             log.info("push %s to %s: %s", push.id, learner_id, error)
             await self.pushes.mark_failed(push.id, learner_id, failure_reason(error))
+            await services.coach.handle(profile, Input.push_undelivered(push.id))
             return
         poll_id = next((m.poll.id for m in messages if m.poll is not None), None)
         last_id = messages[-1].message_id if messages else None

@@ -184,6 +184,15 @@ async def test_a_tutor_pushes_a_quiz_step_by_step_and_reads_the_report(
         [answer] = await coach.store.answers(4)
         assert (answer.source, answer.push_id, answer.outcome) == ("push", 1, "correct")
 
+        reports = bot.app.bot_data.reports
+        assert reports is not None
+        evidence = (await reports.evidence(TUTOR, "4")).document
+        assert evidence is not None
+        assert f"Tutor push #1, question {first.id}" in evidence.content.decode()
+        [answers_csv, _] = await reports.export(TUTOR, "Class")
+        assert answers_csv.document is not None
+        assert ",push,1," in answers_csv.document.content.decode()
+
         report = await people.say(TUTOR, "/push report 1")
         assert f"Push #1: “{quiz.title}” to Class" in report
         assert "Delivered: 3 of 3" in report
@@ -302,6 +311,9 @@ async def test_a_learner_who_blocked_the_bot_is_reported_not_retried(
         deliveries = {d.learner_id: d for d in await bot.pushes.deliveries(1)}
         assert (deliveries[6].status, deliveries[6].reason) == ("failed", "has blocked the bot")
         assert deliveries[6].attempts == 1
+        # When they unblock the bot, nothing waits for an answer to a question they never saw.
+        fake.blocked_chats.clear()
+        assert "not waiting for an answer" in await bot.people.say(6, "30 days")
         await tutor_told(bot, "delivered to 2 of 3, 1 failed")
         assert "✗ U6 (@sam): has blocked the bot" in await bot.people.say(TUTOR, "/push report 1")
 

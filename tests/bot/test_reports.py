@@ -286,6 +286,7 @@ async def test_answers_csv_parses_back(reports: ReportStore, seeded: Seeded) -> 
         "username": "bob",
         "created_at_utc": "2025-03-07T12:00:00+00:00",
         "source": "scenario",
+        "push_id": "",
         "scenario_id": "faulty-kettle-refund",
         "step": "check",
         "question_id": "kettle-ack",

@@ -340,6 +340,26 @@ async def test_a_push_does_not_count_as_the_learner_being_active(
     assert session.quiz.push_id == 3
 
 
+async def test_a_push_telegram_refused_is_withdrawn_unless_already_answered(
+    quiz_coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(quiz_coach)
+    await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 5))
+    assert await quiz_coach.handle(chat.learner, Input.push_undelivered(5)) == []
+    session = await store.load_session(7)
+    assert session is not None
+    assert session.quiz is None
+    await chat.send("30 days")
+    assert "not waiting for an answer" in chat.text
+
+    await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 6))
+    await quiz_coach.handle(chat.learner, Input.push_undelivered(5))  # another push: no change
+    await chat.send("30 days")  # answered: the quiz now stays, whatever comes late
+    await quiz_coach.handle(chat.learner, Input.push_undelivered(6))
+    await chat.send("within 30 days")
+    assert "1 of 2 correct" in chat.text
+
+
 async def test_a_push_of_a_quiz_no_longer_in_the_content_sends_nothing(
     quiz_coach: Coach, store: MemoryProgressStore
 ) -> None:
