@@ -18,12 +18,18 @@ from pathlib import Path
 
 import yaml
 
+from bot.app import build_application
+from bot.settings import Settings
+from bot.telegram.delivery import PushDelivery
 from flows.loader import ScenarioContent, load_scenarios
 from flows.machine import ScenarioMachine, Turn
 from flows.ports import AnswerRecord, Commit, LearnerProfile, SessionSnapshot
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
+from knowledge.models import ChoiceQuestion
 from storage.sqlite import SqliteProgressStore
+from storage.staff import StaffStore
+from tests.bot.fakes import TOKEN, RecordingRequest
 
 DATA = Path(__file__).parent / "knowledge" / "data" / "learner_answers.yaml"
 TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
@@ -184,6 +190,65 @@ def bench_storage() -> None:
     )
 
 
+def bench_pushes(kb: KnowledgeBase) -> None:
+    """A push to a cohort through the recording fake (instant HTTP): what bounds it should be
+    Telegram's rate (PTB's AIORateLimiter, 30 messages a second), not our own work."""
+    learners = 90
+    quiz = next(
+        q
+        for q in kb.quizzes.values()
+        if isinstance(first := kb.question(q.questions[0]), ChoiceQuestion)
+        and first.fits_quiz_poll()
+    )
+
+    async def run() -> tuple[float, int, int, int]:
+        with tempfile.TemporaryDirectory() as folder:
+            settings = Settings(
+                telegram_bot_token=TOKEN,  # type: ignore[arg-type]
+                database_url=f"sqlite:///{Path(folder) / 'bench.db'}",
+                _env_file=None,
+            )
+            fake = RecordingRequest()
+            app = build_application(settings, request=fake)
+            async with app:
+                await app.post_init(app)  # type: ignore[misc]
+                desk = app.bot_data.push_desk
+                assert desk is not None
+                delivery = desk.scheduler
+                assert isinstance(delivery, PushDelivery)
+                store = app.bot_data.coach.store if app.bot_data.coach else None
+                assert isinstance(store, SqliteProgressStore)
+                staff = StaffStore(store)
+                cohort = await staff.create_cohort(1, "Bench")
+                for learner in range(1000, 1000 + learners):
+                    await staff.join(cohort, learner)
+                push = await delivery.pushes.create(1, cohort.id, quiz.id, datetime.now(UTC))
+                commits_before = store.commits_written
+                fake.clear()
+                start = time.perf_counter()
+                await delivery.send(push.id)
+                elapsed = time.perf_counter() - start
+                sends = sum(1 for c in fake.calls if c.method.startswith("send"))
+                sent = [d for d in await delivery.pushes.deliveries(push.id) if d.status == "sent"]
+                await app.post_shutdown(app)  # type: ignore[misc]
+                return elapsed, sends, len(sent), store.commits_written - commits_before
+
+    elapsed, sends, delivered, commits = asyncio.run(run())
+    limit = 30.0  # AIORateLimiter's default overall rate: Telegram's ~30 messages a second
+    row(
+        f"push to {learners} learners ({sends} sends)",
+        f"{elapsed:.1f} s",
+        f"{sends / limit:.1f} s at 30/s",
+        elapsed / (sends / limit),
+    )
+    row(
+        "  delivered; transactions for the push",
+        f"{delivered}; {commits}",
+        f"{learners * 4} one by one",
+        commits / (learners * 4),
+    )
+
+
 def main() -> None:
     """Print every figure with its baseline and the ratio."""
     print(f"{'figure':<44} {'value':>14} {'baseline':>16} {'ratio':>9}")
@@ -191,6 +256,7 @@ def main() -> None:
     bench_marking(kb)
     bench_engine(load_scenarios(kb, TEST_SCENARIOS)["test-kettle"])
     bench_storage()
+    bench_pushes(kb)
 
 
 if __name__ == "__main__":
