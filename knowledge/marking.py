@@ -27,6 +27,7 @@ from knowledge.models import (
 )
 from knowledge.patterns import find_all, is_negated
 from knowledge.text import (
+    NEGATORS,
     NO_BREAK,
     SENTENCE_BREAK,
     Tokens,
@@ -113,7 +114,9 @@ def _mark_text(question: TextQuestion, answer: str) -> Verdict:
     found, missing, score = _credit(rubric, hits)
     wrong = _wrong_facts(question, tokens, hits)
     short_groups = [g for g in rubric.groups if sum(hits.has(c.id) for c in g.concepts) < g.need]
-    list_like = bool(short_groups) or (bool(rubric.order) and 0.0 < score < 1.0)
+    # "Name the three…" questions are lists too, whether their items are a group or required.
+    some = 0.0 < score < 1.0
+    list_like = bool(short_groups) or ((bool(rubric.order) or len(rubric.required) >= 3) and some)
     if list_like and score > 0.0 and not wrong:
         stray = _unrecognised_items(tokens, hits)
         if stray:
@@ -233,7 +236,9 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
                 word.startswith(part) for word, part in zip(words[start:end], cue, strict=True)
             ):
                 continue
-            if is_negated(tokens, start, ()):
+            # "not only if", "none needed unless" negate the restriction; a leading "No" that
+            # answers the question does not ("No deduction unless …" adds a condition).
+            if is_negated(tokens, start, ()) and not _answers_no(tokens, start):
                 continue
             clause_end = end
             while clause_end < len(tokens) and tokens.breaks[clause_end] == NO_BREAK:
@@ -246,10 +251,19 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
     return None
 
 
+def _answers_no(tokens: Tokens, start: int) -> bool:
+    """Whether the only negator before `start` in its clause is an opening "No"."""
+    if not tokens.words or tokens.stems[0] not in {"no", "nope"}:
+        return False
+    return not any(tokens.stems[i] in NEGATORS for i in range(1, start))
+
+
 MAX_STRAY_ITEM_WORDS = 12
 _ITEM_BREAKS = frozenset({"and", "or", "plus", "also", "then"})
 _FILLER = frozenset(
     {"etc", "eg", "e", "g", "ie", "the", "a", "an", "so", "like", "such", "as", "it", "that", "to"}
+    # Linking words between steps ("…, and if not then a price reduction").
+    | {"otherwise", "if", "not", "then", "failing", "fails", "that"}
 )
 
 

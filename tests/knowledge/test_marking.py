@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark, presented_order
 from knowledge.models import AnyQuestion, OrderQuestion, Question
 
@@ -292,3 +293,51 @@ def test_marking_is_pure() -> None:
 )
 def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: str) -> None:
     assert mark(NUMERIC, answer).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "outcome"),
+    [
+        # A condition after an opening "No" is still a condition; a negated one is not.
+        ("cra-deduction-for-use", "No deduction unless they've lost the receipt", "incorrect"),
+        ("cra-deduction-for-use", "No, not unless it's a car", "correct"),
+        # An invented item in a "name the three" list is wrong, not just incomplete.
+        (
+            "cra-goods-standards",
+            "satisfactory quality, fit for purpose and a receipt",
+            "incorrect",
+        ),
+        ("cra-goods-standards", "satisfactory quality and fit for purpose", "partial"),
+        # A bare "sealed" is not "still sealed".
+        (
+            "ccr-cancel-exceptions",
+            "made to measure things and sealed cosmetics once the seal is broken",
+            "correct",
+        ),
+        ("ccr-cancel-exceptions", "cosmetics still in their packaging, and flowers", "incorrect"),
+        # Whose check? "so they can check them" is no identity check.
+        ("gdpr-verify-identity", "read them out so they can check them", "incorrect"),
+        ("gdpr-verify-identity", "do the DPA checks first", "correct"),
+        # Linking words between remedies are not list items.
+        (
+            "cra-digital-content",
+            "repair or replacement, and if not then a price reduction",
+            "partial",
+        ),
+    ],
+    ids=[
+        "no-unless",
+        "no-not-unless",
+        "invented-item",
+        "two-of-three",
+        "once-unsealed",
+        "still-sealed",
+        "they-check",
+        "dpa-checks",
+        "linking-words",
+    ],
+)
+def test_shipped_rubrics_on_iqa_lessons(
+    kb: KnowledgeBase, question_id: str, answer: str, outcome: str
+) -> None:
+    assert mark(kb.questions[question_id], answer).outcome == outcome
