@@ -37,6 +37,10 @@ from knowledge.text import (
 GAP_WORDS = 5
 SHORT_GAP_WORDS = 3
 NEGATION_WINDOW = 4
+PROHIBITION_WINDOW = 8
+_ALLOWED = frozenset(
+    {"allow", "allowed", "permit", "permitted", "abl", "able", "entitl", "entitled"}
+)
 
 
 class PatternError(ValueError):
@@ -293,16 +297,29 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
         # answer to the question ("No, you cannot…"), not a double negative.
         return False
     position = start
-    for _ in range(NEGATION_WINDOW):
+    for step in range(PROHIBITION_WINDOW):
         if tokens.breaks[position] != NO_BREAK or position == 0:
             return False
         position -= 1
         word = tokens.stems[position]
         if word in SCOPE_ENDS:
             return False
-        if word in NEGATORS:
+        if word in NEGATORS and (step < NEGATION_WINDOW or _prohibits(tokens, position)):
             return True
     return False
+
+
+def _prohibits(tokens: Tokens, position: int) -> bool:
+    """A prohibition ("never", "not allowed to", "must not") reaches further than a plain
+    "no": "we're not allowed to take any admin or restocking fee off"."""
+    word = tokens.stems[position]
+    if word == "never":
+        return True
+    following = tokens.stems[position + 1] if position + 1 < len(tokens) else ""
+    before = tokens.stems[position - 1] if position > 0 else ""
+    return word == "not" and (
+        following in _ALLOWED or before in {"can", "must", "may", "should", "could", "will"}
+    )
 
 
 def _starts(pattern: Pattern, tokens: Tokens) -> list[int]:

@@ -114,6 +114,13 @@ async def a_class(bot: Bot, name: str = "Class") -> str:
     return code
 
 
+async def up_to_when(bot: Bot, quiz: Quiz) -> None:
+    """The tutor's /push with the buttons, up to choosing when."""
+    await bot.people.say(TUTOR, "/push")
+    await bot.people.press(TUTOR, button_data(bot.fake, quiz.title))
+    await bot.people.press(TUTOR, button_data(bot.fake, "Class"))
+
+
 def poll_quiz(kb: KnowledgeBase) -> Quiz:
     """A shipped quiz that opens with a question sent as a native quiz poll."""
     for quiz in kb.quizzes.values():
@@ -346,9 +353,7 @@ async def test_a_scheduled_push_is_listed_and_cancelled(tmp_path: Path, kb: Know
     fake = RecordingRequest()
     async with running(tmp_path / "coach.db", fake, Clock(NOW)) as bot:
         await a_class(bot)
-        await bot.people.say(TUTOR, "/push")
-        await bot.people.press(TUTOR, button_data(fake, quiz.title))
-        await bot.people.press(TUTOR, button_data(fake, "Class"))
+        await up_to_when(bot, quiz)
         scheduled = await bot.people.press(TUTOR, button_data(fake, "In 1 hour"))
         assert "Push #1 scheduled" in scheduled
         assert "at Mon 30 Nov 2026 11:00 GMT" in scheduled
@@ -377,9 +382,7 @@ async def test_push_buttons_recheck_the_role_and_the_cohort(
     fake = RecordingRequest()
     async with running(tmp_path / "coach.db", fake, Clock(NOW)) as bot:
         await a_class(bot)
-        await bot.people.say(TUTOR, "/push")
-        await bot.people.press(TUTOR, button_data(fake, quiz.title))
-        await bot.people.press(TUTOR, button_data(fake, "Class"))
+        await up_to_when(bot, quiz)
         now = button_data(fake, "Now")
 
         assert "only for tutors" in await bot.people.press(4, now)

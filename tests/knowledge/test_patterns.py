@@ -38,6 +38,11 @@ def matches(pattern: str, answer: str) -> bool:
         ("refund", "No, a refund", True),
         ("customer ... prove", "the customer does not need to prove it", False),
         ("not .. charge", "they must not charge", True),
+        # A prohibition reaches further than a plain "no" (NegEx's window is four words).
+        ("restocking fee", "we're not allowed to take any admin or restocking fee", False),
+        ("restocking fee", "you can never take any admin or restocking fee", False),
+        ("restocking fee", "no receipt is needed for any admin or restocking fee", True),
+        ("restocking fee", "not allowed to refuse, and a restocking fee is fine", True),
         ("trader ... prove", "the trader. Then prove", False),
         ("a .. b", "a x, b", False),
     ],
