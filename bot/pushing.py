@@ -179,9 +179,14 @@ class PushDesk:
             return Reply(text="No pushes yet. Send /push to push a quiz to a cohort.")
         lines = ["📣 Pushes (newest first; scheduled ones at the top):"]
         rows: list[tuple[Button, ...]] = []
+        tallies = await self.pushes.tallies([p.id for p in recent])
         for push in recent:
             cohort = cohorts.get(push.cohort_id)
-            lines.append("• " + self._summary_line(push, cohort))
+            line = "• " + self._summary_line(push, cohort)
+            tally = tallies.get(push.id)
+            if tally is not None and push.status in {"sent", "sending"}:
+                line += f" · delivered {tally.sent}/{tally.deliveries}, answered {tally.answered}"
+            lines.append(line)
             if push.status == "scheduled":
                 rows.append((Button(label=f"✖ Cancel #{push.id}", data=_pack(PushCancel, push)),))
             elif push.status in {"sent", "sending"}:
@@ -516,7 +521,7 @@ def push_report(
         return "\n".join(lines)
     started = push.started_at.astimezone(zone).strftime(local) if push.started_at else due
     late = " – late: the bot was offline at the due time" if push.late else ""
-    lines.append(f"Due {due}; sent from {started}{late}.")
+    lines.append(f"Due {due}; sent {started}{late}.")
     if push.status == "sending":
         lines.append("Still sending…")
     sent = [d for d in deliveries if d.status == "sent"]
@@ -534,10 +539,11 @@ def push_report(
         lines.append("")
         lines.append("Per question (first answers):")
         for stat in stats:
-            share = (
-                f"{stat.correct / stat.answered:.0%} correct" if stat.answered else "no answers"
-            )
-            lines.append(f"• {stat.prompt} – {stat.answered} answered, {share}")
+            if stat.answered:
+                share = f"{stat.answered} answered, {stat.correct / stat.answered:.0%} correct"
+            else:
+                share = "no answers yet"
+            lines.append(f"• {stat.prompt} – {share}")
     silent = [d for d in deliveries if d.learner_id not in responders]
     if silent:
         lines.append("")

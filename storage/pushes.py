@@ -59,6 +59,20 @@ class PushAnswer:
     outcome: str
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    sent: int
+    deliveries: int
+    answered: int
+
+
+_TALLIES = """
+SELECT d.push_id, sum(d.status = 'sent'), count(*),
+       (SELECT count(DISTINCT a.learner_id) FROM answers a WHERE a.push_id = d.push_id)
+FROM deliveries d
+WHERE d.push_id IN (SELECT value FROM json_each(?))
+GROUP BY d.push_id
+"""
 _PUSH_COLUMNS = (
     "id, tutor_id, cohort_id, quiz_id, send_at, status, late, note, created_at, started_at,"
     " finished_at"
@@ -276,6 +290,11 @@ class PushStore:
             )
             for r in rows
         ]
+
+    async def tallies(self, push_ids: Collection[int]) -> dict[int, Tally]:
+        """Per push: deliveries sent, deliveries in all, and learners who answered."""
+        rows = await self._store._fetch(_TALLIES, (_id_array(push_ids),))
+        return {int(r[0]): Tally(int(r[1]), int(r[2]), int(r[3])) for r in rows}
 
     async def answers(self, push_id: int) -> list[PushAnswer]:
         """Each learner's first answer to each question of the push, in the order given."""

@@ -215,6 +215,7 @@ async def test_a_tutor_pushes_a_quiz_step_by_step_and_reads_the_report(
         after = [polls_to(fake, learner) for learner in LEARNERS]
         assert [b - a for a, b in zip(before, after, strict=True)] == [0, 0, 1]
         assert "Re-send to" not in await people.say(OTHER_TUTOR, "/push report 1")
+        assert "· sent · delivered 3/3, answered 2" in await people.say(TUTOR, "/pushes")
 
 
 async def test_a_scheduled_push_survives_restarts_and_a_missed_one_is_sent_late(

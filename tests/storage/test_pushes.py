@@ -10,7 +10,7 @@ import pytest
 
 from flows.ports import Commit
 from storage import SqliteProgressStore
-from storage.pushes import INTERRUPTED, PushStore
+from storage.pushes import INTERRUPTED, PushStore, Tally
 from storage.staff import Cohort, StaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
 
@@ -159,6 +159,11 @@ async def test_report_answers_are_each_learners_first_per_question(
     await sqlite_store.apply(pushed(3, 1, None))  # the same question in a self-chosen quiz
     found = [(a.learner_id, a.question_id, a.outcome) for a in await pushes.answers(push.id)]
     assert found == [(1, "dp-q1", "correct"), (2, "dp-q1", "incorrect")]
+
+    await pushes.begin(push.id, [1, 2, 3], late=False)
+    await pushes.claim(push.id, 1)
+    await pushes.mark_sent(push.id, 1, 7, None)
+    assert await pushes.tallies([push.id, push.id + 1]) == {push.id: Tally(1, 3, 2)}
 
 
 async def test_recent_lists_scheduled_first_and_only_visible_cohorts(
