@@ -75,16 +75,26 @@ def presented_order(question: OrderQuestion) -> tuple[int, ...]:
 @dataclass(frozen=True, slots=True)
 class _Hits:
     positions: dict[str, tuple[int, ...]]
+    """Where each concept's matches start."""
+    covered: frozenset[int] = frozenset()
+    """Every token inside some concept's match ("aggressive or threatening" covers all three)."""
 
     def has(self, concept_id: str) -> bool:
         return bool(self.positions.get(concept_id))
 
 
-def _concept_positions(concept: Concept, tokens: Tokens) -> tuple[int, ...]:
-    starts: set[int] = set()
-    for pattern in concept.patterns:
-        starts.update(m.start for m in find_all(pattern, tokens) if not m.negated)
-    return tuple(sorted(starts))
+def _find_concepts(concepts: Sequence[Concept], tokens: Tokens) -> _Hits:
+    positions: dict[str, tuple[int, ...]] = {}
+    covered: set[int] = set()
+    for concept in concepts:
+        starts: set[int] = set()
+        for pattern in concept.patterns:
+            for match in find_all(pattern, tokens):
+                if not match.negated:
+                    starts.add(match.start)
+                    covered.update(range(match.start, max(match.end, match.start + 1)))
+        positions[concept.id] = tuple(sorted(starts))
+    return _Hits(positions, frozenset(covered))
 
 
 def _in_order(order: Sequence[str], hits: _Hits) -> bool:
@@ -110,7 +120,7 @@ def _mark_text(question: TextQuestion, answer: str) -> Verdict:
     if answer.strip().lower() in _NON_ANSWERS:
         answer = "unsure"
     tokens = tokenize(answer[:MARKED_CHARACTERS])
-    hits = _Hits({c.id: _concept_positions(c, tokens) for c in rubric.all_concepts()})
+    hits = _find_concepts(rubric.all_concepts(), tokens)
     found, missing, score = _credit(rubric, hits)
     wrong = _wrong_facts(question, tokens, hits)
     short_groups = [g for g in rubric.groups if sum(hits.has(c.id) for c in g.concepts) < g.need]
@@ -280,7 +290,7 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
             start = i + 1 if i < len(tokens) and tokens.stems[i] in _ITEM_BREAKS else i
     if len(items) < 2:
         return []
-    found = {p for positions in hits.positions.values() for p in positions}
+    found = hits.covered
     stray: list[str] = []
     for first, last in items:
         words = [tokens.words[i] for i in range(first, last)]
@@ -293,6 +303,10 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
 
 
 _ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
+# "card ending 1234", "order 55812", "ref 4471": identifiers, not figures of the law (stems).
+_IDENTIFIER_WORDS = frozenset(
+    {"end", "last", "ref", "refer", "order", "number", "no", "account", "ticket", "case", "invoic"}
+)
 
 
 def _unexpected_numbers(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[int]:
@@ -327,6 +341,7 @@ def _unexpected_numbers(question: TextQuestion, tokens: Tokens, hits: _Hits) -> 
             or numbering
             or 1900 <= value <= 2100
             or _cited(tokens, i)
+            or (i > 0 and tokens.stems[i - 1] in _IDENTIFIER_WORDS)
         ):
             continue
         stray.append(value)

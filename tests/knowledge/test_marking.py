@@ -324,6 +324,20 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
             "repair or replacement, and if not then a price reduction",
             "partial",
         ),
+        # An identifier is not a figure of the law.
+        (
+            "gdpr-verify-identity",
+            "security questions first; only say 'card ending 1234'",
+            "correct",
+        ),
+        # One match across an "or" covers both words: not a stray list item.
+        ("refer-when", "if the customer gets aggressive or threatening", "partial"),
+        # A condition the law has ("unless one is impossible") is not an invented one.
+        (
+            "cra-after-30-days",
+            "repair or replace, whichever they pick, unless one of them is impossible",
+            "correct",
+        ),
     ],
     ids=[
         "no-unless",
@@ -335,6 +349,9 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         "they-check",
         "dpa-checks",
         "linking-words",
+        "identifier",
+        "one-item-across-or",
+        "known-condition",
     ],
 )
 def test_shipped_rubrics_on_iqa_lessons(
