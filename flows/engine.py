@@ -510,7 +510,11 @@ class Coach:
         scenario = None
         if session.scenario_id is not None and session.scenario_id in self.scenarios:
             scenario = self.scenarios[session.scenario_id].scenario.title
-        intro = render.pushed_quiz_intro(quiz.title, quiz.description, scenario)
+        left = None
+        if session.quiz is not None and session.quiz.current is not None:
+            earlier = self.kb.quizzes.get(session.quiz.quiz_id)
+            left = earlier.title if earlier is not None else session.quiz.quiz_id
+        intro = render.pushed_quiz_intro(quiz.title, quiz.description, scenario, left)
         return self._begin_quiz(session, quiz.id, intro, push_id=inp.push_id)
 
     def _withdraw_push(self, session: SessionSnapshot, inp: Input) -> Outcome:

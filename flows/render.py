@@ -329,10 +329,14 @@ def quiz_intro(title: str, description: str) -> str:
     return f"⚡ {title}: {description}"
 
 
-def pushed_quiz_intro(title: str, description: str, paused_scenario: str | None) -> str:
+def pushed_quiz_intro(
+    title: str, description: str, paused_scenario: str | None, left_quiz: str | None = None
+) -> str:
     text = f"📣 Your tutor has sent you a quiz – {title}: {description}"
     if paused_scenario:
         text += f"\n(Your scenario “{paused_scenario}” is paused: /resume it after the quiz.)"
+    if left_quiz:
+        text += f"\n(“{left_quiz}” was left unfinished; your answers to it are saved.)"
     return text
 
 

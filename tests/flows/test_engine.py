@@ -325,6 +325,14 @@ async def test_a_pushed_quiz_pauses_the_scenario_and_tags_its_answers(
     assert "This kettle broke after 12 days!" in chat.text
 
 
+async def test_a_push_says_which_quiz_it_interrupted(quiz_coach: Coach) -> None:
+    chat = Chat(quiz_coach)
+    await chat.send("/quiz")
+    await chat.click("Test quiz")
+    replies = await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 8))
+    assert "“Test quiz” was left unfinished; your answers to it are saved." in replies[0].text
+
+
 async def test_a_push_does_not_count_as_the_learner_being_active(
     quiz_coach: Coach, store: MemoryProgressStore
 ) -> None:
@@ -352,7 +360,8 @@ async def test_a_push_telegram_refused_is_withdrawn_unless_already_answered(
     await chat.send("30 days")
     assert "not waiting for an answer" in chat.text
 
-    await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 6))
+    again = await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 6))
+    assert "“Test quiz” was left unfinished" not in again[0].text  # the withdrawn one is gone
     await quiz_coach.handle(chat.learner, Input.push_undelivered(5))  # another push: no change
     await chat.send("30 days")  # answered: the quiz now stays, whatever comes late
     await quiz_coach.handle(chat.learner, Input.push_undelivered(6))
