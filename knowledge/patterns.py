@@ -38,6 +38,7 @@ GAP_WORDS = 5
 SHORT_GAP_WORDS = 3
 NEGATION_WINDOW = 4
 PROHIBITION_WINDOW = 8
+_CORRECTION_WORDS = frozenset({"it", "is", "s", "are", "actual", "actually", "rather", "instead"})
 _ALLOWED = frozenset(
     {"allow", "allowed", "permit", "permitted", "abl", "able", "entitl", "entitled"}
 )
@@ -195,6 +196,13 @@ class _Parser:
             elif piece == "(":
                 current.append(self._alternatives(closing=")"))
             elif piece == "?":
+                if self.pieces[self.index - 2] != ")":
+                    # "complaints?" reads like a regex plural but makes the word optional here
+                    # (so "more complaints?" matches a bare "more"): say it with a group.
+                    raise PatternError(
+                        f"'?' must follow a group in pattern {self.source!r}: write (word)? for"
+                        " an optional word, or (complaint|complaints) for a plural"
+                    )
                 current.append(self._make_optional(current))
             elif piece == "^":
                 raise PatternError(f"'^' may only start pattern {self.source!r}")
@@ -297,6 +305,7 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
         # answer to the question ("No, you cannot…"), not a double negative.
         return False
     position = start
+    corrects_a_number = start < len(tokens) and tokens.stems[start].isdigit()
     for step in range(PROHIBITION_WINDOW):
         if tokens.breaks[position] != NO_BREAK or position == 0:
             return False
@@ -304,6 +313,12 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
         word = tokens.stems[position]
         if word in SCOPE_ENDS:
             return False
+        # "not 14 its 30 days": the "not" belongs to the first number, the second corrects it
+        # ("not 1 year or 2" negates both).
+        if corrects_a_number and word.isdigit():
+            between = tokens.stems[position + 1 : start]
+            if any(w in _CORRECTION_WORDS for w in between):
+                return False
         if word in NEGATORS and (step < NEGATION_WINDOW or _prohibits(tokens, position)):
             return True
     return False

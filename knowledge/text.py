@@ -119,6 +119,14 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:no|not) (?:later|more|longer) than", "within"),
         (r"at the (?:latest|most)", ""),
         (r"if not,?", "otherwise"),
+        # "if that doesn't work, money back": the "not" is the failed repair's, not the refund's.
+        (
+            r"if ((?:that|it|this|they|the repair|the replacement) )?"
+            r"(?:does not|doesn t|doesnt|do not|don t|dont|did not|didn t|didnt"
+            r"|can not|cannot|can t|cant)"
+            r" (?:work|fix it|sort it|help|be fixed|be repaired)",
+            r"if \1fails",
+        ),
         (r"(?:i am |i m |im )?(?:not sure|unsure|no idea|no clue|not a clue|clueless)", "unsure"),
         (r"idk|dunno|dno", "unsure"),
         (r"(?:i )?(?:do not|don t|dont) know", "unsure"),

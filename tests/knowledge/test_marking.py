@@ -332,6 +332,9 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         ),
         # One match across an "or" covers both words: not a stray list item.
         ("refer-when", "if the customer gets aggressive or threatening", "partial"),
+        # "not A its B" corrects A; "if that doesnt work" negates the repair, not the refund.
+        ("cra-reject-window", "not 14 its 30 days from when u buy it", "correct"),
+        ("cra-digital-content", "repair or replace, if that doesnt work money back", "partial"),
         # A condition the law has ("unless one is impossible") is not an invented one.
         (
             "cra-after-30-days",
@@ -350,6 +353,8 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         "dpa-checks",
         "linking-words",
         "identifier",
+        "not-a-its-b",
+        "doesnt-work",
         "one-item-across-or",
         "known-condition",
     ],

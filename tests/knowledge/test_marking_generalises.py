@@ -22,8 +22,12 @@ keeping the delivery charge, "never" a deduction, adding extras without consent)
 fixed. An eighth, `workplace_answers.yaml` (360, apprentices in real jobs writing in trade
 words), first run untouched after that: 94.4% and 2.5% (4 of 159); its misses (paraphrases the
 rubrics lacked, "card ending 1234" read as a legal figure, an "or" splitting one list item,
-claims like "Scotland included" and "written by law") were fixed too, so all eight are
-development sets now; a new blind set is the way to measure again.
+claims like "Scotland included" and "written by law") were fixed too. A ninth,
+`college_answers.yaml` (360, 16-19 year olds in text-speak), first run untouched after that:
+96.7% and 0.6% (1 of 158); its misses ("not 14 its 30 days" read as negating the 30, "if that
+doesnt work money back" as negating the refund, a "complaints?" pattern that matched a bare
+"more", a paid repeat performance) were fixed, so all nine are development sets now; a new
+blind set is the way to measure again.
 Targets: at least 95% agreement with the tutor, and at most 2% of incorrect answers marked
 correct.
 """
@@ -61,6 +65,7 @@ def confusion(kb: KnowledgeBase, name: str) -> Counter[tuple[str, str]]:
         "class_answers.yaml",
         "iqa_answers.yaml",
         "workplace_answers.yaml",
+        "college_answers.yaml",
     ],
 )
 def test_agreement_with_tutors(kb: KnowledgeBase, name: str) -> None:

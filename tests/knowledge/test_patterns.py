@@ -38,6 +38,11 @@ def matches(pattern: str, answer: str) -> bool:
         ("refund", "No, a refund", True),
         ("customer ... prove", "the customer does not need to prove it", False),
         ("not .. charge", "they must not charge", True),
+        # "not A its B": the negation is A's; B corrects it.
+        ("30 days", "not 14 its 30 days", True),
+        ("14 days", "not 14 days its 30", False),
+        ("30 days", "it is not 30 days", False),
+        ("2 years", "not 1 year or 2 years", False),
         # A prohibition reaches further than a plain "no" (NegEx's window is four words).
         ("restocking fee", "we're not allowed to take any admin or restocking fee", False),
         ("restocking fee", "you can never take any admin or restocking fee", False),
@@ -58,6 +63,7 @@ def test_pattern_matching(pattern: str, answer: str, expected: bool) -> None:
         ("a)b", "unbalanced"),
         ("a ^b", "may only start"),
         ("... ?", "must follow"),
+        ("more complaints?", "must follow a group"),
         ("(a||b)", "empty alternative"),
         ("@nothing", "unknown lexicon class"),
         ("...", "no words"),
