@@ -189,6 +189,8 @@ def _wrong_facts(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[tu
         ):
             wrong.append((claim.id, claim.feedback))
     wrong.extend(("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
+    if _wrong_sections(question, tokens):
+        wrong.append(("wrong-section", f"Check the section: this rule is in {question.basis}."))
     stray_numbers = _unexpected_numbers(question, tokens, hits)
     if stray_numbers:
         shown = ", ".join(str(n) for n in stray_numbers)
@@ -274,7 +276,18 @@ _FILLER = frozenset(
     {"etc", "eg", "e", "g", "ie", "the", "a", "an", "so", "like", "such", "as", "it", "that", "to"}
     # Linking words between steps ("…, and if not then a price reduction").
     | {"otherwise", "if", "not", "then", "failing", "fails", "that"}
+    # Spoken fillers and summing up ("um", "so basically", "that's it", "that's the main one").
+    | {"um", "umm", "uh", "er", "erm", "basically", "right", "well", "yeah", "ok", "okay"}
+    | {"is", "this", "those", "these", "all", "main", "1", "2", "3", "one", "two", "three"}
+    | {"you", "know", "really", "just", "only", "them", "they", "are"}
 )
+
+
+def _sentence_of(tokens: Tokens, position: int) -> int:
+    """The position where the sentence holding `position` starts."""
+    while position > 0 and tokens.breaks[position] != SENTENCE_BREAK:
+        position -= 1
+    return position
 
 
 def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
@@ -291,10 +304,15 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
     if len(items) < 2:
         return []
     found = hits.covered
+    # Only sentences that list something the rubric knows are lists; another sentence is
+    # comment ("Fit for purpose. That's the main one, it has to work.").
+    listing = {_sentence_of(tokens, p) for p in found}
     stray: list[str] = []
     for first, last in items:
         words = [tokens.words[i] for i in range(first, last)]
         if all(w in _FILLER for w in words) or "unsure" in words:
+            continue
+        if _sentence_of(tokens, first) not in listing:
             continue
         # A long clause is more likely a reason said in other words than a wrong list item.
         if len(words) <= MAX_STRAY_ITEM_WORDS and not any(first <= p < last for p in found):
@@ -533,6 +551,39 @@ _CITATION_WORDS = frozenset(
 _BEFORE_CONTRACTED_S = frozenset(
     {"it", "that", "there", "he", "she", "what", "who", "let", "here"}
 )
+
+
+# Words that cite a numbered provision (stems); "Part 1" and "Act 1987" are not sections.
+_SECTION_WORDS = frozenset({"s", "ss", "section", "reg", "regs", "regul", "art", "arts", "articl"})
+
+
+_S_CITES_AFTER = frozenset(
+    {"", "act", "cra", "ccr", "gdpr", "regul", "under", "in", "per", "see", "by", "of", "and"}
+)
+
+
+def _wrong_sections(question: TextQuestion, tokens: Tokens) -> list[int]:
+    """Sections the answer cites that are not the ones the rule is in ("Section 75 of the
+    Consumer Rights Act says goods must be…"); none for a question without sections, or when
+    the answer names a law the question doesn't rest on (its sections are that law's)."""
+    if not question.cited_sections:
+        return []
+    others = [m for m in question.rubric.law_mentions if not m.fits]
+    if any(find_all(p, tokens) for m in others for p in m.law.mentions):
+        return []
+    wrong: list[int] = []
+    for i, word in enumerate(tokens.stems):
+        if not word.isdigit() or not _cited(tokens, i):
+            continue
+        if tokens.stems[i - 1] not in _SECTION_WORDS or 1900 <= int(word) <= 2100:
+            continue
+        # "England's 6" is a possessive: a bare "s" cites only after a law, a year or "under".
+        before = tokens.stems[i - 2] if i >= 2 else ""
+        if tokens.stems[i - 1] == "s" and not (before in _S_CITES_AFTER or before.isdigit()):
+            continue
+        if int(word) not in question.cited_sections:
+            wrong.append(int(word))
+    return wrong
 
 
 def _cited(tokens: Tokens, position: int) -> bool:

@@ -335,12 +335,36 @@ class QuestionBase(Frozen):
     examples: tuple[Example, ...] = ()
 
 
+_CITATION_RE = re.compile(
+    r"\b(?:ss?\.|sections?|regs?\.|regulations?|arts?\.|articles?)\s*"
+    r"(\d+(?:\([^)]*\))*(?:\s*(?:[-–,]|and|to)\s*\d+(?:\([^)]*\))*)*)",
+    re.IGNORECASE,
+)
+
+
+def _section_numbers(text: str) -> set[int]:
+    """The section numbers in '9-11', '19(14)-(15)', '20, 24': ranges expanded."""
+    text = re.sub(r"\([^)]*\)", "", text)
+    numbers: set[int] = set()
+    for low, high in re.findall(r"(\d+)\s*[-–]\s*(\d+)", text):
+        if int(high) - int(low) <= 60:
+            numbers.update(range(int(low), int(high) + 1))
+    numbers.update(int(n) for n in re.findall(r"\d+", text))
+    return numbers
+
+
+def _cited_numbers(text: str) -> set[int]:
+    """Numbers a text cites as sections ("CRA 2015 ss.9-11", "reg. 34", "Art. 33")."""
+    return {n for match in _CITATION_RE.finditer(text) for n in _section_numbers(match.group(1))}
+
+
 class TextQuestion(QuestionBase):
     """A free-text question marked by its rubric."""
 
     type: Literal["text"]
     rubric: Rubric
     _known_numbers: frozenset[int] = PrivateAttr(default=frozenset())
+    _sections: frozenset[int] = PrivateAttr(default=frozenset())
 
     def model_post_init(self, context: Any, /) -> None:
         """Collect the numbers this question's own texts use (see `known_numbers`)."""
@@ -352,6 +376,7 @@ class TextQuestion(QuestionBase):
         numbers = {int(n) for text in texts for n in re.findall(r"\d+", text)}
         numbers.update(n for t in texts for n in _number_words(t))
         self._known_numbers = frozenset(numbers | {0, 1})
+        self._sections = frozenset(_cited_numbers(self.basis) | _cited_numbers(self.model_answer))
 
     @property
     def known_numbers(self) -> frozenset[int]:
@@ -366,7 +391,15 @@ class TextQuestion(QuestionBase):
         numbers.update(n for t in texts for n in _number_words(t))
         copy = self.model_copy()
         copy._known_numbers = self._known_numbers | numbers
+        sections = {n for e in entries if e.section for n in _section_numbers(e.section)}
+        copy._sections = self._sections | frozenset(sections)
         return copy
+
+    @property
+    def cited_sections(self) -> frozenset[int]:
+        """Section, regulation and article numbers of the law this question rests on (from its
+        basis, model answer and entries); empty for a best-practice question."""
+        return self._sections
 
 
 class ChoiceQuestion(QuestionBase):

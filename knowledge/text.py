@@ -129,6 +129,12 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"(?:i am |i m |im )?(?:not sure|unsure|no idea|no clue|not a clue|clueless)", "unsure"),
         (r"idk|dunno|dno", "unsure"),
+        # "I can't remember the other two": an admitted gap, not a wrong list item.
+        (
+            r"(?:i )?(?:can not|cannot|can t|cant|could not|couldn t|couldnt) "
+            r"(?:think of|remember|recall)[^,.;:!?]*",
+            "unsure",
+        ),
         (r"(?:i )?(?:do not|don t|dont) know", "unsure"),
     )
 )
