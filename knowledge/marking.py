@@ -264,7 +264,7 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
 
 
 def _answers_no(tokens: Tokens, start: int) -> bool:
-    """Whether the only negator before `start` in its clause is an opening "No"."""
+    """Whether the only negator before `start` is the answer's opening "No"."""
     if not tokens.words or tokens.stems[0] not in {"no", "nope"}:
         return False
     return not any(tokens.stems[i] in NEGATORS for i in range(1, start))
