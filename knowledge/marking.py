@@ -240,7 +240,8 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
     words = tokens.words
     if not _CUE_STARTS.intersection(words):
         return None
-    found = {p for positions in hits.positions.values() for p in positions}
+    # A concept's match may reach into the clause ("keep it as long as needed").
+    found = hits.covered
     for start in range(len(tokens)):
         for cue in _CONDITION_CUES:
             end = start + len(cue)

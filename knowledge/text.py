@@ -24,7 +24,9 @@ NEGATORS = frozenset(
     {"not", "no", "never", "nor", "without", "neither", "none", "nothing", "nobody", "instead"}
 )
 # Words that end a negation's scope: "not a refund but a repair" negates only "a refund".
-SCOPE_ENDS = frozenset({"but", "however", "although", "though", "except", "and", "then", "so"})
+SCOPE_ENDS = frozenset(
+    {"but", "however", "although", "though", "except", "unless", "until", "and", "then", "so"}
+)
 
 _STEMMER = snowballstemmer.stemmer("english")
 
