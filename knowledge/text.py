@@ -240,7 +240,9 @@ _UNIT_CANON = {
     "yr": "years",
     "yrs": "years",
 }
-_ONE_UNIT_RE = re.compile(r"\b(?:a|an|one|1)\s+(single\s+)?(hour|day|week|month|year)\b")
+_ONE_UNIT_RE = re.compile(
+    r"\b(?:a|an|one|1)\s+(single\s+|calendar\s+|full\s+)?(hour|day|week|month|year)\b"
+)
 _HALF_YEAR_RE = re.compile(r"\bhalf (?:a|1) years?\b")
 _TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!;]+|[,:?()/+&\-\u2013\u2014]+")
 # "?" only ends a clause: in "a legal right? no." the answer belongs with its question.
