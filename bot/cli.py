@@ -26,7 +26,7 @@ from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
 from storage.reports import ReportStore
 from storage.sqlite import SqliteProgressStore, database_path
-from storage.staff import StaffStore
+from storage.staff import StaffStore, find_cohort
 
 
 def _settings() -> Settings:
@@ -206,14 +206,10 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[dict[st
         staff = StaffStore(store, admin_ids=settings.admin_ids)
         cohort_id = None
         if args.cohort:
-            matches = [
-                c
-                for c in await staff.cohorts()
-                if c.join_code == args.cohort.upper() or c.name.lower() == args.cohort.lower()
-            ]
-            if len(matches) != 1:
+            cohort = find_cohort(await staff.cohorts(), args.cohort)
+            if cohort is None:
                 raise SystemExit(f"error: no single cohort named or coded {args.cohort!r}")
-            cohort_id = matches[0].id
+            cohort_id = cohort.id
         report_store = ReportStore(store)
         rows = await report_store.learner_summaries(cohort_id)
         answers = await report_store.answers_of(r.learner_id for r in rows)

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.staff import NOT_ALLOWED
+from bot.staff import refusal
 from flows.actions import Action, registry
 from flows.io import Button, Reply
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Quiz
 from storage.pushes import Delivery, Push, PushAnswer, PushStore
-from storage.staff import RANK, Cohort, StaffStore
+from storage.staff import Cohort, StaffStore, find_cohort
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +135,8 @@ class PushDesk:
         self.clock = clock
 
     async def _refusal(self, user_id: int, what: str) -> Reply | None:
-        role = await self.staff.role_of(user_id)
-        if RANK[role] >= RANK["tutor"]:
-            return None
-        log.warning("user %s (%s) was refused %s", user_id, role, what)
-        await self.staff.log_denied(user_id, what)
-        return Reply(text=NOT_ALLOWED.format(role="tutor"))
+        refused = await refusal(self.staff, user_id, "tutor", what)
+        return Reply(text=refused) if refused else None
 
     def help(self) -> Reply:
         quizzes = ", ".join(sorted(self.kb.quizzes))
@@ -155,8 +151,8 @@ class PushDesk:
         if not args:
             return await self._choose_quiz(user_id)
         head = args[0].lower()
-        if head in {"cancel", "report", "resend"} and len(args) == 2:
-            if not args[1].lstrip("#").isdigit():
+        if head in {"cancel", "report", "resend"}:
+            if len(args) != 2 or not args[1].lstrip("#").isdigit():
                 return Reply(text=f"Give the push number, e.g. /push {head} 12 (see /pushes).")
             push_id = int(args[1].lstrip("#"))
             if head == "cancel":
@@ -289,7 +285,7 @@ class PushDesk:
         cohort_word = " ".join(words[: len(words) - used])
         if not cohort_word:
             return self.help()
-        cohort = _find_cohort(await self.staff.visible_cohorts(user_id), cohort_word)
+        cohort = find_cohort(await self.staff.visible_cohorts(user_id), cohort_word)
         if cohort is None:
             return Reply(text=f"No cohort “{cohort_word}” that you can push to. /cohort list")
         return await self._schedule(user_id, quiz.id, cohort, send_at)
@@ -471,13 +467,6 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     wall = datetime.combine(day, clock, tzinfo=zone)
     # Through UTC: a skipped wall time (PEP 495 "gap") becomes the real instant it means.
     return wall.astimezone(UTC).astimezone(zone)
-
-
-def _find_cohort(cohorts: list[Cohort], word: str) -> Cohort | None:
-    by_code = [c for c in cohorts if c.join_code == word.upper()]
-    by_name = [c for c in cohorts if c.name.lower() == word.lower()]
-    matches = by_code or by_name
-    return matches[0] if len(matches) == 1 else None
 
 
 def _label(text: str) -> str:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot import reports
-from bot.staff import NOT_ALLOWED
+from bot.staff import refusal
 from flows.io import Button, Document, Reply
 from knowledge.loader import KnowledgeBase
 from storage.reports import LearnerSummary, ReportStore
-from storage.staff import RANK, Cohort, StaffStore
+from storage.staff import RANK, Cohort, StaffStore, find_cohort
 
 PAGE_PREFIX = "rp"
 
@@ -49,24 +49,17 @@ class ReportDesk:
 
     async def _scope(self, user_id: int, cohort_word: str | None) -> Scope | str:
         """What the caller may see, or the reason they may not."""
-        role = await self.staff.role_of(user_id)
-        if RANK[role] < RANK["tutor"]:
-            await self.staff.log_denied(user_id, "report")
-            return NOT_ALLOWED.format(role="tutor")
-        admin = role == "admin"
-        cohorts = await self.staff.cohorts(None if admin else user_id)
+        refused = await refusal(self.staff, user_id, "tutor", "report")
+        if refused:
+            return refused
+        cohorts = await self.staff.visible_cohorts(user_id)
         if cohort_word:
-            chosen = [
-                c
-                for c in cohorts
-                if c.join_code == cohort_word.upper() or c.name.lower() == cohort_word.lower()
-            ]
-            if len(chosen) != 1:
+            chosen = find_cohort(cohorts, cohort_word)
+            if chosen is None:
                 return f"No cohort “{cohort_word}” that you can see. /cohort list shows yours."
-            members = await self.staff.members(chosen[0])
-            ids = frozenset(m.learner_id for m in members)
-            return Scope(chosen[0].name, chosen[0], ids)
-        if admin:
+            members = await self.staff.members(chosen)
+            return Scope(chosen.name, chosen, frozenset(m.learner_id for m in members))
+        if await self.staff.role_of(user_id) == "admin":
             return Scope("All learners", None, None)
         learners: set[int] = set()
         for cohort in cohorts:
@@ -104,13 +97,12 @@ class ReportDesk:
 
     async def progress_page(self, user_id: int, cohort_id: int, page: int) -> Reply:
         """A page button pressed: the role and scope are checked again, as for the command."""
-        if not await self.is_staff(user_id):
-            await self.staff.log_denied(user_id, "report page")
-            return Reply(text=NOT_ALLOWED.format(role="tutor"))
+        refused = await refusal(self.staff, user_id, "tutor", "report page")
+        if refused:
+            return Reply(text=refused)
         word = None
         if cohort_id:
-            admin = await self.staff.role_of(user_id) == "admin"
-            visible = await self.staff.cohorts(None if admin else user_id)
+            visible = await self.staff.visible_cohorts(user_id)
             match = [c for c in visible if c.id == cohort_id]
             if not match:
                 return Reply(text="That report is no longer available to you.")
@@ -175,9 +167,9 @@ class ReportDesk:
         )
 
     async def stats(self, user_id: int) -> Reply:
-        if await self.staff.role_of(user_id) != "admin":
-            await self.staff.log_denied(user_id, "/stats")
-            return Reply(text=NOT_ALLOWED.format(role="admin"))
+        refused = await refusal(self.staff, user_id, "admin", "/stats")
+        if refused:
+            return Reply(text=refused)
         return Reply(text=reports.stats_text(await self.store.counts(self.clock())))
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from storage.staff import RANK, Cohort, CohortNameTakenError, Role, StaffStore
+from storage.staff import RANK, Cohort, CohortNameTakenError, Role, StaffStore, find_cohort
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,16 @@ class Caller:
     """The author of the message this command replies to, if any."""
 
 
+async def refusal(staff: StaffStore, user_id: int, needed: Role, what: str) -> str | None:
+    """None if the user holds the role; else the refusal to show (and the attempt is logged)."""
+    role = await staff.role_of(user_id)
+    if RANK[role] >= RANK[needed]:
+        return None
+    log.warning("user %s (%s) was refused %s", user_id, role, what)
+    await staff.log_denied(user_id, what)
+    return NOT_ALLOWED.format(role=needed)
+
+
 def join_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={JOIN_PREFIX}{code}"
 
@@ -48,13 +58,7 @@ class StaffDesk:
         self.bot_username = bot_username
 
     async def _allowed(self, caller: Caller, needed: Role, command: str) -> str | None:
-        """None if the caller may run the command; else the refusal (and it is logged)."""
-        role = await self.staff.role_of(caller.user_id)
-        if RANK[role] >= RANK[needed]:
-            return None
-        log.warning("user %s (%s) was refused %s", caller.user_id, role, command)
-        await self.staff.log_denied(caller.user_id, command)
-        return NOT_ALLOWED.format(role=needed)
+        return await refusal(self.staff, caller.user_id, needed, command)
 
     async def _target(self, caller: Caller, word: str | None) -> int | None:
         if word is None:
@@ -139,7 +143,7 @@ class StaffDesk:
 
     async def _list(self, caller: Caller) -> str:
         admin = await self.staff.role_of(caller.user_id) == "admin"
-        cohorts = await self.staff.cohorts(None if admin else caller.user_id)
+        cohorts = await self.staff.visible_cohorts(caller.user_id)
         if not cohorts:
             return "No cohorts yet. Create one with /cohort new NAME."
         lines = ["Cohorts:"]
@@ -170,12 +174,7 @@ class StaffDesk:
 
     async def _visible_cohort(self, caller: Caller, name_or_code: str) -> Cohort | None:
         """A cohort the caller may manage: their own, or any for an admin (by name or code)."""
-        admin = await self.staff.role_of(caller.user_id) == "admin"
-        mine = await self.staff.cohorts(None if admin else caller.user_id)
-        by_code = [c for c in mine if c.join_code == name_or_code.upper()]
-        by_name = [c for c in mine if c.name.lower() == name_or_code.lower()]
-        matches = by_code or by_name
-        return matches[0] if len(matches) == 1 else None
+        return find_cohort(await self.staff.visible_cohorts(caller.user_id), name_or_code)
 
     # --- learners -------------------------------------------------------------------------------
 

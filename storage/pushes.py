@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from storage.common import utc_now
@@ -314,7 +314,7 @@ def _id_array(ids: Collection[int]) -> str:
 def _utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("push times must be timezone-aware")
-    return moment.astimezone(utc_now().tzinfo).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def _optional_time(value: Any) -> datetime | None:

@@ -40,6 +40,14 @@ class CohortNameTakenError(ValueError):
     """The owner already has a cohort of that name."""
 
 
+def find_cohort(cohorts: list[Cohort], word: str) -> Cohort | None:
+    """The cohort a tutor means by a join code or a name (any case); None if none or several."""
+    by_code = [c for c in cohorts if c.join_code == word.strip().upper()]
+    by_name = [c for c in cohorts if c.name.lower() == word.strip().lower()]
+    matches = by_code or by_name
+    return matches[0] if len(matches) == 1 else None
+
+
 def new_join_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 

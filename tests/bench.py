@@ -19,7 +19,6 @@ from pathlib import Path
 import yaml
 
 from bot.app import build_application
-from bot.settings import Settings
 from bot.telegram.delivery import PushDelivery
 from flows.loader import ScenarioContent, load_scenarios
 from flows.machine import ScenarioMachine, Turn
@@ -29,7 +28,7 @@ from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion
 from storage.sqlite import SqliteProgressStore
 from storage.staff import StaffStore
-from tests.bot.fakes import TOKEN, RecordingRequest
+from tests.bot.fakes import RecordingRequest, settings_for
 
 DATA = Path(__file__).parent / "knowledge" / "data" / "learner_answers.yaml"
 TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
@@ -203,11 +202,7 @@ def bench_pushes(kb: KnowledgeBase) -> None:
 
     async def run() -> tuple[float, int, int, int]:
         with tempfile.TemporaryDirectory() as folder:
-            settings = Settings(
-                telegram_bot_token=TOKEN,  # type: ignore[arg-type]
-                database_url=f"sqlite:///{Path(folder) / 'bench.db'}",
-                _env_file=None,
-            )
+            settings = settings_for(Path(folder) / "bench.db")
             fake = RecordingRequest()
             app = build_application(settings, request=fake)
             async with app:

@@ -8,7 +8,7 @@ import pytest
 from bot.app import build_application
 from bot.settings import Settings
 from bot.telegram.context import CoachApplication
-from tests.bot.fakes import TOKEN, RecordingRequest, Updates
+from tests.bot.fakes import RecordingRequest, Updates, settings_for
 from tests.conftest import TEST_SCENARIOS
 
 
@@ -19,11 +19,7 @@ def fake() -> RecordingRequest:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        _env_file=None,
-    )
+    return settings_for(tmp_path / "bot.db")
 
 
 @pytest.fixture

@@ -6,16 +6,29 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest, RequestData
 
+from bot.settings import Settings
+
 BOT_ID = 424242
 BOT_USERNAME = "aftercare_test_bot"
 TOKEN = f"{BOT_ID}:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 DATE = 1_790_000_000
+
+
+def settings_for(database: Path, admin_ids: tuple[int, ...] = ()) -> Settings:
+    """Settings for a bot on the recording fake: the test token, this SQLite file, no .env."""
+    return Settings(
+        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
+        database_url=f"sqlite:///{database}",
+        admin_ids=admin_ids,
+        _env_file=None,
+    )
 
 
 @dataclass

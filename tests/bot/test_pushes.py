@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application
-from bot.settings import Settings
 from bot.telegram.context import CoachApplication
 from bot.telegram.delivery import PushDelivery
 from flows.render import poll_for
 from knowledge.loader import KnowledgeBase
 from knowledge.models import ChoiceQuestion, Quiz, TextQuestion
 from storage.pushes import INTERRUPTED, Push, PushStore
-from tests.bot.fakes import TOKEN, RecordingRequest
+from tests.bot.fakes import RecordingRequest, settings_for
 from tests.bot.people import People, button_data
 from tests.conftest import TEST_SCENARIOS
 
@@ -52,13 +51,8 @@ class Bot:
 @contextlib.asynccontextmanager
 async def running(db: Path, fake: RecordingRequest, clock: Clock) -> AsyncIterator[Bot]:
     """The bot as `coach run` starts it (minus polling), on this database and clock."""
-    settings = Settings(
-        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
-        database_url=f"sqlite:///{db}",
-        admin_ids=(ADMIN,),
-        timezone="Europe/London",
-        _env_file=None,
-    )
+    settings = settings_for(db, admin_ids=(ADMIN,))
+    assert settings.timezone == "Europe/London"  # the times below are London's
     app = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS, clock=clock)
     async with app:
         await app.post_init(app)  # type: ignore[misc]
@@ -404,10 +398,22 @@ async def test_push_buttons_recheck_the_role_and_the_cohort(
         ("/push {quiz} Class 2026-12-01", "Add the time after the date"),
         ("/push {quiz} Class 2031-01-01 09:00", "more than a year ahead"),
         ("/push cancel soon", "Give the push number"),
+        ("/push report 1 2", "Give the push number"),
         ("/push report 99", "No push #99 that you can see"),
         ("/push {quiz}", "Push a quiz to a cohort:"),
     ],
-    ids=["quiz", "cohort", "past", "bad-date", "no-time", "far", "number", "unknown", "short"],
+    ids=[
+        "quiz",
+        "cohort",
+        "past",
+        "bad-date",
+        "no-time",
+        "far",
+        "number",
+        "two-numbers",
+        "unknown",
+        "short",
+    ],
 )
 async def test_push_arguments_are_checked(
     tmp_path: Path, kb: KnowledgeBase, command: str, expected: str

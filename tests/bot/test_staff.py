@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application
-from bot.settings import Settings
 from bot.telegram.context import CoachApplication
-from tests.bot.fakes import BOT_USERNAME, TOKEN, RecordingRequest
+from tests.bot.fakes import BOT_USERNAME, RecordingRequest, settings_for
 from tests.bot.people import People, button_data
 from tests.conftest import TEST_SCENARIOS
 
@@ -20,12 +19,7 @@ LEARNER = 4
 
 @pytest.fixture
 async def staff_app(tmp_path: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
-    settings = Settings(
-        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
-        database_url=f"sqlite:///{tmp_path / 'staff.db'}",
-        admin_ids=(ADMIN,),
-        _env_file=None,
-    )
+    settings = settings_for(tmp_path / "staff.db", admin_ids=(ADMIN,))
     application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
     async with application:
         await application.post_init(application)  # type: ignore[misc]

@@ -335,6 +335,30 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         # "not A its B" corrects A; "if that doesnt work" negates the repair, not the refund.
         ("cra-reject-window", "not 14 its 30 days from when u buy it", "correct"),
         ("cra-digital-content", "repair or replace, if that doesnt work money back", "partial"),
+        # A cited section outside the rule's own is a wrong fact; the rule's own is fine.
+        (
+            "cra-goods-standards",
+            "Section 75 of the CRA: satisfactory quality, fit for purpose and as described",
+            "incorrect",
+        ),
+        (
+            "cra-goods-standards",
+            "CRA ss.9-11: satisfactory quality, fit for purpose and as described",
+            "correct",
+        ),
+        # An admitted gap and a comment sentence are not invented list items.
+        ("gdpr-principles", "data minimisation. I can't remember the others.", "partial"),
+        (
+            "cra-goods-standards",
+            "Fit for purpose. That's the main one, it has to work.",
+            "partial",
+        ),
+        # "unless" ends a negation: the helper the customer must bring is claimed.
+        (
+            "equality-adjustments",
+            "we can't take it unless they bring their own interpreter",
+            "incorrect",
+        ),
         # A condition the law has ("unless one is impossible") is not an invented one.
         (
             "cra-after-30-days",
@@ -353,9 +377,14 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         "dpa-checks",
         "linking-words",
         "identifier",
+        "one-item-across-or",
         "not-a-its-b",
         "doesnt-work",
-        "one-item-across-or",
+        "wrong-section",
+        "own-section",
+        "admitted-gap",
+        "comment-sentence",
+        "unless-ends-negation",
         "known-condition",
     ],
 )

@@ -13,6 +13,7 @@ from knowledge.text import durations, tokenize
         ("30days", [(30, "day")]),
         ("two weeks", [(14, "day")]),
         ("a fortnight", [(14, "day")]),
+        ("within a calendar month", [(1, "month")]),
         ("72 hrs", [(72, "hour")]),
         ("72hrs", [(72, "hour")]),
         ("within seventy-two hours", [(72, "hour")]),
