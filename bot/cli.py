@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -21,9 +21,12 @@ from bot.settings import Settings
 from flows.engine import Coach
 from flows.loader import ScenarioContent, load_scenarios
 from flows.machine import mermaid_diagram
-from knowledge.checks import ContentReport, check_content, load_core_contract
+from flows.questions import UnknownQuestionError, all_askables, find_askable
+from knowledge.checks import ContentReport, StepQuestion, check_content, load_core_contract
+from knowledge.choices import read_choice
 from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
+from knowledge.models import ChoiceQuestion, OrderQuestion
 from storage.reports import ReportStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore, find_cohort
@@ -56,7 +59,13 @@ def _content_check(args: argparse.Namespace) -> int:
     kb = _knowledge()
     core_file = Path(args.core) if args.core else settings.core_questions_file
     contract = load_core_contract(core_file) if core_file.exists() else None
-    report = check_content(kb, contract, scenario_criteria=_scenario_criteria(kb))
+    scenarios = _scenarios(kb)
+    steps = [
+        StepQuestion(askable.id, askable.question, askable.case)
+        for askable in all_askables(kb, scenarios)
+        if askable.case is not None and askable.question.id not in kb.questions
+    ]
+    report = check_content(kb, contract, _scenario_criteria(kb), steps)
     _print_report(kb, report, sys.stdout)
     return 0 if report.ok else 1
 
@@ -223,8 +232,12 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[dict[st
 # ---------------------------------------------------------------- coach grade
 
 
-def grade_lines(kb: KnowledgeBase, lines: Iterator[str]) -> Iterator[dict[str, object]]:
-    """Mark JSON lines {"question_id", "answer"}; one result per non-empty input line."""
+def grade_lines(
+    kb: KnowledgeBase, scenarios: Mapping[str, ScenarioContent], lines: Iterator[str]
+) -> Iterator[dict[str, object]]:
+    """Mark JSON lines {"question_id", "answer"[, "variant"]}; one result per non-empty line,
+    each carrying its input line number. A question id is a bank id or SCENARIO/STEP; a choice
+    is a letter, the option's words, or a number counted as the learner sees it (1 is A)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -238,37 +251,58 @@ def grade_lines(kb: KnowledgeBase, lines: Iterator[str]) -> Iterator[dict[str, o
             continue
         question_id = item.get("question_id")
         answer = item.get("answer")
-        question = kb.question(str(question_id)) if question_id is not None else None
-        if question is None:
+        variant = item.get("variant")
+        head: dict[str, object] = {"line": number, "question_id": question_id, "answer": answer}
+        if variant is not None:
+            head["variant"] = variant
+        try:
+            askable = find_askable(
+                kb, scenarios, str(question_id), None if variant is None else str(variant)
+            )
+        except UnknownQuestionError as error:
+            yield {**head, "verdict": "error", "message": str(error)}
+            continue
+        text = _answer_text(answer)
+        if text is None:
             yield {
-                "question_id": question_id,
-                "answer": answer,
+                **head,
                 "verdict": "error",
-                "message": f"unknown question id {question_id!r}",
+                "message": "answer must be a string (or numbers as the learner sees them)",
             }
             continue
-        if not isinstance(answer, str | int | list):
-            yield {
-                "question_id": question_id,
-                "answer": answer,
-                "verdict": "error",
-                "message": "answer must be a string (or option indexes)",
-            }
-            continue
-        verdict = mark(question, answer)
+        question = askable.question
+        if isinstance(question, ChoiceQuestion | OrderQuestion):
+            reading = read_choice(question, text)
+            if reading.problem is not None:
+                yield {**head, "verdict": "no-option", "message": reading.problem}
+                continue
+        verdict = mark(question, text, askable.case)
         yield {
-            "question_id": question_id,
-            "answer": answer,
+            **head,
             "verdict": verdict.outcome,
             "score": verdict.score,
+            "review": verdict.review,
             "missing": list(verdict.missing),
+            "unrecognised": list(verdict.unrecognised),
             "feedback": verdict.feedback,
             "refs": kb.citations(question),
         }
 
 
+def _answer_text(answer: object) -> str | None:
+    """The answer as the learner would type it: numbers count from 1, as they are shown."""
+    if isinstance(answer, str):
+        return answer
+    if isinstance(answer, int) and not isinstance(answer, bool):
+        return str(answer)
+    if isinstance(answer, list) and answer and all(isinstance(a, int) for a in answer):
+        return " ".join(str(a) for a in answer)
+    return None
+
+
 def _grade(args: argparse.Namespace) -> int:
     kb = _knowledge()
+    scenarios = _scenarios(kb)
     if args.file == "-":
         source: TextIO = sys.stdin
     else:
@@ -276,12 +310,29 @@ def _grade(args: argparse.Namespace) -> int:
             source = Path(args.file).open(encoding="utf-8")  # noqa: SIM115  # closed below
         except OSError as error:
             raise SystemExit(f"error: cannot read {args.file}: {error.strerror}") from None
+    errors = 0
     try:
-        for result in grade_lines(kb, iter(source)):
+        for result in grade_lines(kb, scenarios, iter(source)):
+            errors += result["verdict"] == "error"
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     finally:
         if source is not sys.stdin:
             source.close()
+    if errors:
+        sys.stderr.write(f'{errors} line(s) could not be marked (see "error" lines)\n')
+    return 1 if errors else 0
+
+
+# ---------------------------------------------------------------- coach content questions
+
+
+def _content_questions(args: argparse.Namespace) -> int:
+    del args
+    kb = _knowledge()
+    for askable in all_askables(kb, _scenarios(kb)):
+        question = askable.question
+        where = "step" if askable.case is not None else ("core" if question.core else "bank")
+        sys.stdout.write(f"{askable.id}\t{question.type}\t{where}\t{question.topic}\n")
     return 0
 
 
@@ -298,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = content_commands.add_parser("check", help="validate all content and show coverage")
     check.add_argument("--core", help="the core questions contract (default: CORE_QUESTIONS_FILE)")
     check.set_defaults(handler=_content_check)
+    listing = content_commands.add_parser(
+        "questions", help="every question id a learner can meet (bank ids and SCENARIO/STEP)"
+    )
+    listing.set_defaults(handler=_content_questions)
 
     diagram = content_commands.add_parser(
         "diagram", help="print a scenario's state machine as a Mermaid diagram"

@@ -5,21 +5,27 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from flows.scenario import Scenario, Step
-from knowledge.loader import ContentError, KnowledgeBase, describe_error, read_document
-from knowledge.models import AnyQuestion, Question, Topic
+from knowledge.loader import (
+    ContentError,
+    KnowledgeBase,
+    QuestionSources,
+    build_question,
+    describe_error,
+    read_document,
+)
+from knowledge.models import AnyQuestion, CaseContext
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
-_QUESTION_ADAPTER: TypeAdapter[AnyQuestion] = TypeAdapter(Question)
-_TOPICS = set(Topic.__args__)  # type: ignore[attr-defined]  # Literal's values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: one object per loaded scenario (a cache key)
 class ScenarioContent:
     """A validated scenario with the question each step asks."""
 
@@ -31,12 +37,57 @@ class ScenarioContent:
     def question_for(self, step_id: str) -> AnyQuestion:
         return self.questions[step_id]
 
+    def case_context(self, step_id: str, facts: Mapping[str, str]) -> CaseContext:
+        """The case a step's answer is marked against: what the learner was told (the case
+        card, the customer's line, the task) and the facts of this attempt."""
+        return _case_context(self, step_id, tuple(sorted(facts.items())))
+
     def criteria(self) -> set[str]:
         """Criteria the scenario evidences: its own and those of every question it asks."""
         codes = set(self.scenario.criteria)
         for question in self.questions.values():
             codes.update(question.criteria)
         return codes
+
+
+@lru_cache(maxsize=1024)
+def _case_context(
+    content: ScenarioContent, step_id: str, facts: tuple[tuple[str, str], ...]
+) -> CaseContext:
+    scenario = content.scenario
+    case = scenario.case
+    values = case_values(scenario, dict(facts))
+    step = scenario.step(step_id)
+    texts = (
+        case.purchased,
+        case.price,
+        case.problem,
+        *dict(facts).values(),
+        fill_placeholders(step.customer, values),
+        fill_placeholders(step.task, values),
+    )
+    days = dict(facts).get("days_ago", "")
+    return CaseContext(
+        texts=texts,
+        channel=case.channel,
+        days_since=int(days) if days.isdigit() else None,
+        facts=dict(facts),
+    )
+
+
+class _KnownValues(dict[str, str]):
+    """Fills the {placeholders} it knows and leaves any other braces as they are."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
+    """A customer line or task with {name}, {product}, facts… filled in."""
+    try:
+        return text.format_map(_KnownValues(values))
+    except (ValueError, IndexError, AttributeError):
+        return text  # a stray brace: marking only needs the numbers in the text
 
 
 def inline_question_id(scenario_id: str, step_id: str) -> str:
@@ -47,11 +98,10 @@ def _inline_question(scenario: Scenario, step: Step) -> dict[str, Any]:
     assert step.ask is not None
     if "id" in step.ask:
         raise ValueError("an inline question gets its id from the step; remove 'id'")
-    topic = scenario.topic if scenario.topic in _TOPICS else "complaints"
     return {
         "id": inline_question_id(scenario.id, step.id),
         "prompt": step.task,
-        "topic": topic,
+        "topic": scenario.topic,
         **step.ask,
     }
 
@@ -92,6 +142,7 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
             path, document.line_of(("id",)), "the file name must be the scenario id"
         )
 
+    sources = QuestionSources.of(kb)
     questions: dict[str, AnyQuestion] = {}
     for index, step in enumerate(scenario.steps):
         location: tuple[str | int, ...] = ("steps", index)
@@ -106,24 +157,15 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
         else:
             try:
                 raw = _inline_question(scenario, step)
-                question = _QUESTION_ADAPTER.validate_python(raw, context=kb.validation_context())
             except ValueError as error:
-                if isinstance(error, ValidationError):
-                    raise describe_error(error, document, *location, "ask") from None
                 raise ContentError(path, document.line_of(location), str(error)) from None
+            question = build_question(raw, sources, document, (*location, "ask"))
             if question.id in kb.questions:
                 raise ContentError(
                     path,
                     document.line_of(location),
                     f"inline question id {question.id!r} clashes with a bank question",
                 )
-            for entry_id in question.entries:
-                if entry_id not in kb.entries:
-                    raise ContentError(
-                        path,
-                        document.line_of((*location, "ask", "entries")),
-                        f"step {step.id!r} refers to unknown entry {entry_id!r}",
-                    )
         if isinstance(step.next, tuple):
             for branch in step.next:
                 if branch.choice is not None and getattr(question, "type", "") != "single":

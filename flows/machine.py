@@ -63,7 +63,9 @@ class Turn:
         if self.verdict is None:
             question = self.scenario.question_for(self.state)
             answer: str | int = self.choice if self.choice is not None else self.answer
-            self.verdict = mark(question, answer)
+            self.verdict = mark(
+                question, answer, self.scenario.case_context(self.state, self.facts)
+            )
             self.marked.append(MarkedAnswer(self.state, self.answer, self.verdict))
 
     def passed(self, event: EventData) -> bool:

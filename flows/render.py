@@ -9,8 +9,8 @@ from flows.io import Button, Poll, Reply
 from flows.loader import ScenarioContent, case_values
 from flows.ports import AnswerRecord, ScenarioRun, StepResult
 from flows.scenario import MAX_ATTEMPTS, Scenario, Step
+from knowledge.choices import presented_order
 from knowledge.loader import KnowledgeBase
-from knowledge.marking import presented_order
 from knowledge.models import (
     TOPIC_TITLES,
     AnyQuestion,

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from knowledge.models import ID_RE, CriterionCode
+from knowledge.models import ID_RE, CriterionCode, Topic
 
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=30)]
 PersonaType = Literal["angry", "confused", "upset", "knowledgeable", "ict-beginner"]
@@ -104,7 +104,7 @@ class Scenario(Frozen):
     id: Annotated[str, Field(pattern=ID_RE, max_length=40)]
     title: Annotated[str, Field(min_length=5, max_length=60)]
     summary: Annotated[str, Field(min_length=10, max_length=300)]
-    topic: str
+    topic: Topic
     persona: Persona
     case: Case
     variants: tuple[Variant, ...] = ()

@@ -11,7 +11,13 @@ import yaml
 
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import mark
-from knowledge.models import ChoiceQuestion, NumericQuestion, TextQuestion
+from knowledge.models import (
+    AnyQuestion,
+    CaseContext,
+    ChoiceQuestion,
+    NumericQuestion,
+    TextQuestion,
+)
 
 MIN_EVIDENCE = 2
 
@@ -51,16 +57,32 @@ def load_core_contract(path: Path) -> list[dict[str, Any]]:
     return data
 
 
+@dataclass(frozen=True)
+class StepQuestion:
+    """A question written inline in a scenario step, with the case it is marked against."""
+
+    name: str
+    """SCENARIO_ID/STEP_ID"""
+    question: AnyQuestion
+    case: CaseContext | None
+
+
 def check_content(
     kb: KnowledgeBase,
     core_contract: Sequence[Mapping[str, Any]] | None = None,
     scenario_criteria: Mapping[str, int] | None = None,
+    steps: Sequence[StepQuestion] = (),
 ) -> ContentReport:
-    """Check everything that loading alone cannot: the contract, examples and coverage."""
+    """Check everything that loading alone cannot: the contract, examples and coverage.
+
+    `steps` are scenario steps' inline questions: their examples and model answers are
+    marked like a bank question's, against the step's case.
+    """
     report = ContentReport()
     _check_contract(kb, core_contract, report)
-    _check_examples(kb, report)
-    _check_model_answers(kb, report)
+    bank = [StepQuestion(q.id, q, None) for q in kb.questions.values()]
+    _check_examples([*bank, *steps], report)
+    _check_model_answers([*bank, *steps], report)
     _check_polls(kb, report)
     _coverage(kb, scenario_criteria or {}, report)
     return report
@@ -94,27 +116,29 @@ def _check_contract(
                 )
 
 
-def _check_examples(kb: KnowledgeBase, report: ContentReport) -> None:
-    for question in kb.questions.values():
-        for example in question.examples:
+def _check_examples(questions: Sequence[StepQuestion], report: ContentReport) -> None:
+    for item in questions:
+        for example in item.question.examples:
             report.examples_checked += 1
-            verdict = mark(question, example.answer)
+            verdict = mark(item.question, example.answer, item.case)
             if verdict.outcome != example.verdict:
                 report.problems.append(
-                    f"question {question.id!r}: example {example.answer!r} marked"
+                    f"question {item.name!r}: example {example.answer!r} marked"
                     f" {verdict.outcome}, expected {example.verdict}"
+                    f" ({'; '.join(verdict.misconceptions or verdict.missing)})"
                 )
 
 
-def _check_model_answers(kb: KnowledgeBase, report: ContentReport) -> None:
+def _check_model_answers(questions: Sequence[StepQuestion], report: ContentReport) -> None:
     """A question's own model answer (shown after three tries) must mark correct."""
-    for question in kb.questions.values():
+    for item in questions:
+        question = item.question
         if isinstance(question, TextQuestion | NumericQuestion):
             report.examples_checked += 1
-            verdict = mark(question, question.model_answer)
+            verdict = mark(question, question.model_answer, item.case)
             if verdict.outcome != "correct":
                 report.problems.append(
-                    f"question {question.id!r}: its model answer is marked {verdict.outcome}"
+                    f"question {item.name!r}: its model answer is marked {verdict.outcome}"
                     f" ({'; '.join(verdict.misconceptions or verdict.missing)})"
                 )
 

@@ -23,6 +23,7 @@ from knowledge.models import (
     LawMention,
     Question,
     Quiz,
+    SharedClaim,
     TextQuestion,
 )
 from knowledge.patterns import find
@@ -132,23 +133,6 @@ def _validate_list(
     return items
 
 
-def _validate_questions(document: Document, context: Mapping[str, Any]) -> list[AnyQuestion]:
-    questions: list[AnyQuestion] = []
-    for index, raw in enumerate(_as_list(document)):
-        if isinstance(raw, dict) and "type" not in raw:
-            line = document.line_of((index,))
-            raise ContentError(
-                document.path,
-                line,
-                "question has no 'type' (text, single, multiple, order, numeric)",
-            )
-        try:
-            questions.append(_QUESTION_ADAPTER.validate_python(raw, context=context))
-        except ValidationError as error:
-            raise describe_error(error, document, index) from None
-    return questions
-
-
 def _load_lexicon(path: Path) -> dict[str, tuple[str, ...]]:
     document = read_document(path)
     data = document.data or {}
@@ -182,6 +166,25 @@ def _load_misconceptions(
     return claims
 
 
+def _load_shared_claims(
+    path: Path, lexicon: Mapping[str, Sequence[str]], misconception_ids: set[str]
+) -> list[SharedClaim]:
+    """The shared claims, checked in every answer of the topics they name."""
+    if not path.exists():
+        return []
+    document = read_document(path)
+    claims = _validate_list(document, SharedClaim, context={"lexicon": lexicon})
+    seen: set[str] = set()
+    for index, claim in enumerate(claims):
+        if claim.id in seen or claim.id in misconception_ids:
+            where = "misconceptions.yaml" if claim.id in misconception_ids else "this file"
+            raise ContentError(
+                path, document.line_of((index,)), f"duplicate id {claim.id!r} (also in {where})"
+            )
+        seen.add(claim.id)
+    return claims
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """All content, validated and cross-checked. Read-only and shared by everyone."""
@@ -192,6 +195,9 @@ class KnowledgeBase:
     quizzes: Mapping[str, Quiz]
     lexicon: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     misconceptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    laws: tuple[Law, ...] = ()
+    claims: tuple[SharedClaim, ...] = ()
+    """Shared wrong claims and harmful practices (claims.yaml), checked in every answer."""
 
     def validation_context(self) -> dict[str, Any]:
         """What rubric validation needs: the lexicon and the shared misconceptions."""
@@ -232,6 +238,7 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     lexicon_path = content_dir / "lexicon.yaml"
     lexicon = _load_lexicon(lexicon_path) if lexicon_path.exists() else {}
     misconceptions = _load_misconceptions(content_dir / "misconceptions.yaml", lexicon)
+    claims = _load_shared_claims(content_dir / "claims.yaml", lexicon, set(misconceptions))
     laws_path = content_dir / "laws.yaml"
     laws = (
         _validate_list(read_document(laws_path), Law, context={"lexicon": lexicon})
@@ -255,26 +262,13 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     question_where: list[tuple[str, Path, int | None]] = []
     for path in sorted((content_dir / "questions").glob("*.yaml")):
         document = read_document(path)
-        for index, validated in enumerate(_validate_questions(document, context)):
-            question = validated
+        for index, raw in enumerate(_as_list(document)):
             line = document.line_of((index,))
+            question = build_question(
+                raw, QuestionSources(codes, entries, laws, context, claims), document, (index,)
+            )
             question_where.append((question.id, path, line))
             _check_unique(question_where, "question")
-            _check_codes(question.criteria, codes, path, line)
-            for entry_id in question.entries:
-                if entry_id not in entries:
-                    raise ContentError(
-                        path,
-                        line,
-                        f"question {question.id!r} refers to unknown entry {entry_id!r}",
-                    )
-            if isinstance(question, TextQuestion):
-                unknown = set(question.rubric.laws) - {law.id for law in laws}
-                if unknown:
-                    raise ContentError(path, line, f"unknown law id(s) in rubric: {unknown}")
-                question = with_law_mentions(
-                    question, [entries[e] for e in question.entries], laws
-                )
             questions[question.id] = question
 
     quizzes: dict[str, Quiz] = {}
@@ -301,7 +295,65 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
         quizzes=quizzes,
         lexicon=lexicon,
         misconceptions=misconceptions,
+        laws=tuple(laws),
+        claims=tuple(claims),
     )
+
+
+@dataclass(frozen=True)
+class QuestionSources:
+    """What building a question checks it against: criteria codes, entries, laws, rubric
+    context (lexicon and shared misconceptions)."""
+
+    criteria: set[str] | frozenset[str]
+    entries: Mapping[str, Entry]
+    laws: Sequence[Law]
+    context: Mapping[str, Any]
+    claims: Sequence[SharedClaim] = ()
+
+    @classmethod
+    def of(cls, kb: KnowledgeBase) -> QuestionSources:
+        return cls(frozenset(kb.criteria), kb.entries, kb.laws, kb.validation_context(), kb.claims)
+
+
+def build_question(
+    raw: Any, sources: QuestionSources, document: Document, location: tuple[int | str, ...]
+) -> AnyQuestion:
+    """Validate one question (from the bank or written inline in a scenario step) and attach
+    what marking needs: the laws to watch for and the numbers and sections of its entries.
+
+    Bank questions and scenario steps go through this one function, so both get the same
+    checks (known criteria and entries, laws and rubric law ids) and the same marking.
+    """
+    path = document.path
+    line = document.line_of(location)
+    if isinstance(raw, dict) and "type" not in raw:
+        raise ContentError(
+            path, line, "question has no 'type' (text, single, multiple, order, numeric)"
+        )
+    try:
+        question = _QUESTION_ADAPTER.validate_python(raw, context=sources.context)
+    except ValidationError as error:
+        raise describe_error(error, document, *location) from None
+    _check_codes(question.criteria, set(sources.criteria), path, line)
+    for entry_id in question.entries:
+        if entry_id not in sources.entries:
+            raise ContentError(
+                path, line, f"question {question.id!r} refers to unknown entry {entry_id!r}"
+            )
+    if isinstance(question, TextQuestion):
+        unknown = set(question.rubric.laws) - {law.id for law in sources.laws}
+        if unknown:
+            raise ContentError(path, line, f"unknown law id(s) in rubric: {sorted(unknown)}")
+        unknown_claims = set(question.rubric.allows) - {c.id for c in sources.claims}
+        if unknown_claims:
+            raise ContentError(
+                path, line, f"unknown shared claim id(s) in allows: {sorted(unknown_claims)}"
+            )
+        question = with_law_mentions(
+            question, [sources.entries[e] for e in question.entries], sources.laws
+        ).with_shared_claims(sources.claims)
+    return question
 
 
 def with_law_mentions(

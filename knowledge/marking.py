@@ -12,10 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-
+from knowledge.choices import ChoiceReading, presented_order, read_choice
 from knowledge.models import (
     AnyQuestion,
+    CaseContext,
     ChoiceQuestion,
     Concept,
     LawMention,
@@ -25,7 +25,7 @@ from knowledge.models import (
     TextQuestion,
     Verdict,
 )
-from knowledge.patterns import find_all, is_negated
+from knowledge.patterns import Pattern, find, find_all, is_negated
 from knowledge.text import (
     NEGATORS,
     NO_BREAK,
@@ -39,34 +39,38 @@ from knowledge.text import (
 # Long answers are marked on their start: nobody writes a 3,000-character answer to one question,
 # and the cap keeps marking time bounded for pasted walls of text.
 MARKED_CHARACTERS = 3000
-OPTION_LETTERS = "abcdefghij"
-OPTION_MATCH_CUTOFF = 80
 # Score of an answer that only says something worth credit but nothing the rubric requires.
 PARTIAL_CREDIT = 0.25
 
 Answer = str | int | Sequence[int]
 
 
-def mark(question: AnyQuestion, answer: Answer) -> Verdict:
-    """Mark one answer to one question."""
+def mark(question: AnyQuestion, answer: Answer, case: CaseContext | None = None) -> Verdict:
+    """Mark one answer to one question; in a scenario step, `case` is the case it is about."""
     if isinstance(question, TextQuestion):
-        return _mark_text(question, _as_text(answer))
-    if isinstance(question, ChoiceQuestion):
-        return _mark_choice(question, _as_indexes(answer, question.options_texts()))
-    if isinstance(question, OrderQuestion):
-        shown = [question.items[i] for i in presented_order(question)]
-        picked = _as_indexes(answer, shown)
-        return _mark_order(question, [presented_order(question)[i] for i in picked])
+        return _mark_text(question, _as_text(answer), case)
+    if isinstance(question, ChoiceQuestion | OrderQuestion):
+        reading = _read(question, answer)
+        if reading.problem is not None:
+            return _verdict(
+                question, "incorrect", 0.0, missing=["a choice of option"], notes=[reading.problem]
+            )
+        if isinstance(question, ChoiceQuestion):
+            return _mark_choice(question, reading.picked)
+        shown = presented_order(question)
+        return _mark_order(question, [shown[i] for i in reading.picked])
     return _mark_numeric(question, _as_text(answer))
 
 
-def presented_order(question: OrderQuestion) -> tuple[int, ...]:
-    """The order items are shown in: a fixed shuffle derived from the question id."""
-    count = len(question.items)
-    # Stepping through the items by a step coprime with the count visits each exactly once.
-    # Starting at 1 means the first item is never shown first, so the order is never the answer.
-    step = next(s for s in (2, 3, 5, 7) if count % s != 0)
-    return tuple((i * step + 1) % count for i in range(count))
+def _read(question: ChoiceQuestion | OrderQuestion, answer: Answer) -> ChoiceReading:
+    """Indexes (from buttons) are taken as they are; typed text is read like the chat does."""
+    if isinstance(answer, str):
+        return read_choice(question, answer)
+    count = len(question.options if isinstance(question, ChoiceQuestion) else question.items)
+    indexes = [answer] if isinstance(answer, int) else list(answer)
+    if not indexes or any(not 0 <= i < count for i in indexes):
+        return ChoiceReading(problem="That option doesn't exist.")
+    return ChoiceReading(tuple(dict.fromkeys(indexes)))
 
 
 # ---------------------------------------------------------------- free text
@@ -78,6 +82,8 @@ class _Hits:
     """Where each concept's matches start."""
     covered: frozenset[int] = frozenset()
     """Every token inside some concept's match ("aggressive or threatening" covers all three)."""
+    spans: tuple[tuple[int, int], ...] = ()
+    """(start, end) of every concept match."""
 
     def has(self, concept_id: str) -> bool:
         return bool(self.positions.get(concept_id))
@@ -86,6 +92,7 @@ class _Hits:
 def _find_concepts(concepts: Sequence[Concept], tokens: Tokens) -> _Hits:
     positions: dict[str, tuple[int, ...]] = {}
     covered: set[int] = set()
+    spans: set[tuple[int, int]] = set()
     for concept in concepts:
         starts: set[int] = set()
         for pattern in concept.patterns:
@@ -93,8 +100,9 @@ def _find_concepts(concepts: Sequence[Concept], tokens: Tokens) -> _Hits:
                 if not match.negated:
                     starts.add(match.start)
                     covered.update(range(match.start, max(match.end, match.start + 1)))
+                    spans.add((match.start, match.end))
         positions[concept.id] = tuple(sorted(starts))
-    return _Hits(positions, frozenset(covered))
+    return _Hits(positions, frozenset(covered), tuple(sorted(spans)))
 
 
 def _in_order(order: Sequence[str], hits: _Hits) -> bool:
@@ -115,40 +123,86 @@ def _in_order(order: Sequence[str], hits: _Hits) -> bool:
 _NON_ANSWERS = frozenset({"pass", "skip", "next", "?", "??", "???", "-", "n/a", "na"})
 
 
-def _mark_text(question: TextQuestion, answer: str) -> Verdict:
+# Problems that mean "the rubric does not know this", not "this is known to be wrong": the
+# verdict stands as the marker's best guess but is flagged for a tutor to review.
+UNRECOGNISED = frozenset({"added-condition", "unrecognised-item", "unfamiliar-claim"})
+
+
+def _mark_text(question: TextQuestion, answer: str, case: CaseContext | None) -> Verdict:
     rubric = question.rubric
     if answer.strip().lower() in _NON_ANSWERS:
         answer = "unsure"
     tokens = tokenize(answer[:MARKED_CHARACTERS])
     hits = _find_concepts(rubric.all_concepts(), tokens)
     found, missing, score = _credit(rubric, hits)
-    wrong = _wrong_facts(question, tokens, hits)
+    wrong = _wrong_facts(question, tokens, hits, case)
     short_groups = [g for g in rubric.groups if sum(hits.has(c.id) for c in g.concepts) < g.need]
     # "Name the three…" questions are lists too, whether their items are a group or required.
     some = 0.0 < score < 1.0
     list_like = bool(short_groups) or ((bool(rubric.order) or len(rubric.required) >= 3) and some)
+    # A reply to a customer or a CRM note is prose, not a list: its other clauses are not items.
+    list_like = list_like and (case is None or _asks_for_list(question))
     if list_like and score > 0.0 and not wrong:
         stray = _unrecognised_items(tokens, hits)
         if stray:
             quoted = ", ".join(f"“{item}”" for item in stray[:3])
             wrong.append(
-                ("unrecognised-item", f"{quoted}: not one of the answers this question is after.")
+                Problem(
+                    "unrecognised-item",
+                    f"{quoted}: not one of the answers this question is after.",
+                    tuple(stray),
+                )
+            )
+    if not wrong and score >= 1.0:
+        claims = _unfamiliar_claims(question, tokens, hits)
+        if claims:
+            quoted = ", ".join(f"“{claim}”" for claim in claims[:2])
+            wrong.append(
+                Problem(
+                    "unfamiliar-claim",
+                    f"I don't recognise {quoted}: a tutor will check whether it is right.",
+                    tuple(claims),
+                )
+            )
+            return _verdict(
+                question,
+                "partial",
+                round(max(score - 0.5, 0.5), 3),
+                found=found,
+                missing=missing,
+                misconceptions=["unfamiliar-claim"],
+                notes=[wrong[0].note],
+                review=True,
+                unrecognised=claims,
             )
     if wrong:
+        unknown_only = all(problem.kind in UNRECOGNISED for problem in wrong)
         return _verdict(
             question,
             "incorrect",
             0.0,
             found=found,
             missing=missing,
-            misconceptions=[name for name, _ in wrong],
-            notes=[note for _, note in wrong],
+            misconceptions=[problem.kind for problem in wrong],
+            notes=[problem.note for problem in wrong],
+            review=unknown_only,
+            unrecognised=[text for problem in wrong for text in problem.quoted],
         )
     if score >= 1.0:
         return _verdict(question, "correct", 1.0, found=found, missing=missing)
     if score > 0.0:
         return _verdict(question, "partial", round(score, 3), found=found, missing=missing)
     return _verdict(question, "incorrect", 0.0, found=found, missing=missing)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with an answer: its kind (a claim id or a check), feedback, and the
+    words of the answer it is about when the marker did not recognise them."""
+
+    kind: str
+    note: str
+    quoted: tuple[str, ...] = ()
 
 
 def _credit(rubric: Rubric, hits: _Hits) -> tuple[list[str], list[str], float]:
@@ -175,10 +229,13 @@ def _credit(rubric: Rubric, hits: _Hits) -> tuple[list[str], list[str], float]:
     return found, missing, score
 
 
-def _wrong_facts(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[tuple[str, str]]:
-    """(misconception, feedback) for every wrong fact the answer states."""
+def _wrong_facts(
+    question: TextQuestion, tokens: Tokens, hits: _Hits, case: CaseContext | None
+) -> list[Problem]:
+    """Every wrong fact the answer states, and every condition it adds that the rubric
+    does not know."""
     rubric = question.rubric
-    wrong: list[tuple[str, str]] = []
+    wrong: list[Problem] = []
     for claim in rubric.forbidden:
         if any(hits.has(name) for name in claim.unless):
             continue
@@ -187,26 +244,59 @@ def _wrong_facts(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[tu
             for p in claim.patterns
             for m in find_all(p, tokens)
         ):
-            wrong.append((claim.id, claim.feedback))
-    wrong.extend(("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
+            wrong.append(Problem(claim.id, claim.feedback))
+    for shared in question.shared_claims:
+        if not shared.fits(case) or any(hits.has(name) for name in shared.unless):
+            continue
+        if any(_says(p, tokens) for p in shared.unless_said):
+            continue
+        if any(
+            not m.negated
+            and not _preceded_by(tokens, m.start, shared.not_after)
+            and not _inside_one_concept(hits, m.start, m.end)
+            for p in shared.patterns
+            for m in find_all(p, tokens)
+        ):
+            wrong.append(Problem(shared.id, shared.feedback))
+    wrong.extend(Problem("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
     if _wrong_sections(question, tokens):
-        wrong.append(("wrong-section", f"Check the section: this rule is in {question.basis}."))
-    stray_numbers = _unexpected_numbers(question, tokens, hits)
+        wrong.append(
+            Problem("wrong-section", f"Check the section: this rule is in {question.basis}.")
+        )
+    stray_numbers = _unexpected_numbers(question, tokens, hits, case)
     if stray_numbers:
         shown = ", ".join(str(n) for n in stray_numbers)
         wrong.append(
-            ("unexpected-figure", f"Check the figure(s) {shown}: that isn't what the law says.")
+            Problem(
+                "unexpected-figure", f"Check the figure(s) {shown}: that isn't what the law says."
+            )
         )
-    if rubric.figures is not None and _wrong_figure(question, tokens):
-        wrong.append(("wrong-figure", rubric.figures.feedback))
+    if rubric.figures is not None and _wrong_figure(question, tokens, case):
+        wrong.append(Problem("wrong-figure", rubric.figures.feedback))
     if rubric.order and not _in_order(rubric.order, hits):
-        wrong.append(("wrong-order", rubric.order_feedback))
+        wrong.append(Problem("wrong-order", rubric.order_feedback))
     condition = _added_condition(question, tokens, hits)
     if condition:
         wrong.append(
-            ("added-condition", f"“{condition}”: the rule has no such condition or exception.")
+            Problem(
+                "added-condition",
+                f"“{condition}”: I don't know this condition or exception in the rule.",
+                (condition,),
+            )
         )
     return wrong
+
+
+def _says(pattern: Pattern, tokens: Tokens) -> bool:
+    """Whether the answer says the pattern (and does not negate it)."""
+    match = find(pattern, tokens)
+    return match is not None and not match.negated
+
+
+def _inside_one_concept(hits: _Hits, start: int, end: int) -> bool:
+    """Whether a shared claim's words all lie inside one match of the rubric's own concepts:
+    then the rubric knows this phrase, and it is right for this question."""
+    return any(s <= start and end <= e for s, e in hits.spans)
 
 
 # Words that restrict a rule ("only if", "unless", "except"). A condition the rubric knows
@@ -271,6 +361,54 @@ def _answers_no(tokens: Tokens, start: int) -> bool:
     return not any(tokens.stems[i] in NEGATORS for i in range(1, start))
 
 
+# Words that make a clause a claim about the law or money (stems): a clause with one of them in
+# which no concept of the rubric is found is something the marker cannot place.
+_CLAIM_WORDS = frozenset({"fee", "charg", "deduct", "half"})
+# "free of charge", "at our cost", "at the trader's expense": the trader pays, which is right.
+_TRADER_PAYS = frozenset({"free", "no", "our", "trader", "shop", "seller", "retail", "compani"})
+MAX_CLAIM_WORDS = 16
+_CONTRASTS = frozenset({"but", "howev", "although", "though"})
+
+
+def _unfamiliar_claims(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[str]:
+    """Clauses that state something about the law, a fee, a party or a period, in which no
+    concept of the rubric (nor any wrong claim) was found."""
+    if not _CLAIM_WORDS.intersection(tokens.stems):
+        return []
+    claims: list[str] = []
+    start = 0
+    for i in range(len(tokens) + 1):
+        # A clause ends at punctuation, or before "but" ("…, but you pay half the cost").
+        joined = i < len(tokens) and (i == start or tokens.breaks[i] == NO_BREAK)
+        if joined and (i == start or tokens.stems[i] not in _CONTRASTS):
+            continue
+        clause = range(start, i)
+        start = i
+        if not clause or any(p in hits.covered for p in clause):
+            continue
+        marked = [
+            p
+            for p in clause
+            if tokens.stems[p] in _CLAIM_WORDS
+            and not is_negated(tokens, p, ())
+            and not _TRADER_PAYS.intersection(tokens.stems[max(0, p - 3) : p])
+        ]
+        if marked and not _taught(question, tokens, clause, marked):
+            words = tokens.words[clause.start : clause.stop][:MAX_CLAIM_WORDS]
+            claims.append(" ".join(words))
+    return claims
+
+
+def _taught(question: TextQuestion, tokens: Tokens, clause: range, marked: list[int]) -> bool:
+    """Whether a clause says what the question's entries teach: most of its word pairs, and
+    every claim word, stand in them ("free of charge", "including the delivery charge")."""
+    taught = question.taught_pairs
+    pairs = [(i, (tokens.stems[i], tokens.stems[i + 1])) for i in clause[:-1]]
+    known = {i for i, pair in pairs if pair in taught}
+    covered = known | {i + 1 for i in known}
+    return bool(pairs) and len(known) >= len(pairs) / 2 and all(p in covered for p in marked)
+
+
 MAX_STRAY_ITEM_WORDS = 12
 _ITEM_BREAKS = frozenset({"and", "or", "plus", "also", "then"})
 _FILLER = frozenset(
@@ -282,6 +420,17 @@ _FILLER = frozenset(
     | {"is", "this", "those", "these", "all", "main", "1", "2", "3", "one", "two", "three"}
     | {"you", "know", "really", "just", "only", "them", "they", "are"}
 )
+
+
+_LIST_PROMPT_RE = re.compile(
+    r"\b(name|list|give|state|identify|which|what are|steps|stages|ways|two|three|four)\b",
+    re.IGNORECASE,
+)
+
+
+def _asks_for_list(question: TextQuestion) -> bool:
+    """Whether the prompt asks for several things ("Name the three…", "Give two…")."""
+    return bool(_LIST_PROMPT_RE.search(re.sub(r"\{\w+\}", "", question.prompt)))
 
 
 def _sentence_of(tokens: Tokens, position: int) -> int:
@@ -323,12 +472,21 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
 
 _ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
 # "card ending 1234", "order 55812", "ref 4471": identifiers, not figures of the law (stems).
+# "call back in 2 days", "technician tomorrow between 8 and 12": our own arrangements, not
+# figures of the law (stems).
+_SCHEDULING = frozenset(
+    {"follow", "call", "ring", "back", "chase", "contact", "between", "visit", "book", "slot",
+     "technician", "engin", "appoint", "review", "remind", "phone", "email", "updat"}
+)  # fmt: skip
+_CLOCK_WORDS = frozenset({"am", "pm", "o", "oclock", ":"})
 _IDENTIFIER_WORDS = frozenset(
     {"end", "last", "ref", "refer", "order", "number", "no", "account", "ticket", "case", "invoic"}
 )
 
 
-def _unexpected_numbers(question: TextQuestion, tokens: Tokens, hits: _Hits) -> list[int]:
+def _unexpected_numbers(
+    question: TextQuestion, tokens: Tokens, hits: _Hits, case: CaseContext | None
+) -> list[int]:
     """Numbers stated in a legal answer that the question's own texts never use.
 
     Adversarial answers change a figure ("three attempts", "up to 50%", "over £50"); harmless
@@ -355,12 +513,15 @@ def _unexpected_numbers(question: TextQuestion, tokens: Tokens, hits: _Hits) -> 
         )
         if (
             value in question.known_numbers
+            or (case is not None and value in case.numbers)
             or (value == 100 and following in {"%", "percent", "per"})
             or following in _ORDINAL_ENDINGS
             or numbering
             or 1900 <= value <= 2100
             or _cited(tokens, i)
             or (i > 0 and tokens.stems[i - 1] in _IDENTIFIER_WORDS)
+            or _SCHEDULING.intersection(tokens.stems[max(0, i - 3) : i])
+            or following in _CLOCK_WORDS
         ):
             continue
         stray.append(value)
@@ -418,11 +579,13 @@ def _preceded_by(tokens: Tokens, start: int, words: Sequence[str]) -> bool:
     )
 
 
-def _wrong_figure(question: TextQuestion, tokens: Tokens) -> bool:
+def _wrong_figure(question: TextQuestion, tokens: Tokens, case: CaseContext | None) -> bool:
     assert question.rubric.figures is not None
     allowed = set(question.rubric.figures.allowed_keys())
-    # Figures the prompt itself gives ("bought 12 days ago") may be repeated back.
+    # Figures the prompt or the case gives ("bought 12 days ago") may be repeated back.
     allowed.update(d.key for d in durations(tokenize_cached(question.prompt)))
+    if case is not None:
+        allowed.update(case.duration_keys)
     stated = durations(tokens)
     plain = [d for d in stated if not is_negated(tokens, d.position, ())]
     in_durations = {d.position for d in stated}
@@ -447,57 +610,11 @@ def _as_text(answer: Answer) -> str:
     return ", ".join(str(a) for a in answer)
 
 
-_SPLIT_RE = re.compile(r"\s*(?:,|;|/|\n|->|→|>|\band\b|\bthen\b)\s*")
-_LABEL_RE = re.compile(r"^\(?([a-j]|10|[1-9])[).:]?$", re.IGNORECASE)
-
-
-def _as_indexes(answer: Answer, shown: Sequence[str]) -> list[int]:
-    """Read the options picked: indexes, letters ('B'), numbers ('2') or option texts."""
-    if isinstance(answer, int):
-        return [answer] if 0 <= answer < len(shown) else []
-    if not isinstance(answer, str):
-        return [i for i in answer if 0 <= i < len(shown)]
-    picked: list[int] = []
-    whole = process.extractOne(
-        answer.strip(), list(shown), scorer=fuzz.token_sort_ratio, score_cutoff=90
-    )
-    if whole is not None:
-        return [whole[2]]
-    for raw_piece in _SPLIT_RE.split(answer.strip()):
-        piece = raw_piece.strip().strip(".")
-        if not piece:
-            continue
-        label = _LABEL_RE.match(piece)
-        if label:
-            raw = label.group(1).lower()
-            index = OPTION_LETTERS.index(raw) if raw.isalpha() else int(raw) - 1
-        else:
-            # Plain ratio: a few shared words ("no clue" / "at no cost") must not pick an option.
-            best = process.extractOne(
-                piece.lower(),
-                [option.lower() for option in shown],
-                scorer=fuzz.ratio,
-                score_cutoff=OPTION_MATCH_CUTOFF,
-            )
-            index = best[2] if best is not None else -1
-        if 0 <= index < len(shown) and index not in picked:
-            picked.append(index)
-    return picked
-
-
 def _mark_choice(question: ChoiceQuestion, picked: Sequence[int]) -> Verdict:
     chosen = set(picked)
     right = question.correct_indexes
     labels = [question.options[i].text for i in sorted(chosen)]
     wrong = sorted(chosen - right)
-    if not chosen:
-        return _verdict(
-            question,
-            "incorrect",
-            0.0,
-            missing=["a choice of option"],
-            notes=["No option was chosen."],
-        )
     if wrong:
         notes = [f"“{question.options[i].text}”: {question.options[i].explanation}" for i in wrong]
         found = [question.options[i].text for i in sorted(chosen & right)]
@@ -657,7 +774,12 @@ def _verdict(
     missing: Sequence[str] = (),
     misconceptions: Sequence[str] = (),
     notes: Sequence[str] = (),
+    review: bool = False,
+    unrecognised: Sequence[str] = (),
 ) -> Verdict:
+    feedback = _feedback(question, outcome, found, missing, notes)
+    if review:
+        feedback += " I've flagged this answer for your tutor to check."
     return Verdict(
         question_id=question.id,
         outcome=outcome,  # type: ignore[arg-type]  # one of the three literals above
@@ -665,8 +787,10 @@ def _verdict(
         found=tuple(found),
         missing=tuple(missing),
         misconceptions=tuple(misconceptions),
-        feedback=_feedback(question, outcome, found, missing, notes),
+        feedback=feedback,
         refs=(question.basis, *question.entries),
+        review=review,
+        unrecognised=tuple(unrecognised),
     )
 
 
@@ -683,8 +807,9 @@ def _feedback(
         return f"Correct.{extra} ({basis})"
     if outcome == "partial":
         have = "; ".join(found)
-        need = "; ".join(missing)
-        return f"Partly right: you have {have}. Still missing: {need}. ({basis})"
+        need = f" Still missing: {'; '.join(missing)}." if missing else ""
+        said = f" {' '.join(notes)}" if notes else ""
+        return f"Partly right: you have {have}.{need}{said} ({basis})"
     if notes:
         return f"Not quite. {' '.join(notes)} ({basis})"
     return f"Not quite: the answer needs {'; '.join(missing)}. ({basis})"

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import cached_property, lru_cache
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,7 +28,7 @@ from pydantic import (
 )
 
 from knowledge.patterns import Pattern, PatternError, compile_pattern
-from knowledge.text import durations, tokenize
+from knowledge.text import durations, tokenize, tokenize_cached
 
 CRITERION_RE = re.compile(r"^(POST:P[1-4]|Y/504/6243:[12]\.\d|A/500/7158:[12]\.\d)$")
 ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -203,6 +206,69 @@ class ForbiddenClaim(Frozen):
     ("personalised t-shirts" is not the wrong claim "t-shirts")."""
 
 
+class SharedClaim(ForbiddenClaim):
+    """A wrong claim or harmful practice checked in every answer it can apply to (claims.yaml),
+    whether or not the question's rubric thought of it.
+
+    It applies to questions of `topics` (all when empty). In a scenario step, `channels`,
+    `max_days` and `min_days` restrict it to cases that fit ("too late for a refund" is wrong
+    only within 30 days); `case_only` claims are not checked in bank questions. A rubric that
+    teaches the claim as right lists its id under `allows`.
+    """
+
+    topics: tuple[Topic, ...] = ()
+    case_only: bool = False
+    """Checked only in scenario steps (its conditions need a case's facts)."""
+    channels: tuple[str, ...] = ()
+    max_days: Annotated[int, Field(ge=0)] | None = None
+    min_days: Annotated[int, Field(ge=0)] | None = None
+    unless_said: tuple[CompiledPattern, ...] = ()
+    """Phrases that show the answer knows the exception ("…if the request is manifestly
+    unfounded"): with one of them present the claim does not count."""
+    source: Annotated[str, Field(pattern=r"^https://\S+$")]
+    """Where the rule is written (legislation.gov.uk, the regulator's guidance)."""
+
+    def fits(self, case: CaseContext | None) -> bool:
+        """Whether the case (None for a bank question) meets the claim's conditions; a
+        condition the case cannot answer (no known date) is not met."""
+        if case is None:
+            return not self.case_only
+        if self.channels and case.channel not in self.channels:
+            return False
+        if self.max_days is not None or self.min_days is not None:
+            if case.days_since is None:
+                return False
+            if self.max_days is not None and case.days_since > self.max_days:
+                return False
+            if self.min_days is not None and case.days_since < self.min_days:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    """What a scenario step's answer is marked against besides its question: the case.
+
+    Numbers and durations in `texts` (the customer's line, the task, the case card) may be
+    repeated back; `channel` and `days_since` decide which shared claims are wrong here.
+    """
+
+    texts: tuple[str, ...] = ()
+    channel: str = ""
+    days_since: int | None = None
+    facts: Mapping[str, str] = dataclass_field(default_factory=dict)
+
+    @cached_property
+    def numbers(self) -> frozenset[int]:
+        found = {int(n) for text in self.texts for n in re.findall(r"\d+", text)}
+        found.update(n for text in self.texts for n in _number_words(text))
+        return frozenset(found)
+
+    @cached_property
+    def duration_keys(self) -> frozenset[tuple[int, str]]:
+        return frozenset(d.key for text in self.texts for d in durations(tokenize_cached(text)))
+
+
 class Figures(Frozen):
     """Durations an answer may state; any other duration is a wrong legal fact."""
 
@@ -260,6 +326,8 @@ class Rubric(Frozen):
     """Ids of shared misconceptions (misconceptions.yaml) that also count as forbidden."""
     laws: tuple[Id, ...] = ()
     """Ids (laws.yaml) that may also be named, beyond the laws of the question's entries."""
+    allows: tuple[Id, ...] = ()
+    """Ids of shared claims (claims.yaml) that are right for this question, so not checked."""
     law_mentions: tuple[LawMention, ...] = ()
     """Filled in by the loader from laws.yaml: which laws to watch for and which fit."""
 
@@ -365,6 +433,8 @@ class TextQuestion(QuestionBase):
     rubric: Rubric
     _known_numbers: frozenset[int] = PrivateAttr(default=frozenset())
     _sections: frozenset[int] = PrivateAttr(default=frozenset())
+    _shared_claims: tuple[SharedClaim, ...] = PrivateAttr(default=())
+    _taught_pairs: frozenset[tuple[str, str]] = PrivateAttr(default=frozenset())
 
     def model_post_init(self, context: Any, /) -> None:
         """Collect the numbers this question's own texts use (see `known_numbers`)."""
@@ -393,7 +463,32 @@ class TextQuestion(QuestionBase):
         copy._known_numbers = self._known_numbers | numbers
         sections = {n for e in entries if e.section for n in _section_numbers(e.section)}
         copy._sections = self._sections | frozenset(sections)
+        taught = [*texts, *(e.title for e in entries), self.model_answer]
+        copy._taught_pairs = frozenset(pair for text in taught for pair in _word_pairs(text))
         return copy
+
+    @property
+    def taught_pairs(self) -> frozenset[tuple[str, str]]:
+        """Pairs of neighbouring words (stems) in what its entries and model answer teach: an
+        extra clause made of them ("free of charge", "the customer can choose") is known."""
+        return self._taught_pairs
+
+    def with_shared_claims(self, claims: Sequence[SharedClaim]) -> TextQuestion:
+        """A copy that also checks the shared claims that apply to its topic."""
+        copy = self.model_copy()
+        copy._shared_claims = tuple(
+            claim
+            for claim in claims
+            if (not claim.topics or self.topic in claim.topics)
+            and claim.id not in self.rubric.allows
+            and claim.id not in {own.id for own in self.rubric.forbidden}
+        )
+        return copy
+
+    @property
+    def shared_claims(self) -> tuple[SharedClaim, ...]:
+        """Shared wrong claims and harmful practices checked in this question's answers."""
+        return self._shared_claims
 
     @property
     def cited_sections(self) -> frozenset[int]:
@@ -473,6 +568,12 @@ AnyQuestion = TextQuestion | ChoiceQuestion | OrderQuestion | NumericQuestion
 
 
 @lru_cache(maxsize=4096)
+def _word_pairs(text: str) -> frozenset[tuple[str, str]]:
+    stems = tokenize(text).stems
+    return frozenset(pairwise(stems))
+
+
+@lru_cache(maxsize=4096)
 def _number_words(text: str) -> frozenset[int]:
     """Numbers a text states, in digits or words ("seven principles")."""
     tokens = tokenize(text)
@@ -500,3 +601,8 @@ class Verdict(Frozen):
     misconceptions: tuple[str, ...]
     feedback: str
     refs: tuple[str, ...]
+    review: bool = False
+    """The marker met something it does not recognise (a condition, an item, a claim): the
+    verdict is provisional and the answer goes to a tutor."""
+    unrecognised: tuple[str, ...] = ()
+    """What it did not recognise, quoted from the answer."""

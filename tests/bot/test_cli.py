@@ -13,11 +13,11 @@ from bot.cli import main
 
 
 def grade(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str], exit_code: int = 0
 ) -> list[dict[str, Any]]:
     source = tmp_path / "answers.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert main(["grade", str(source)]) == 0
+    assert main(["grade", str(source)]) == exit_code
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -46,8 +46,11 @@ def test_grade_output_has_every_field(tmp_path: Path, capsys: pytest.CaptureFixt
         tmp_path, capsys, ['{"question_id": "cra-refund-method", "answer": "same card"}']
     )
     assert set(result) == {
-        "question_id", "answer", "verdict", "score", "missing", "feedback", "refs",
+        "line", "question_id", "answer", "verdict", "score", "review", "missing", "unrecognised",
+        "feedback", "refs",
     }  # fmt: skip
+    assert result["line"] == 1
+    assert result["review"] is False
     assert result["verdict"] == "partial"
     assert result["score"] == 0.5
     assert result["missing"] == ["no fee may be charged"]
@@ -55,7 +58,7 @@ def test_grade_output_has_every_field(tmp_path: Path, capsys: pytest.CaptureFixt
     assert any("cra-refund-timing-method" in ref for ref in result["refs"])
 
 
-def test_bad_lines_get_an_error_and_the_run_goes_on(
+def test_bad_lines_get_an_error_the_run_goes_on_and_exits_non_zero(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     results = grade(
@@ -69,10 +72,68 @@ def test_bad_lines_get_an_error_and_the_run_goes_on(
             "",
             '{"question_id": "cra-claim-time-limit", "answer": "six years"}',
         ],
+        exit_code=1,
     )
     assert [r["verdict"] for r in results] == ["error", "error", "error", "error", "correct"]
+    assert [r["line"] for r in results] == [1, 2, 3, 4, 6]
     assert "unknown question id" in results[0]["message"]
     assert "invalid JSON" in results[1]["message"]
+
+
+def test_grade_marks_scenario_steps_against_their_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    step = "faulty-kettle-refund/reply_refund"
+    wrong_law = (
+        "So sorry Mr Foster. It's past our 14 day return period so the best I can do is send it"
+        " off for repair, I'll book that now."
+    )
+    results = grade(
+        tmp_path,
+        capsys,
+        [
+            json.dumps(
+                {
+                    "question_id": step,
+                    "answer": "Sorry! You're in your 30 days so I'll"
+                    " refund the £34.99 to your debit card now.",
+                }
+            ),
+            json.dumps({"question_id": step, "answer": wrong_law}),
+            json.dumps({"question_id": "faulty-kettle-refund/nope", "answer": "x"}),
+            json.dumps({"question_id": step, "variant": "nope", "answer": "x"}),
+        ],
+        exit_code=1,
+    )
+    assert [r["verdict"] for r in results] == ["correct", "incorrect", "error", "error"]
+    assert "30 days" in results[1]["feedback"]
+    assert "no step 'nope'" in results[2]["message"]
+    assert "no variant 'nope'" in results[3]["message"]
+
+
+def test_grade_reads_choices_as_the_learner_sees_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    step = "faulty-kettle-refund/investigate"  # B is right: when he bought it
+    answers = ["B", "2", 2, "option b", "I think B", "b)", "when he bought it", "A", "e", "hello"]
+    results = grade(
+        tmp_path, capsys, [json.dumps({"question_id": step, "answer": a}) for a in answers]
+    )
+    assert [r["verdict"] for r in results] == [
+        "correct", "correct", "correct", "correct", "correct", "correct", "correct",
+        "incorrect", "no-option", "no-option",
+    ]  # fmt: skip
+    assert results[8]["message"] == "There is no option E; reply A–D."
+
+
+def test_content_questions_lists_bank_questions_and_steps(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["content", "questions"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    ids = {row[0] for row in rows}
+    assert {"cra-reject-window", "faulty-kettle-refund/reply_refund"} <= ids
+    assert ["faulty-kettle-refund/investigate", "single", "step", "goods"] in rows
 
 
 def test_grade_missing_file_is_a_clear_error(tmp_path: Path) -> None:

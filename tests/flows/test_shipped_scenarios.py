@@ -7,8 +7,8 @@ from flows.engine import Coach
 from flows.loader import SCENARIO_DIR, ScenarioContent, load_scenarios
 from flows.ports import SessionSnapshot
 from flows.scenario import DEBRIEF
+from knowledge.choices import presented_order
 from knowledge.loader import KnowledgeBase
-from knowledge.marking import presented_order
 from knowledge.models import AnyQuestion, ChoiceQuestion, OrderQuestion
 from storage.memory import MemoryProgressStore
 from tests.flows.chat import Chat

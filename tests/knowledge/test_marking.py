@@ -5,8 +5,9 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from knowledge.choices import presented_order
 from knowledge.loader import KnowledgeBase
-from knowledge.marking import Answer, mark, presented_order
+from knowledge.marking import Answer, mark
 from knowledge.models import AnyQuestion, OrderQuestion, Question
 
 COMMON: dict[str, Any] = {

@@ -1,0 +1,187 @@
+"""Reading a typed reply to a choice or order question: which options did the learner mean?
+
+Learners type "b", "option b", "I think B", "b)", "its b", the option's words ("when he bought
+it"), several letters for multiple choice ("a c e", "a, c and e"), and orders as numbers with
+any separators ("2 1 4 3", "2-1-4-3", "2143") or as the items' words. Numbers count as the
+learner sees them: "2" is the second option shown (B). A reply that names an option that does
+not exist ("e" of A-D) or matches none is not an answer: the reading says why, so the chat can
+ask again without using a try.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge.models import ChoiceQuestion, OrderQuestion
+
+OPTION_LETTERS = "abcdefghij"
+# How close a typed phrase must be to an option's words (rapidfuzz, 0-100).
+WHOLE_OPTION_CUTOFF = 90
+PIECE_CUTOFF = 80
+PART_OF_OPTION_CUTOFF = 90
+# A phrase that is part of an option must name one option clearly, not two about equally.
+PART_MARGIN = 8
+MIN_PART_CHARACTERS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceReading:
+    """The options a reply picks (indexes as shown), or why it picks none."""
+
+    picked: tuple[int, ...] = ()
+    problem: str | None = None
+
+
+def option_label(index: int, question: ChoiceQuestion | OrderQuestion) -> str:
+    """How an option is named to the learner: a letter for choices, a number for orders."""
+    return str(index + 1) if isinstance(question, OrderQuestion) else OPTION_LETTERS[index].upper()
+
+
+def valid_labels(count: int, order: bool) -> str:
+    """'A-D' or '1-4' as the learner reads it (with an en dash)."""
+    if order:
+        return f"1–{count}"
+    return f"A–{OPTION_LETTERS[count - 1].upper()}"
+
+
+# Words around the label that say nothing: "I think it's B", "option b", "my answer is c".
+_LEAD_RE = re.compile(
+    r"^(?:i'?d\s+(?:say|go\s+(?:for|with)|pick|choose)\s+|(?:i\s+)?(?:think|reckon|guess|believe|would\s+say|'d\s+say|d\s+say|say|choose|"
+    r"pick|picked|chose|go\s+(?:for|with))\s+|(?:it|that)\s*(?:'?s|\s+is|\s+would\s+be|\s+be)\s+|"
+    r"its\s+|(?:the|my)\s+answer\s+(?:is|would\s+be)\s+|answer\s*:?\s+|options?\s+|letter\s+|"
+    r"number\s+|no\.?\s+|(?:probably|maybe|definitely|def|prob|defo|surely|deffo)\s+|"
+    r"(?:ok(?:ay)?|um+|er+|erm|hmm+|so|well|right)[,\s]+|i\s+|is\s+)+",
+    re.IGNORECASE,
+)
+_TRAIL_RE = re.compile(
+    r"(?:\s+(?:i\s+think|i\s+reckon|probably|maybe|please|thanks|thx|surely)|[\s.!?]+)+$",
+    re.IGNORECASE,
+)
+_LABEL_RE = re.compile(r"^[(\[]?([a-j]|10|[1-9])[)\].:]?$", re.IGNORECASE)
+_SPLIT_RE = re.compile(r"\s*(?:,|;|/|\n|->|→|>|\+|&|\band\b|\bthen\b|\bor\b)\s*", re.IGNORECASE)
+_LABEL_RUN_RE = re.compile(r"^(?:[(\[]?(?:[a-j]|10|[1-9])[)\].]?(?:\s*[-–,\s]\s*|$))+$", re.I)
+
+
+def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceReading:
+    """Which of the shown options (or order items) a typed reply names."""
+    order = isinstance(question, OrderQuestion)
+    shown = (
+        [question.items[i] for i in presented_order(question)]
+        if isinstance(question, OrderQuestion)
+        else list(question.options_texts())
+    )
+    several = order or (isinstance(question, ChoiceQuestion) and question.type == "multiple")
+    text = _TRAIL_RE.sub("", _LEAD_RE.sub("", reply.strip())).strip()
+    if not text:
+        return _no_match(len(shown), order)
+    whole = process.extractOne(
+        text.lower(),
+        [s.lower() for s in shown],
+        scorer=fuzz.token_sort_ratio,
+        score_cutoff=WHOLE_OPTION_CUTOFF,
+    )
+    if whole is not None:
+        return ChoiceReading((whole[2],))
+    labels = _labels(text, order)
+    if labels is not None:
+        return _from_labels(labels, len(shown), order, several)
+    picked: list[int] = []
+    pieces = _SPLIT_RE.split(text) if several else [text]
+    for raw_piece in pieces:
+        piece = raw_piece.strip().strip(".").strip()
+        if not piece:
+            continue
+        label = _LABEL_RE.match(piece)
+        index = _label_index(label.group(1), order) if label else _by_words(piece, shown)
+        if index is None or not 0 <= index < len(shown):
+            if label:
+                return _out_of_range(label.group(1), len(shown), order)
+            return _no_match(len(shown), order)
+        if index not in picked:
+            picked.append(index)
+    if not picked:
+        return _no_match(len(shown), order)
+    if not several and len(picked) > 1:
+        return ChoiceReading(
+            problem=f"Please pick one option ({valid_labels(len(shown), False)})."
+        )
+    return ChoiceReading(tuple(picked))
+
+
+def presented_order(question: OrderQuestion) -> tuple[int, ...]:
+    """The order items are shown in: a fixed shuffle derived from the question id."""
+    count = len(question.items)
+    # Stepping through the items by a step coprime with the count visits each exactly once.
+    # Starting at 1 means the first item is never shown first, so the order is never the answer.
+    step = next(s for s in (2, 3, 5, 7) if count % s != 0)
+    return tuple((i * step + 1) % count for i in range(count))
+
+
+def _labels(text: str, order: bool) -> list[str] | None:
+    """The labels of a reply made only of labels: "b", "a c e", "2-1-4-3", "(b)", "2143"."""
+    if order and text.isdigit() and 3 <= len(text) <= 9 and len(set(text)) == len(text):
+        return list(text)  # "2143": one digit per item
+    if not _LABEL_RUN_RE.match(text):
+        return None
+    return re.findall(r"10|[1-9]|[a-j]", text, re.IGNORECASE)
+
+
+def _from_labels(labels: Sequence[str], count: int, order: bool, several: bool) -> ChoiceReading:
+    picked: list[int] = []
+    for label in labels:
+        index = _label_index(label, order)
+        if index is None or not 0 <= index < count:
+            return _out_of_range(label, count, order)
+        if index not in picked:
+            picked.append(index)
+    if not several and len(picked) > 1:
+        return ChoiceReading(problem=f"Please pick one option ({valid_labels(count, order)}).")
+    return ChoiceReading(tuple(picked))
+
+
+def _label_index(label: str, order: bool) -> int | None:
+    """0-based index of a label: letters for options, numbers as shown (1 is the first)."""
+    if label.isdigit():
+        return int(label) - 1
+    if order:
+        return None  # order items are numbered, not lettered
+    return OPTION_LETTERS.index(label.lower())
+
+
+def _by_words(piece: str, shown: Sequence[str]) -> int | None:
+    """The option a phrase names: close to its whole text, or clearly a part of it."""
+    lowered = [s.lower() for s in shown]
+    best = process.extractOne(piece.lower(), lowered, scorer=fuzz.ratio, score_cutoff=PIECE_CUTOFF)
+    if best is not None:
+        return int(best[2])
+    if len(piece) < MIN_PART_CHARACTERS:
+        return None
+    scores = [fuzz.partial_ratio(piece.lower(), option) for option in lowered]
+    ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
+    top = ranked[0]
+    runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    if scores[top] >= PART_OF_OPTION_CUTOFF and scores[top] - runner_up >= PART_MARGIN:
+        return top
+    return None
+
+
+def _out_of_range(label: str, count: int, order: bool) -> ChoiceReading:
+    name = label.upper() if label.isalpha() else label
+    kind = "item" if order else "option"
+    return ChoiceReading(problem=f"There is no {kind} {name}; reply {valid_labels(count, order)}.")
+
+
+def _no_match(count: int, order: bool) -> ChoiceReading:
+    if order:
+        return ChoiceReading(
+            problem="I couldn't read an order from that: reply with the numbers"
+            f" {valid_labels(count, True)} in your order, e.g. “2 1 3 4”."
+        )
+    return ChoiceReading(
+        problem=f"I couldn't match that to an option: reply {valid_labels(count, False)}"
+        " (or the option's words)."
+    )
