@@ -81,3 +81,27 @@ def all_askables(kb: KnowledgeBase, scenarios: Mapping[str, ScenarioContent]) ->
     for scenario_id, content in scenarios.items():
         for step in content.questions:
             yield find_askable(kb, scenarios, step_id(scenario_id, step))
+
+
+def reachable_steps(content: ScenarioContent, facts: Mapping[str, str]) -> set[str]:
+    """The steps a learner can reach in this version of the case (fact branches followed as
+    the facts say; a choice branch may go either way)."""
+    scenario = content.scenario
+    seen: set[str] = set()
+    todo = [scenario.start]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in content.questions:
+            continue
+        seen.add(current)
+        step = scenario.step(current)
+        if isinstance(step.next, str):
+            todo.append(step.next)
+            continue
+        for branch in step.next:
+            if branch.choice is not None:
+                todo.append(branch.goto)
+            elif all(facts.get(k) == v for k, v in branch.when.items()):
+                todo.append(branch.goto)
+                break
+    return seen
