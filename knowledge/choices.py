@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from knowledge.models import ChoiceQuestion, OrderQuestion
+from knowledge.text import tokenize
 
 OPTION_LETTERS = "abcdefghij"
 # How close a typed phrase must be to an option's words (rapidfuzz, 0-100).
@@ -87,6 +88,8 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
     if whole is not None:
         return ChoiceReading((whole[2],))
     labels = _labels(text, order)
+    if labels is None and not order:
+        labels = _label_beside_words(text)
     if labels is not None:
         return _from_labels(labels, len(shown), order, several)
     picked: list[int] = []
@@ -100,6 +103,8 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
         if index is None or not 0 <= index < len(shown):
             if label:
                 return _out_of_range(label.group(1), len(shown), order)
+            if several:
+                continue  # a linking phrase between items ("if that fails"), not an item
             return _no_match(len(shown), order)
         if index not in picked:
             picked.append(index)
@@ -128,6 +133,31 @@ def _labels(text: str, order: bool) -> list[str] | None:
     if not _LABEL_RUN_RE.match(text):
         return None
     return re.findall(r"10|[1-9]|[a-j]", text, re.IGNORECASE)
+
+
+# "A, because she passed", "B - back on his card", "C) price reduction", "I'd close it, D",
+# "…keep trying updates (b)": one letter with an explanation beside it. A leading "a" or "i"
+# is a word ("a refund…"), so those two count only when punctuation or "because" follows.
+_LEADING_LABEL_RE = re.compile(
+    r"^(?:([a-j])\s*(?:[,):.\-–—]|\s(?:because|as|since|cos|coz|bc|so)\b)|([b-hj])\s)",
+    re.IGNORECASE,
+)
+_TRAILING_LABEL_RE = re.compile(
+    r"(?:[,;:\-–—]\s*|\b(?:so|option|its|it's|it is|answer|=)\s+|\(|\s)\(?([a-j])\)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _label_beside_words(text: str) -> list[str] | None:
+    leading = _LEADING_LABEL_RE.match(text)
+    if leading:
+        return [leading.group(1) or leading.group(2)]
+    trailing = _TRAILING_LABEL_RE.search(text)
+    if trailing and trailing.group(1).lower() not in {"a", "i"}:
+        return [trailing.group(1)]
+    if trailing and re.search(r"(?:[,;:\-–—(]|\bso|\boption)\s*\(?a\)?\W*$", text, re.I):
+        return ["a"]
+    return None
 
 
 def _from_labels(labels: Sequence[str], count: int, order: bool, several: bool) -> ChoiceReading:
@@ -166,6 +196,45 @@ def _by_words(piece: str, shown: Sequence[str]) -> int | None:
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
     if scores[top] >= PART_OF_OPTION_CUTOFF and scores[top] - runner_up >= PART_MARGIN:
         return top
+    return _by_shared_words(piece, shown)
+
+
+# Words that say nothing about which option is meant.
+_STOP = frozenset(
+    {"the", "a", "an", "and", "or", "to", "of", "in", "on", "it", "is", "be", "that", "this",
+     "i", "you", "he", "she", "they", "we", "him", "her", "them", "his", "their", "our", "my",
+     "for", "with", "at", "by", "from", "as", "so", "if", "then", "just", "would", "will",
+     "can", "do", "did", "not", "no", "what", "when", "get", "go", "ask", "say", "tell", "d",
+     "s", "ll", "think", "option", "one", "are", "was", "has", "have", "been", "its"}
+)  # fmt: skip
+MIN_SHARED_WORDS = 2
+SHARED_SHARE = 0.4
+SHARED_MARGIN = 0.15
+
+
+def _content_words(text: str) -> set[str]:
+    return {stem for stem in tokenize(text).stems if stem not in _STOP and not stem.isdigit()}
+
+
+def _by_shared_words(piece: str, shown: Sequence[str]) -> int | None:
+    """The option whose words (stemmed) the reply shares most, when clearly ahead: "I'd check
+    the date he bought it on the receipt" names "When he bought it, from the receipt…"."""
+    words = _content_words(piece)
+    if not words:
+        return None
+    shares = []
+    for option in shown:
+        common = words & _content_words(option)
+        shares.append((len(common) / len(words), len(common)))
+    ranked = sorted(range(len(shown)), key=lambda i: shares[i], reverse=True)
+    best = shares[ranked[0]]
+    second = shares[ranked[1]][0] if len(ranked) > 1 else 0.0
+    if (
+        best[1] >= MIN_SHARED_WORDS
+        and best[0] >= SHARED_SHARE
+        and best[0] - second >= SHARED_MARGIN
+    ):
+        return ranked[0]
     return None
 
 

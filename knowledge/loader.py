@@ -167,7 +167,10 @@ def _load_misconceptions(
 
 
 def _load_shared_claims(
-    path: Path, lexicon: Mapping[str, Sequence[str]], misconception_ids: set[str]
+    path: Path,
+    lexicon: Mapping[str, Sequence[str]],
+    misconception_ids: set[str],
+    entry_ids: set[str],
 ) -> list[SharedClaim]:
     """The shared claims, checked in every answer of the topics they name."""
     if not path.exists():
@@ -182,6 +185,11 @@ def _load_shared_claims(
                 path, document.line_of((index,)), f"duplicate id {claim.id!r} (also in {where})"
             )
         seen.add(claim.id)
+        unknown = set(claim.entries) - entry_ids
+        if unknown:
+            raise ContentError(
+                path, document.line_of((index,)), f"unknown entry id(s): {sorted(unknown)}"
+            )
     return claims
 
 
@@ -238,7 +246,6 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     lexicon_path = content_dir / "lexicon.yaml"
     lexicon = _load_lexicon(lexicon_path) if lexicon_path.exists() else {}
     misconceptions = _load_misconceptions(content_dir / "misconceptions.yaml", lexicon)
-    claims = _load_shared_claims(content_dir / "claims.yaml", lexicon, set(misconceptions))
     laws_path = content_dir / "laws.yaml"
     laws = (
         _validate_list(read_document(laws_path), Law, context={"lexicon": lexicon})
@@ -258,6 +265,9 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
             entries[entry.id] = entry
         _check_unique(entry_where, "entry")
 
+    claims = _load_shared_claims(
+        content_dir / "claims.yaml", lexicon, set(misconceptions), set(entries)
+    )
     questions: dict[str, AnyQuestion] = {}
     question_where: list[tuple[str, Path, int | None]] = []
     for path in sorted((content_dir / "questions").glob("*.yaml")):

@@ -25,7 +25,7 @@ from knowledge.models import (
     TextQuestion,
     Verdict,
 )
-from knowledge.patterns import Pattern, find, find_all, is_negated
+from knowledge.patterns import Match, find, find_all, is_negated
 from knowledge.text import (
     NEGATORS,
     NO_BREAK,
@@ -240,7 +240,7 @@ def _wrong_facts(
         if any(hits.has(name) for name in claim.unless):
             continue
         if any(
-            not m.negated and not _preceded_by(tokens, m.start, claim.not_after)
+            _states(m, tokens) and not _preceded_by(tokens, m.start, claim.not_after)
             for p in claim.patterns
             for m in find_all(p, tokens)
         ):
@@ -248,10 +248,11 @@ def _wrong_facts(
     for shared in question.shared_claims:
         if not shared.fits(case) or any(hits.has(name) for name in shared.unless):
             continue
-        if any(_says(p, tokens) for p in shared.unless_said):
+        # An exception named at all ("not a straight refund") shows the answer knows it.
+        if any(find(p, tokens) is not None for p in shared.unless_said):
             continue
         if any(
-            not m.negated
+            _states(m, tokens)
             and not _preceded_by(tokens, m.start, shared.not_after)
             and not _inside_one_concept(hits, m.start, m.end)
             for p in shared.patterns
@@ -287,10 +288,27 @@ def _wrong_facts(
     return wrong
 
 
-def _says(pattern: Pattern, tokens: Tokens) -> bool:
-    """Whether the answer says the pattern (and does not negate it)."""
-    match = find(pattern, tokens)
-    return match is not None and not match.negated
+_DENIED = frozenset({"appli", "matter", "relev", "count", "affect"})
+DENIAL_REACH = 8
+
+
+def _denied_after(tokens: Tokens, end: int) -> bool:
+    """Whether the clause goes on to deny what it named: "the 14 days under the CCR don't
+    apply", "the cooling-off period doesn't matter here"."""
+    stems = tokens.stems
+    for i in range(end, min(len(tokens), end + DENIAL_REACH)):
+        if i > end and tokens.breaks[i] != NO_BREAK:
+            return False
+        if stems[i] == "irrelev":
+            return True
+        if stems[i] == "not" and any(s in _DENIED for s in stems[i + 1 : i + 3]):
+            return True
+    return False
+
+
+def _states(match: Match, tokens: Tokens) -> bool:
+    """A match the answer asserts: not negated before it nor denied after it."""
+    return not match.negated and not _denied_after(tokens, match.end)
 
 
 def _inside_one_concept(hits: _Hits, start: int, end: int) -> bool:
@@ -501,11 +519,24 @@ def _unexpected_numbers(
         {d.position for d in durations(tokens)} if question.rubric.figures is not None else set()
     )
     found = {p for positions in hits.positions.values() for p in positions}
+    timed = {d.position: d for d in durations(tokens)}
+    worked_out = (
+        {value for value, _ in _worked_out(set(case.duration_keys), case)} if case else set()
+    )
     stray: list[int] = []
     for i, word in enumerate(tokens.stems):
         if not word.isdigit() or i in in_durations or is_negated(tokens, i, ()):
             continue
         value = int(word)
+        following = tokens.stems[i + 1] if i + 1 < len(tokens) else ""
+        # A reply to a customer is full of our own numbers (dates, references, prices, slots):
+        # there only a period or a share stated in a legal clause is a figure of the law.
+        if case is not None and (
+            (i not in timed and following not in {"%", "percent"})
+            or not _legal_clause(tokens, i)
+            or value in worked_out
+        ):
+            continue
         following = tokens.stems[i + 1] if i + 1 < len(tokens) else ""
         # "1. acknowledge", "1) name", "1 satisfactory quality": numbering, not a figure.
         numbering = i + 1 < len(tokens) and (
@@ -526,6 +557,25 @@ def _unexpected_numbers(
             continue
         stray.append(value)
     return stray
+
+
+# Stems that make a clause a statement about the law (its periods and shares).
+_LEGAL_WORDS = frozenset(
+    {"law", "legal", "right", "entitl", "refund", "reject", "cancel", "claim", "period",
+     "deadlin", "limit", "act", "regul", "section", "deduct", "guarante", "warranti", "must",
+     "within", "allow", "repair", "replac", "respond", "repli"}
+)  # fmt: skip
+
+
+def _legal_clause(tokens: Tokens, position: int) -> bool:
+    """Whether the clause holding `position` speaks of the law (a right, a period, a refund)."""
+    start = position
+    while start > 0 and tokens.breaks[start] == NO_BREAK:
+        start -= 1
+    end = position + 1
+    while end < len(tokens) and tokens.breaks[end] == NO_BREAK:
+        end += 1
+    return bool(_LEGAL_WORDS.intersection(tokens.stems[start:end]))
 
 
 _OLD_LAW_CUES = frozenset(
@@ -549,10 +599,21 @@ def _said_to_be_old(tokens: Tokens, start: int) -> bool:
 def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
     """Feedback for each law named that is superseded, misdated or not the one that applies."""
     notes: list[str] = []
+    named = {
+        mention.law.id: [
+            m for p in mention.law.mentions for m in find_all(p, tokens) if _states(m, tokens)
+        ]
+        for mention in mentions
+    }
+    # Naming the law that applies and another current one as well ("…and it's misleading under
+    # the DMCC Act too") adds a true statement; naming only the other one is the wrong law.
+    fitting_named = any(m.fits and named[m.law.id] for m in mentions)
     for mention in mentions:
         law = mention.law
-        hits = [m for p in law.mentions for m in find_all(p, tokens) if not m.negated]
+        hits = named[law.id]
         if not hits:
+            continue
+        if not mention.fits and law.replaced_by is None and fitting_named:
             continue
         if law.replaced_by is not None:
             if not any(_said_to_be_old(tokens, m.start) for m in hits):
@@ -586,8 +647,13 @@ def _wrong_figure(question: TextQuestion, tokens: Tokens, case: CaseContext | No
     allowed.update(d.key for d in durations(tokenize_cached(question.prompt)))
     if case is not None:
         allowed.update(case.duration_keys)
+        allowed.update(_worked_out(allowed, case))
     stated = durations(tokens)
-    plain = [d for d in stated if not is_negated(tokens, d.position, ())]
+    plain = [
+        d
+        for d in stated
+        if not is_negated(tokens, d.position, ()) and not _denied_after(tokens, d.position + 2)
+    ]
     in_durations = {d.position for d in stated}
     bare_numbers = [
         i
@@ -597,6 +663,19 @@ def _wrong_figure(question: TextQuestion, tokens: Tokens, case: CaseContext | No
     # "not 14 days, it's 30" corrects itself; a lone "not within 12 months" still claims 12.
     considered = plain if plain or bare_numbers else stated
     return any(d.key not in allowed for d in considered)
+
+
+def _worked_out(
+    allowed: set[tuple[int, str]] | frozenset[tuple[int, str]], case: CaseContext
+) -> set[tuple[int, str]]:
+    """Durations worked out from the case: "14 days from delivery 6 days ago: 8 days left",
+    "due 14 days after we got it back 23 days ago: 9 days late"."""
+    return {
+        (abs(a - b), unit)
+        for a, unit in allowed
+        for b, case_unit in case.duration_keys
+        if unit == case_unit and a != b
+    }
 
 
 # ---------------------------------------------------------------- choices and order
@@ -719,16 +798,16 @@ def _cited(tokens: Tokens, position: int) -> bool:
 def _figures(tokens: Tokens) -> list[tuple[int, int, str | None]]:
     """(position, value, unit or None) of every number stated, in order, skipping negated
     ones, citations ("s.75") and years."""
-    units = {d.position: d.unit for d in durations(tokens)}
+    keys = {d.position: d.key for d in durations(tokens)}
     found: list[tuple[int, int, str | None]] = []
     for i, word in enumerate(tokens.stems):
         if not word.isdigit() or is_negated(tokens, i, ()):
             continue
-        value = int(word)
         cited = _cited(tokens, i)
-        year = 1900 <= value <= 2100 and i not in units
+        year = 1900 <= int(word) <= 2100 and i not in keys
         if not cited and not year:
-            found.append((i, value, units.get(i)))
+            value, unit = keys.get(i, (int(word), None))
+            found.append((i, value, unit))
     return found
 
 

@@ -217,6 +217,9 @@ class SharedClaim(ForbiddenClaim):
     """
 
     topics: tuple[Topic, ...] = ()
+    entries: tuple[Id, ...] = ()
+    """Only for questions resting on one of these knowledge entries (e.g. the acknowledge
+    stage of the complaints procedure)."""
     case_only: bool = False
     """Checked only in scenario steps (its conditions need a case's facts)."""
     channels: tuple[str, ...] = ()
@@ -480,6 +483,7 @@ class TextQuestion(QuestionBase):
             claim
             for claim in claims
             if (not claim.topics or self.topic in claim.topics)
+            and (not claim.entries or set(claim.entries) & set(self.entries))
             and claim.id not in self.rubric.allows
             and claim.id not in {own.id for own in self.rubric.forbidden}
         )

@@ -244,6 +244,7 @@ _ONE_UNIT_RE = re.compile(
     r"\b(?:a|an|one|1)\s+(single\s+|calendar\s+|full\s+)?(hour|day|week|month|year)\b"
 )
 _HALF_YEAR_RE = re.compile(r"\bhalf (?:a|1) years?\b")
+_DECADE_RE = re.compile(r"\b(?:(?:a|1)\s+|(\d+)\s*)decades?\b")
 _TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!;]+|[,:?()/+&\-\u2013\u2014]+")
 # "?" only ends a clause: in "a legal right? no." the answer belongs with its question.
 _SENTENCE_PUNCT = frozenset(".!;")
@@ -301,6 +302,7 @@ def _canonical_text(text: str) -> str:
     text = alpha2digit(text, "en", threshold=0)
     text = re.sub(r"(?<=\d)(?=[a-z])", " ", text)
     text = _HALF_YEAR_RE.sub("6 months", text)
+    text = _DECADE_RE.sub(lambda m: f"{int(m.group(1) or 1) * 10} years", text)
     text = _ONE_UNIT_RE.sub(lambda m: f"1 {m.group(2)}", text)
     text = _FORTNIGHT_RE.sub(lambda m: f"{int(m.group(1) or 1) * 14} days", text)
     text = _WEEKS_RE.sub(lambda m: f"{int(m.group(1)) * 7} days", text)
@@ -350,6 +352,10 @@ class Duration:
 
     @property
     def key(self) -> tuple[int, str]:
+        """(value, unit) to compare: years count as months, so "a year" is "12 months" and
+        "72 months" is "6 years"."""
+        if self.unit == "year":
+            return (self.value * 12, "month")
         return (self.value, self.unit)
 
 

@@ -137,7 +137,9 @@ def main(paths: list[str]) -> None:
             for g in graded:
                 if g.tutor != g.marker:
                     flag = " [review]" if g.review else ""
-                    print(f"  {g.question_id}: tutor {g.tutor}, marker {g.marker}{flag} ({g.note})")
+                    print(
+                        f"  {g.question_id}: tutor {g.tutor}, marker {g.marker}{flag} ({g.note})"
+                    )
                     print(f"      {g.answer}")
     print("\n| question | answers | agreement | wrong marked correct | flagged |")
     print("| --- | --- | --- | --- | --- |")
