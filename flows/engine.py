@@ -29,9 +29,10 @@ from flows.ports import (
     SessionSnapshot,
 )
 from flows.scenario import DEBRIEF
+from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark
-from knowledge.models import AnyQuestion, ChoiceQuestion
+from knowledge.models import AnyQuestion, ChoiceQuestion, OrderQuestion, Verdict
 from knowledge.search import search_entries
 
 # A session with no scenario under way (after a debrief or /cancel).
@@ -294,8 +295,15 @@ class Coach:
         return None
 
     async def _fire(
-        self, session: SessionSnapshot, trigger: str, answer: str, choice: int | None
+        self,
+        session: SessionSnapshot,
+        trigger: str,
+        answer: str,
+        choice: int | None,
+        pressed: bool = True,
     ) -> Outcome:
+        """Fire a trigger on the learner's scenario; `choice` is the option picked, by a button
+        (`pressed`: the asking message is edited into the verdict) or typed."""
         assert session.scenario_id is not None
         content = self.scenarios[session.scenario_id]
         machine = self.machines[session.scenario_id]
@@ -323,11 +331,13 @@ class Coach:
                 step=m.step,
                 source="scenario",
                 created_at=now,
+                review=m.verdict.review,
+                unrecognised=m.verdict.unrecognised,
             )
             for m in turn.marked
         ]
         ask_seq = session.ask_seq + 1
-        replies = self._render_turn(content, turn, choice, before, ask_seq)
+        replies = self._render_turn(content, turn, choice if pressed else None, before, ask_seq)
         if new_state == DEBRIEF:
             evidenced = self._evidenced(content, turn)
             replies.append(render.debrief(content, turn.results, self.kb, evidenced))
@@ -375,7 +385,7 @@ class Coach:
                         content.question_for(event.step), event.verdict, turn.attempts, ask_seq
                     )
                 )
-            elif event.kind == "correct":
+            elif event.kind in {"correct", "flagged"}:
                 assert event.verdict is not None
                 replies.append(Reply(text=render.verdict_text(event.verdict)))
             elif event.kind in {"revealed", "skipped"}:
@@ -477,6 +487,23 @@ class Coach:
                     )
                 ]
             )
+        question = self._current_question(session)
+        choice: int | None = None
+        if isinstance(question, ChoiceQuestion | OrderQuestion):
+            # A typed reply to a choice: read it as the learner meant it, or ask again without
+            # using a try ("There is no option E; reply A-D").
+            reading = read_choice(question, answer)
+            if reading.problem is not None:
+                return Outcome(
+                    [
+                        Reply(
+                            text=f"🤔 {reading.problem}",
+                            buttons=render.choice_buttons(question, session.ask_seq),
+                        )
+                    ]
+                )
+            if isinstance(question, ChoiceQuestion) and question.type == "single":
+                choice = reading.picked[0]
         if session.quiz is not None and session.quiz.current is not None:
             return self._quiz_answer(session, answer, answer)
         if session.scenario_id is not None:
@@ -484,7 +511,7 @@ class Coach:
                 return Outcome(
                     [render.main_menu("Your scenario is paused – tap Resume to carry on.", True)]
                 )
-            return await self._fire(session, "answer_given", answer, None)
+            return await self._fire(session, "answer_given", answer, choice, pressed=False)
         return Outcome(
             [render.main_menu("I'm not waiting for an answer right now. What would you like?")]
         )
@@ -560,6 +587,8 @@ class Coach:
         answer: str,
         outcome: str,
         score: float,
+        *,
+        verdict: Verdict | None = None,
     ) -> AnswerRecord:
         push_id = session.quiz.push_id if session.quiz is not None else None
         return AnswerRecord(
@@ -573,6 +602,8 @@ class Coach:
             source="quiz" if push_id is None else "push",
             push_id=push_id,
             created_at=self.clock(),
+            review=verdict.review if verdict is not None else False,
+            unrecognised=verdict.unrecognised if verdict is not None else (),
         )
 
     def _quiz_answer(self, session: SessionSnapshot, answer: Answer, shown: str) -> Outcome:
@@ -581,7 +612,9 @@ class Coach:
         question = self.kb.question(session.quiz.current)
         assert question is not None
         verdict = mark(question, answer)
-        record = self._quiz_record(session, question, shown, verdict.outcome, verdict.score)
+        record = self._quiz_record(
+            session, question, shown, verdict.outcome, verdict.score, verdict=verdict
+        )
         replies = [Reply(text=render.verdict_text(verdict))]
         if verdict.outcome != "correct":
             replies[0] = Reply(text=f"{render.verdict_text(verdict)}\n📖 {question.model_answer}")

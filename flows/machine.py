@@ -72,6 +72,12 @@ class Turn:
         del event
         return self.verdict is not None and self.verdict.outcome == "correct"
 
+    def flagged(self, event: EventData) -> bool:
+        """The marker did not recognise something the answer says: a tutor will review it,
+        so the learner is not held back by what the marker does not know."""
+        del event
+        return self.verdict is not None and self.verdict.review
+
     def out_of_tries(self, event: EventData) -> bool:
         del event
         return self.attempts + 1 >= MAX_ATTEMPTS
@@ -81,6 +87,11 @@ class Turn:
     def record_pass(self, event: EventData) -> None:
         del event  # "before" callbacks run while the turn is still in the source step
         self._close_step(self.state, "correct")
+
+    def record_flagged(self, event: EventData) -> None:
+        del event
+        assert self.verdict is not None
+        self._close_step(self.state, "flagged")
 
     def record_reveal(self, event: EventData) -> None:
         del event
@@ -104,29 +115,35 @@ class Turn:
         del event
         self.events.append(TurnEvent("debrief", DEBRIEF, None))
 
-    def _close_step(self, step_id: str, outcome: Outcome) -> None:
+    def _close_step(self, step_id: str, event: str) -> None:
         question = self.scenario.question_for(step_id)
         score = 0.0
-        if outcome == "correct" and self.verdict is not None:
-            # Full marks first time; each retry costs a fifth.
-            score = round(max(0.4, 1.0 - 0.2 * self.attempts), 2)
+        # Full marks first time; each retry costs a fifth.
+        penalty = max(0.4, 1.0 - 0.2 * self.attempts)
+        outcome: Outcome = "correct" if event == "correct" else event  # type: ignore[assignment]
+        if event == "correct" and self.verdict is not None:
+            score = round(penalty, 2)
+        elif event == "flagged" and self.verdict is not None:
+            # Provisional: the marker's own verdict stands until a tutor reviews it.
+            outcome = self.verdict.outcome
+            score = round(self.verdict.score * penalty, 2)
         self.results.append(
             StepResult(
                 step=step_id,
                 question_id=question.id,
                 outcome=outcome,
                 score=score,
-                attempts=self.attempts + (0 if outcome == "skipped" else 1),
+                attempts=self.attempts + (0 if event == "skipped" else 1),
             )
         )
-        self.events.append(TurnEvent(outcome, step_id, self.verdict))
+        self.events.append(TurnEvent(event, step_id, self.verdict))
 
 
 @dataclass(frozen=True)
 class TurnEvent:
     """Something that happened during a turn, rendered into replies by the engine."""
 
-    kind: str  # "step", "correct", "revealed", "skipped", "retry", "debrief"
+    kind: str  # "step", "correct", "flagged", "revealed", "skipped", "retry", "debrief"
     step: str
     verdict: Verdict | None
 
@@ -181,6 +198,17 @@ def machine_definition(content: ScenarioContent) -> dict[str, Any]:
                     "prepare": ["prepare_answer"],
                     "conditions": ["passed", *conditions],
                     "before": ["record_pass"],
+                }
+            )
+        for dest, conditions in branches:
+            transitions.append(
+                {
+                    "trigger": "answer_given",
+                    "source": step.id,
+                    "dest": dest,
+                    "prepare": ["prepare_answer"],
+                    "conditions": ["flagged", *conditions],
+                    "before": ["record_flagged"],
                 }
             )
         for dest, conditions in branches:

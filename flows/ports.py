@@ -82,6 +82,10 @@ class AnswerRecord(Record):
     push_id: int | None = None
     """The tutor's push this answers (source "push")."""
     created_at: datetime
+    review: bool = False
+    """The marker did not recognise everything in it: a tutor should check the verdict."""
+    unrecognised: tuple[str, ...] = ()
+    """What the marker did not recognise, quoted from the answer."""
 
 
 class ScenarioRun(Record):

@@ -130,7 +130,8 @@ def _labels(text: str, order: bool) -> list[str] | None:
     """The labels of a reply made only of labels: "b", "a c e", "2-1-4-3", "(b)", "2143"."""
     if order and text.isdigit() and 3 <= len(text) <= 9 and len(set(text)) == len(text):
         return list(text)  # "2143": one digit per item
-    if not _LABEL_RUN_RE.match(text):
+    text = re.sub(r"\s*(?:\band\b|&|\+|\bthen\b|\bor\b)\s*", " ", text, flags=re.IGNORECASE)
+    if not _LABEL_RUN_RE.match(text.strip()):
         return None
     return re.findall(r"10|[1-9]|[a-j]", text, re.IGNORECASE)
 

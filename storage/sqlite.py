@@ -265,8 +265,8 @@ ON CONFLICT (id) DO NOTHING
 """
 _INSERT_ANSWER = """
 INSERT INTO answers (learner_id, question_id, answer, outcome, score, criteria, topic,
-                     scenario_id, step, source, push_id, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     scenario_id, step, source, push_id, created_at, review, unrecognised)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_RUN = """
 INSERT INTO scenario_runs (learner_id, scenario_id, score, results, finished_at)
@@ -274,7 +274,7 @@ VALUES (?, ?, ?, ?, ?)
 """
 _SELECT_ANSWERS = """
 SELECT learner_id, question_id, answer, outcome, score, criteria, topic, scenario_id, step,
-       source, push_id, created_at
+       source, push_id, created_at, review, unrecognised
 FROM answers WHERE learner_id = ? ORDER BY id
 """
 _SELECT_RUNS = """
@@ -651,6 +651,8 @@ def _answer_row(answer: AnswerRecord) -> tuple[object, ...]:
         answer.source,
         answer.push_id,
         answer.created_at.isoformat(),
+        int(answer.review),
+        json.dumps(list(answer.unrecognised)),
     )
 
 
@@ -678,6 +680,8 @@ async def _fetch_answers(db: aiosqlite.Connection, learner_id: int) -> list[Answ
                 "source": row[9],
                 "push_id": row[10],
                 "created_at": datetime.fromisoformat(row[11]),
+                "review": bool(row[12]),
+                "unrecognised": tuple(json.loads(row[13])),
             }
         )
         for row in rows

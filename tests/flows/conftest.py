@@ -3,7 +3,7 @@
 import pytest
 
 from flows.engine import Coach
-from flows.loader import ScenarioContent
+from flows.loader import ScenarioContent, load_scenarios
 from knowledge.loader import KnowledgeBase
 from storage.memory import MemoryProgressStore
 
@@ -18,3 +18,9 @@ def coach(
     kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], store: MemoryProgressStore
 ) -> Coach:
     return Coach(kb, test_scenarios, store)
+
+
+@pytest.fixture(scope="module")
+def shipped(kb: KnowledgeBase) -> dict[str, ScenarioContent]:
+    """The scenarios that ship with the bot."""
+    return load_scenarios(kb)

@@ -457,12 +457,12 @@ async def test_many_learners_on_sqlite_every_answer_on_disk_once(
         chats = [Chat(coach, learner_id=2000 + i) for i in range(60)]
         await asyncio.gather(*(start_kettle(c) for c in chats))
         await asyncio.gather(*(c.send(EMPATHY) for c in chats))
-        # A redelivered update changes nothing.
+        # A redelivered update changes nothing (a typed choice, read as option A).
         await asyncio.gather(
-            *(coach.handle(c.learner, Input.typed(EMPATHY, "dup")) for c in chats[:1])
+            *(coach.handle(c.learner, Input.typed("A", "dup")) for c in chats[:1])
         )
         await asyncio.gather(
-            *(coach.handle(c.learner, Input.typed(EMPATHY, "dup")) for c in chats[:1])
+            *(coach.handle(c.learner, Input.typed("A", "dup")) for c in chats[:1])
         )
         commits = store.commits_written
     async with SqliteProgressStore.open(tmp_path / "coach.db") as reopened:

@@ -4,7 +4,7 @@ import pytest
 
 from flows.actions import Choose
 from flows.engine import Coach
-from flows.loader import SCENARIO_DIR, ScenarioContent, load_scenarios
+from flows.loader import SCENARIO_DIR, ScenarioContent
 from flows.ports import SessionSnapshot
 from flows.scenario import DEBRIEF
 from knowledge.choices import presented_order
@@ -14,11 +14,6 @@ from storage.memory import MemoryProgressStore
 from tests.flows.chat import Chat
 
 LETTERS = "ABCDEFGHIJ"
-
-
-@pytest.fixture(scope="module")
-def shipped(kb: KnowledgeBase) -> dict[str, ScenarioContent]:
-    return load_scenarios(kb)
 
 
 def scenario_ids() -> list[str]:
@@ -42,6 +37,16 @@ async def answer_correctly(chat: Chat, session: SessionSnapshot, question: AnyQu
         await chat.send(", ".join(str(shown.index(i) + 1) for i in range(len(question.items))))
     else:
         await chat.send(question.model_answer)
+
+
+def wrong_choice(question: ChoiceQuestion | OrderQuestion) -> str:
+    """A reply that names options, but the wrong ones: a wrong letter, or the wrong order."""
+    if isinstance(question, ChoiceQuestion):
+        wrong = min(set(range(len(question.options))) - question.correct_indexes)
+        return LETTERS[wrong]
+    shown = presented_order(question)
+    right = [shown.index(i) + 1 for i in range(len(question.items))]
+    return " ".join(str(n) for n in reversed(right))
 
 
 async def start(chat: Chat, content: ScenarioContent) -> None:
@@ -84,13 +89,22 @@ async def test_wrong_answers_get_hints_then_the_answer(
 ) -> None:
     store, chat, content = await begin(kb, shipped, scenario_id)
     steps = 0
-    while (await current(store, chat)).scenario_id is not None:
+    while (session := await current(store, chat)).scenario_id is not None:
         steps += 1
         assert steps <= len(content.scenario.steps)
-        await chat.send("dunno")
+        question = content.question_for(session.state)
+        wrong = ["dunno", "no clue", "pass"]
+        if isinstance(question, ChoiceQuestion | OrderQuestion):
+            # Words that name no option are asked again, costing no try and storing nothing.
+            stored = len(await store.answers(7))
+            await chat.send("dunno")
+            assert chat.text.startswith("🤔 "), chat.text
+            assert len(await store.answers(7)) == stored
+            wrong = [wrong_choice(question)] * 3
+        await chat.send(wrong[0])
         assert "💡 Hint:" in chat.text
-        await chat.send("no clue")
-        await chat.send("pass")
+        await chat.send(wrong[1])
+        await chat.send(wrong[2])
         assert "📖 The answer:" in chat.text
     assert "Score: 0%" in chat.text
     assert "📚 To revise:" in chat.text

@@ -1,0 +1,88 @@
+"""Scenario steps marked like bank questions, through the chat: typed choices, the case's facts
+and the review flag."""
+
+from flows.engine import Coach
+from flows.loader import ScenarioContent
+from knowledge.loader import KnowledgeBase
+from storage.memory import MemoryProgressStore
+from tests.flows.chat import Chat
+
+EMPATHY = (
+    "I'm so sorry Mr Foster, I can see how frustrating that is. Let me sort this out for you."
+)
+
+
+async def kettle_at_investigate(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> tuple[Chat, MemoryProgressStore]:
+    store = MemoryProgressStore()
+    chat = Chat(Coach(kb, shipped, store))
+    await chat.send("/scenarios")
+    await chat.click("Faulty kettle brought back to the shop")
+    await chat.send(EMPATHY)
+    assert "what do you check first?" in chat.text
+    return chat, store
+
+
+async def test_a_choice_answered_in_words_counts_and_branches(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    chat, store = await kettle_at_investigate(kb, shipped)
+    await chat.send("I'd check when he bought it, from the receipt")
+    assert "✅ Correct." in chat.text
+    assert "12 days" in chat.text  # the branch for a kettle bought within 30 days
+    answers = await store.answers(7)
+    assert [a.outcome for a in answers] == ["correct", "correct"]
+
+
+async def test_a_letter_that_is_no_option_is_asked_again_without_a_try(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    chat, store = await kettle_at_investigate(kb, shipped)
+    await chat.send("e")
+    assert chat.text == "🤔 There is no option E; reply A–D."
+    assert chat.button_labels == ["A", "B", "C", "D"]
+    await chat.send("the weather")
+    assert "couldn't match that to an option" in chat.text
+    assert len(await store.answers(7)) == 1  # only the first step's answer
+    await chat.send("I think D")
+    assert "💡 Hint:" in chat.text
+    assert "Try again (2 tries left)" in chat.text  # the two re-asks used no try
+    await chat.send("option b")
+    assert "✅ Correct." in chat.text
+
+
+async def test_wrong_law_told_to_the_customer_is_wrong_in_a_good_reply(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    chat, store = await kettle_at_investigate(kb, shipped)
+    await chat.send("B")
+    await chat.send("30 days, the short-term right to reject")
+    await chat.send("Back to his debit card, and no fee can be charged")
+    assert "Write your reply to Dean Foster" in chat.text
+    await chat.send(
+        "I'm sorry for the hassle Mr Foster. You're within 30 days so you're entitled to a full"
+        " refund; I'll process it now, it can take up to 30 days to reach your card."
+    )
+    assert "❌" in chat.text
+    assert "within 14 days" in chat.text  # the shared claim's feedback cites s.20(15)
+    assert (await store.answers(7))[-1].outcome == "incorrect"
+
+
+async def test_an_answer_with_something_unrecognised_is_flagged_and_the_learner_moves_on(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    chat, store = await kettle_at_investigate(kb, shipped)
+    await chat.send("B")
+    await chat.send("30 days, the short-term right to reject")
+    await chat.send("Back to his debit card, and no fee can be charged")
+    await chat.send(
+        "So sorry about this Mr Foster. You're within 30 days so you're entitled to a full"
+        " refund. I'll put it back on your debit card now, and you get half off your next kettle."
+    )
+    assert "flagged this answer for your tutor" in chat.text
+    assert "how long before I actually see the money" in chat.text  # the next step
+    last = (await store.answers(7))[-1]
+    assert last.review is True
+    assert last.outcome == "partial"
+    assert any("half off your next kettle" in text for text in last.unrecognised)

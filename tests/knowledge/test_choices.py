@@ -1,0 +1,110 @@
+"""Typed replies to choice and order questions, read as the learner meant them."""
+
+import pytest
+
+from knowledge.choices import presented_order, read_choice
+from knowledge.models import ChoiceQuestion, OrderQuestion
+
+COMMON = {
+    "topic": "goods",
+    "entries": ["cra-short-term-reject"],
+    "criteria": ["POST:P2"],
+    "basis": "Consumer Rights Act 2015 s.22",
+    "model_answer": "B",
+    "hint": "When?",
+}
+SINGLE = ChoiceQuestion.model_validate(
+    {
+        **COMMON,
+        "id": "check-first",
+        "type": "single",
+        "prompt": "What do you check first?",
+        "explanation": "The date decides the remedy.",
+        "options": [
+            {"text": "Whether the box is undamaged", "explanation": "Boxes don't matter."},
+            {"text": "When he bought it, from the receipt or a bank statement", "correct": True},
+            {"text": "Whether he registered the guarantee", "explanation": "It's extra."},
+            {"text": "Whether he contacted the manufacturer", "explanation": "Wrong party."},
+        ],
+    }
+)
+MULTIPLE = SINGLE.model_copy(update={"type": "multiple", "id": "several"})
+ORDER = OrderQuestion.model_validate(
+    {
+        **COMMON,
+        "id": "stages",
+        "type": "order",
+        "prompt": "Put the stages in order.",
+        "items": ["Acknowledge", "Investigate", "Resolve", "Follow up"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "picked"),
+    [
+        ("B", (1,)),
+        ("b", (1,)),
+        ("2", (1,)),
+        ("option b", (1,)),
+        ("Option B.", (1,)),
+        ("I think B", (1,)),
+        ("I'd say b", (1,)),
+        ("its b", (1,)),
+        ("it's B", (1,)),
+        ("b)", (1,)),
+        ("(b)", (1,)),
+        ("B - the receipt", (1,)),
+        ("A, because the box matters", (0,)),
+        ("I'd go with the guarantee one, c", (2,)),
+        ("when he bought it", (1,)),
+        ("I'd check the date he bought it on the receipt", (1,)),
+        ("whether he contacted the manufacturer", (3,)),
+    ],
+    ids=str,
+)
+def test_single_choice_typed_in_any_way(reply: str, picked: tuple[int, ...]) -> None:
+    assert read_choice(SINGLE, reply).picked == picked
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        ("e", "There is no option E; reply A–D."),
+        ("option 7", "There is no option 7; reply A–D."),
+        ("the weather", "I couldn't match that to an option: reply A–D (or the option's words)."),
+        ("a and b", "Please pick one option (A–D)."),
+    ],
+    ids=str,
+)
+def test_replies_that_name_no_single_option_say_why(reply: str, problem: str) -> None:
+    reading = read_choice(SINGLE, reply)
+    assert reading.picked == ()
+    assert reading.problem == problem
+
+
+@pytest.mark.parametrize(
+    ("reply", "picked"),
+    [("a c", (0, 2)), ("a, c and d", (0, 2, 3)), ("A C E", None), ("b+d", (1, 3))],
+    ids=str,
+)
+def test_multiple_choice_letters_with_any_separators(
+    reply: str, picked: tuple[int, ...] | None
+) -> None:
+    reading = read_choice(MULTIPLE, reply)
+    if picked is None:
+        assert reading.problem == "There is no option E; reply A–D."
+    else:
+        assert reading.picked == picked
+
+
+def test_orders_by_numbers_with_any_separators_or_by_words() -> None:
+    shown = presented_order(ORDER)
+    right = [shown.index(i) + 1 for i in range(4)]
+    for separator in (" ", "-", ", ", ",", " > "):
+        reply = separator.join(str(n) for n in right)
+        assert read_choice(ORDER, reply).picked == tuple(n - 1 for n in right), reply
+    assert read_choice(ORDER, "".join(str(n) for n in right)).picked == tuple(n - 1 for n in right)
+    words = read_choice(ORDER, "acknowledge, investigate, resolve then follow up")
+    assert [shown[i] for i in words.picked] == [0, 1, 2, 3]
+    assert read_choice(ORDER, "5 1 2 3").problem == "There is no item 5; reply 1–4."

@@ -1,0 +1,130 @@
+"""Shared wrong claims and harmful practices (claims.yaml), and the review flag, through mark()."""
+
+import pytest
+
+from knowledge.loader import KnowledgeBase
+from knowledge.marking import mark
+from knowledge.models import CaseContext
+
+IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store", days_since=12)
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "claim"),
+    [
+        (
+            "cra-after-30-days",
+            "repair or replacement, the shop gets 3 attempts",
+            "several-repair-attempts",
+        ),
+        (
+            "cra-after-30-days",
+            "repair or replace, and the shop gets to choose which one",
+            "trader-chooses-remedy",
+        ),
+        (
+            "cra-after-30-days",
+            "repair or replacement, but there's a £40 labour charge",
+            "customer-pays-for-remedy",
+        ),
+        (
+            "cra-after-30-days",
+            "repair or replacement, with the customer paying half the cost",
+            "customer-pays-for-remedy",
+        ),
+        (
+            "cra-reject-window",
+            "30 days, but by law we can only refund with a receipt",
+            "receipt-required-by-law",
+        ),
+        (
+            "cra-reject-window",
+            "30 days, they need to contact the manufacturer first",
+            "manufacturer-responsible",
+        ),
+        (
+            "ccr-refund-timing",
+            "14 days, but the delivery charge isn't refundable",
+            "delivery-charge-kept",
+        ),
+        (
+            "gdpr-sar-deadline",
+            "one month, and there's a £10 admin fee for a copy of your data",
+            "fee-for-subject-access",
+        ),
+        (
+            "why-follow-id-check",
+            "data protection, and share your password with the team so someone can get in",
+            "share-password",
+        ),
+        (
+            "satisfaction-feedback-after-exchange",
+            "ask them, and offer a £10 voucher for a 5-star review",
+            "incentivised-review",
+        ),
+    ],
+    ids=lambda value: value if " " not in value else "",
+)
+def test_a_known_wrong_claim_makes_a_right_answer_incorrect(
+    kb: KnowledgeBase, question_id: str, answer: str, claim: str
+) -> None:
+    verdict = mark(kb.questions[question_id], answer)
+    assert verdict.outcome == "incorrect"
+    assert claim in verdict.misconceptions
+    assert not verdict.review  # known wrong: no tutor needed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "repair or replacement, the customer chooses, free of charge",
+        "repair or replacement; the shop can refuse the one chosen only if it's impossible or disproportionate",
+        "repair or a replacement, at no cost to the customer, and never 3 attempts: one go",
+    ],
+)
+def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> None:
+    assert mark(kb.questions["cra-after-30-days"], answer).outcome == "correct"
+
+
+def test_a_claim_about_the_case_counts_only_where_the_case_makes_it_wrong(
+    kb: KnowledgeBase,
+) -> None:
+    question = kb.questions["cra-reject-window"]
+    answer = "30 days from purchase, but it's past the 14 day return period so only a repair"
+    assert "too-late-within-30-days" in mark(question, answer, IN_STORE_12_DAYS).misconceptions
+    later = CaseContext(texts=("bought 45 days ago",), channel="in store", days_since=45)
+    assert "too-late-within-30-days" not in mark(question, answer, later).misconceptions
+    assert "too-late-within-30-days" not in mark(question, answer).misconceptions
+
+
+def test_numbers_from_the_case_and_worked_out_from_it_are_not_wrong_figures(
+    kb: KnowledgeBase,
+) -> None:
+    question = kb.questions["ccr-cancel-online"]
+    delivered = CaseContext(texts=("delivered 6 days ago",), channel="online", days_since=6)
+    answer = "14 days from delivery, so you have 8 days left"
+    assert mark(question, answer).outcome == "incorrect"
+    assert mark(question, answer, delivered).outcome == "correct"
+
+
+def test_an_unfamiliar_claim_is_flagged_not_passed(kb: KnowledgeBase) -> None:
+    verdict = mark(
+        kb.questions["cra-after-30-days"],
+        "repair or replacement, and the customer gets half off their next order",
+    )
+    assert verdict.outcome == "partial"
+    assert verdict.review
+    assert verdict.unrecognised == ("and the customer gets half off their next order",)
+    assert "flagged this answer for your tutor" in verdict.feedback
+
+
+def test_an_invented_condition_is_flagged_for_review(kb: KnowledgeBase) -> None:
+    verdict = mark(kb.questions["cra-reject-window"], "30 days, but only if it's boxed")
+    assert verdict.outcome == "incorrect"
+    assert verdict.review
+    assert "added-condition" in verdict.misconceptions
+
+
+def test_a_year_is_twelve_months(kb: KnowledgeBase) -> None:
+    assert mark(kb.questions["ccr-extension-months"], "a year").outcome == "correct"
+    assert mark(kb.questions["cpa-longstop-years"], "a decade").outcome == "correct"
