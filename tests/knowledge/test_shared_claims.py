@@ -78,7 +78,8 @@ def test_a_known_wrong_claim_makes_a_right_answer_incorrect(
     "answer",
     [
         "repair or replacement, the customer chooses, free of charge",
-        "repair or replacement; the shop can refuse the one chosen only if it's impossible or disproportionate",
+        "repair or replacement; the shop can refuse the one chosen only if it's impossible or"
+        " disproportionate",
         "repair or a replacement, at no cost to the customer, and never 3 attempts: one go",
     ],
 )
