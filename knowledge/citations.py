@@ -129,8 +129,11 @@ _UNIT_KIND: dict[str, Kind] = {
     "Art.": "articles",
     "Arts.": "articles",
 }
-_KIND_UNIT = {"act": "'s.' (sections)", "regulations": "'reg.' (regulations)"}
-_KIND_UNIT["articles"] = "'Art.' (articles)"
+_KIND_UNIT: dict[Kind, str] = {
+    "act": "'s.' (sections)",
+    "regulations": "'reg.' (regulations)",
+    "articles": "'Art.' (articles)",
+}
 _PLURAL = {"s.": "ss.", "reg.": "regs.", "Art.": "Arts.", "para.": "paras."}
 _SINGULAR = {plural: singular for singular, plural in _PLURAL.items()}
 
@@ -158,11 +161,15 @@ class Citation:
     @property
     def text(self) -> str:
         """As written in the checked format: 's.22(3)', 'reg. 34', 'Arts. 12A, 15'."""
-        space = "" if self.unit in {"s.", "ss."} else " "
-        return f"{self.unit}{space}{self.numbers}"
+        return _written(self.unit, self.numbers)
 
     def __str__(self) -> str:
         return f"{self.law.name} {self.text}" if self.law else self.text
+
+
+def _written(unit: str, numbers: str) -> str:
+    """'s.' and 'ss.' take no space before the number; every other unit takes one."""
+    return f"{unit}{'' if unit in {'s.', 'ss.'} else ' '}{numbers}"
 
 
 def find_law(text: str) -> Law | None:
@@ -216,8 +223,6 @@ def check(text: str, default: Law | None = None, *, need_law: bool = False) -> l
         marker = _CANONICAL_MARKER[loose.group(1).lower()]
         number = re.match(r"\w+(?:\(\w+\))*", text[loose.end() :])
         written = text[loose.start() : loose.end()] + (number.group(0) if number else "")
-        if loose.group(1).lower() == "part" and loose.group(1) == "Part" and loose.group(3):
-            continue  # "Part 4" is right; a bare "part 2 of the form" is not a citation
         if loose.group(1).lower() in {"part", "ch"} and not loose.group(2):
             continue  # "part 2", "ch 4" in prose
         right = marker + (number.group(0) if number else "N")
@@ -245,12 +250,12 @@ def _check_one(text: str, citation: Citation, *, need_law: bool) -> None:
     if citation.unit in _PLURAL and len(numbers) > 1:
         raise CitationError(
             f"citation {citation.text!r} names more than one: write"
-            f" {_PLURAL[citation.unit]}{citation.numbers}"
+            f" {_written(_PLURAL[citation.unit], citation.numbers)}"
         )
     if plural and len(numbers) == 1:
         raise CitationError(
             f"citation {citation.text!r} names only one: write"
-            f" {_SINGULAR[citation.unit]}{citation.numbers}"
+            f" {_written(_SINGULAR[citation.unit], citation.numbers)}"
         )
     kind = _UNIT_KIND.get(citation.unit)
     law = citation.law
