@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -19,12 +19,19 @@ from bot.app import run as run_telegram
 from bot.console import run_console
 from bot.settings import Settings
 from flows.engine import Coach
-from flows.loader import ScenarioContent, load_scenarios
+from flows.loader import SCENARIO_DIR, ScenarioContent, load_scenarios
 from flows.machine import mermaid_diagram
 from flows.questions import UnknownQuestionError, all_askables, find_askable
 from knowledge.checks import ContentReport, StepQuestion, check_content, load_core_contract
 from knowledge.choices import read_choice
-from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
+from knowledge.citations import Usage, citation_key, usages
+from knowledge.loader import (
+    CONTENT_DIR,
+    ContentError,
+    KnowledgeBase,
+    load_knowledge_base,
+    read_document,
+)
 from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion
 from storage.reports import ReportStore
@@ -97,6 +104,43 @@ def _content_diagram(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: no scenario {args.scenario!r}; known: {known}")
     sys.stdout.write(mermaid_diagram(content) + "\n")
     return 0
+
+
+# ---------------------------------------------------------------- coach content citations
+
+
+def _content_citations(args: argparse.Namespace) -> int:
+    """Every distinct legal citation in the content, with where each is used."""
+    _scenarios(_knowledge())  # loading refuses malformed citations, with file and line
+    found = citation_usages([CONTENT_DIR, SCENARIO_DIR])
+    wanted = args.law.lower() if args.law else None
+    shown = {c: u for c, u in found.items() if wanted is None or wanted in c.lower()}
+    for citation in sorted(shown, key=citation_key):
+        where = shown[citation]
+        sys.stdout.write(f"{citation}  ({len(where)} use{'s' if len(where) > 1 else ''})\n")
+        for usage in where:
+            sys.stdout.write(f"    {usage.path}:{usage.line} ({usage.field})\n")
+    uses = sum(len(u) for u in shown.values())
+    sys.stdout.write(f"\n{len(shown)} distinct citations, {uses} uses.\n")
+    return 0
+
+
+def citation_usages(folders: Sequence[Path]) -> dict[str, list[Usage]]:
+    """Citation -> its usages, over every YAML file under the folders."""
+    found: defaultdict[str, list[Usage]] = defaultdict(list)
+    for folder in folders:
+        for path in sorted(folder.rglob("*.yaml")):
+            document = read_document(path)
+            for usage in usages(document.root, _shown_path(path)):
+                found[usage.citation].append(usage)
+    return dict(found)
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 # ---------------------------------------------------------------- coach console / start
@@ -359,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagram.add_argument("scenario")
     diagram.set_defaults(handler=_content_diagram)
+
+    cited = content_commands.add_parser(
+        "citations", help="list every distinct legal citation and where it is used"
+    )
+    cited.add_argument("--law", help="only citations of this law, e.g. 'CRA 2015' or 'GDPR'")
+    cited.set_defaults(handler=_content_citations)
 
     console = commands.add_parser("console", help="chat with the coach in this terminal")
     console.set_defaults(handler=_console)

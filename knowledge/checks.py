@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from knowledge.citations import CitationError, check
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import mark
 from knowledge.models import (
@@ -84,6 +85,7 @@ def check_content(
     _check_examples([*bank, *steps], report)
     _check_model_answers([*bank, *steps], report)
     _check_polls(kb, report)
+    _check_shared_citations(kb, report)
     _coverage(kb, scenario_criteria or {}, report)
     return report
 
@@ -151,6 +153,15 @@ def _check_polls(kb: KnowledgeBase, report: ContentReport) -> None:
                 f"question {question.id!r} is too long for a Telegram quiz poll"
                 " (prompt over 300 characters): it is sent as a message with buttons"
             )
+
+
+def _check_shared_citations(kb: KnowledgeBase, report: ContentReport) -> None:
+    """Shared misconceptions serve many questions, so each of their citations names its law."""
+    for claim_id, claim in kb.misconceptions.items():
+        try:
+            check(str(claim.get("feedback", "")), need_law=True)
+        except CitationError as error:
+            report.problems.append(f"misconception {claim_id!r}: {error}")
 
 
 def _coverage(

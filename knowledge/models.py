@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from knowledge import citations
 from knowledge.patterns import Pattern, PatternError, compile_pattern
 from knowledge.text import durations, tokenize, tokenize_cached
 
@@ -50,6 +51,15 @@ class Frozen(BaseModel):
 
 Id = Annotated[str, Field(pattern=ID_RE, max_length=80)]
 Text = Annotated[str, Field(min_length=1)]
+
+
+def _well_cited(text: str) -> str:
+    citations.check(text)
+    return text
+
+
+Cited = Annotated[str, Field(min_length=1), AfterValidator(_well_cited)]
+"""Text whose legal citations must be in the checked format (knowledge/citations.py)."""
 
 
 def _criterion(code: str) -> str:
@@ -141,6 +151,19 @@ class Entry(Frozen):
             raise ValueError("a legal entry must cite its section (e.g. 's.22', 'Art. 12(3)')")
         return self
 
+    @field_validator("section", "summary", "key_points")
+    @classmethod
+    def _entry_citations(cls, value: Any, info: ValidationInfo) -> Any:
+        """Citations in the checked format, each belonging to a law (by default the entry's)."""
+        law_name = str(info.data.get("law", ""))
+        if info.field_name == "section" and value:
+            citations.check_section(value, law_name)
+        elif info.field_name != "section":
+            law = citations.find_law(law_name)
+            for text in (value,) if isinstance(value, str) else value:
+                citations.check(text, law, need_law=True)
+        return value
+
     @property
     def citation(self) -> str:
         """Law and section, e.g. 'Consumer Rights Act 2015 s.22'."""
@@ -198,7 +221,7 @@ class ForbiddenClaim(Frozen):
 
     id: Id
     patterns: Annotated[tuple[CompiledPattern, ...], Field(min_length=1)]
-    feedback: Text
+    feedback: Cited
     unless: tuple[Id, ...] = ()
     """Concept ids: the claim does not count when any of these is also present."""
     not_after: tuple[Annotated[str, Field(min_length=2)], ...] = ()
@@ -276,7 +299,7 @@ class Figures(Frozen):
     """Durations an answer may state; any other duration is a wrong legal fact."""
 
     allowed: Annotated[tuple[str, ...], Field(min_length=1)]
-    feedback: Text
+    feedback: Cited
 
     @field_validator("allowed")
     @classmethod
@@ -386,7 +409,7 @@ class Example(Frozen):
 class Option(Frozen):
     text: Annotated[str, Field(min_length=1, max_length=POLL_OPTION_MAX)]
     correct: bool = False
-    explanation: str | None = None
+    explanation: Cited | None = None
     """Why this option is wrong (shown after a wrong choice); required for wrong options."""
 
 
@@ -398,12 +421,31 @@ class QuestionBase(Frozen):
     topic: Topic
     entries: Annotated[tuple[Id, ...], Field(min_length=1)]
     criteria: Annotated[tuple[CriterionCode, ...], Field(min_length=1)]
-    basis: Text
+    basis: Cited
     """The law or practice it rests on, cited in feedback: 'Consumer Rights Act 2015 s.22'."""
-    model_answer: Text
+    model_answer: Cited
     hint: Text
     core: bool = False
     examples: tuple[Example, ...] = ()
+
+    @model_validator(mode="after")
+    def _citations_name_their_law(self) -> QuestionBase:
+        """Every citation belongs to a law: one named before it, or else the basis's law."""
+        law = citations.find_law(self.basis)
+        texts: list[str | None] = [self.basis, self.model_answer]
+        texts += [getattr(self, name, None) for name in ("explanation", "wrong_feedback")]
+        texts += [o.explanation for o in getattr(self, "options", ())]
+        rubric: Rubric | None = getattr(self, "rubric", None)
+        if rubric is not None:
+            texts += [c.feedback for c in rubric.forbidden]
+            texts += [rubric.figures.feedback] if rubric.figures else []
+        for text in texts:
+            if text:
+                try:
+                    citations.check(text, law, need_law=True)
+                except citations.CitationError as error:
+                    raise ValueError(f"{error} in {text[:60]!r}") from None
+        return self
 
 
 _CITATION_RE = re.compile(
@@ -506,7 +548,7 @@ class ChoiceQuestion(QuestionBase):
 
     type: Literal["single", "multiple"]
     options: Annotated[tuple[Option, ...], Field(min_length=2, max_length=10)]
-    explanation: Annotated[str, Field(min_length=1, max_length=POLL_EXPLANATION_MAX)]
+    explanation: Annotated[Cited, Field(max_length=POLL_EXPLANATION_MAX)]
     """Shown after answering (a quiz poll's explanation): cites the law."""
 
     @model_validator(mode="after")
@@ -554,7 +596,7 @@ class NumericQuestion(QuestionBase):
     type: Literal["numeric"]
     answer: Text
     """The expected value as written, e.g. '14 days', '72 hours', '6 years', '100'."""
-    wrong_feedback: Text
+    wrong_feedback: Cited
 
     @field_validator("answer")
     @classmethod

@@ -200,3 +200,14 @@ def test_admin_export_writes_both_csv_files(
     assert "Wrote" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no single cohort"):
         main(["admin", "export", "--cohort", "nope"])
+
+
+def test_content_citations_lists_each_citation_with_where_it_is_used(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["content", "citations", "--law", "CRA 2015"]) == 0
+    out = capsys.readouterr().out
+    assert "CRA 2015 s.22(3)  (" in out
+    assert "knowledge/content/entries/cra-goods.yaml:" in out
+    assert "UK GDPR" not in out
+    assert out.rstrip().endswith("uses.")

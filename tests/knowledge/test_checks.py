@@ -1,5 +1,6 @@
 """`coach content check` logic: the core contract, example answers and criteria coverage."""
 
+import dataclasses
 from typing import Any
 
 from knowledge.checks import check_content
@@ -55,3 +56,18 @@ def test_thin_coverage_is_a_problem(kb: KnowledgeBase) -> None:
     for code in thin:
         assert any(p.startswith(f"criterion {code} ") for p in report.problems)
     assert report.ok == (not report.problems)
+
+
+def test_shared_misconceptions_must_name_their_law(kb: KnowledgeBase) -> None:
+    shared = dict(kb.misconceptions)
+    shared["lawless"] = {
+        "id": "lawless",
+        "patterns": ["x"],
+        "feedback": "It is 14 days (s.20(15)).",
+    }
+    report = check_content(dataclasses.replace(kb, misconceptions=shared), None)
+    assert any(
+        p.startswith("misconception 'lawless': citation 's.20(15)' names no law")
+        for p in report.problems
+    )
+    assert not [p for p in check_content(kb, None).problems if p.startswith("misconception")]
