@@ -366,10 +366,28 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
                 clause_end += 1
             if clause_end == end:
                 continue
-            if not any(start <= p < clause_end for p in found):
+            if not any(start <= p < clause_end for p in found) and not _law_own_condition(
+                question, tokens, range(end, clause_end)
+            ):
                 return " ".join(tokens.words[start:clause_end])
-    del question
     return None
+
+
+# Words that carry no meaning of their own in a condition ("unless we can prove otherwise").
+_CONDITION_FILLER = frozenset(
+    {"we", "they", "you", "he", "she", "it", "the", "a", "an", "can", "could", "is", "are",
+     "be", "been", "have", "has", "had", "that", "this", "their", "our", "your", "of", "to",
+     "s", "was", "were", "do", "doe", "not", "if", "then", "so", "still", "there", "will",
+     "would", "what", "when", "by", "for", "in", "on", "at", "them", "him", "her", "made"}
+)  # fmt: skip
+
+
+def _law_own_condition(question: TextQuestion, tokens: Tokens, clause: range) -> bool:
+    """A condition whose every word the question's entries use ("unless we can prove
+    otherwise", "if it's complex or they've made several requests") is the law's own."""
+    words = {tokens.stems[i] for i in clause} - _CONDITION_FILLER
+    words = {w for w in words if not w.isdigit()}
+    return len(words) >= 2 and words <= question.taught_words
 
 
 def _answers_no(tokens: Tokens, start: int) -> bool:
@@ -819,12 +837,17 @@ def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
     expected_tokens = tokenize_cached(question.answer)
     expected = durations(expected_tokens)
     value, unit = expected[0].key if expected else (int(expected_tokens.stems[0]), None)
+    # A bare number counts in the answer's own unit: "10" answers "10 years".
+    as_written = expected[0].value if expected else value
     tokens = tokenize(answer[:MARKED_CHARACTERS])
     figures = _figures(tokens)
     # The answer is the first figure stated; later clauses may explain ("12 months: the
     # period ends 12 months after the normal 14 days"), but a rival figure in the same
     # clause ("14 days or 30 days") is hedging.
-    right = bool(figures) and figures[0][1] == value and figures[0][2] in {unit, None}
+    right = bool(figures) and (
+        (figures[0][1] == value and figures[0][2] == unit)
+        or (figures[0][1] == as_written and figures[0][2] is None)
+    )
     wrong = bool(figures) and any(
         (other, other_unit) != (value, figures[0][2]) and _same_clause(tokens, figures[0][0], at)
         for at, other, other_unit in figures[1:]

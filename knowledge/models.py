@@ -480,6 +480,7 @@ class TextQuestion(QuestionBase):
     _sections: frozenset[int] = PrivateAttr(default=frozenset())
     _shared_claims: tuple[SharedClaim, ...] = PrivateAttr(default=())
     _taught_pairs: frozenset[tuple[str, str]] = PrivateAttr(default=frozenset())
+    _taught_words: frozenset[str] = PrivateAttr(default=frozenset())
 
     def model_post_init(self, context: Any, /) -> None:
         """Collect the numbers this question's own texts use (see `known_numbers`)."""
@@ -510,7 +511,13 @@ class TextQuestion(QuestionBase):
         copy._sections = self._sections | frozenset(sections)
         taught = [*texts, *(e.title for e in entries), self.model_answer]
         copy._taught_pairs = frozenset(pair for text in taught for pair in _word_pairs(text))
+        copy._taught_words = frozenset(w for text in taught for w in tokenize_cached(text).stems)
         return copy
+
+    @property
+    def taught_words(self) -> frozenset[str]:
+        """Every word (stem) its entries and model answer use."""
+        return self._taught_words
 
     @property
     def taught_pairs(self) -> frozenset[tuple[str, str]]:
