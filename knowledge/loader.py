@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from knowledge.models import (
     TextQuestion,
 )
 from knowledge.patterns import find
+from knowledge.search import EntrySearch
 from knowledge.text import tokenize
 
 CONTENT_DIR = Path(__file__).parent / "content"
@@ -193,6 +195,11 @@ class KnowledgeBase:
     lexicon: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     misconceptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
+    @cached_property
+    def search(self) -> EntrySearch:
+        """The ranked `/law` search over the entries (built once; at load for loaded content)."""
+        return EntrySearch(self.entries.values(), self.lexicon)
+
     def validation_context(self) -> dict[str, Any]:
         """What rubric validation needs: the lexicon and the shared misconceptions."""
         return {"lexicon": self.lexicon, "misconceptions": self.misconceptions}
@@ -294,7 +301,7 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
                     )
             quizzes[quiz.id] = quiz
 
-    return KnowledgeBase(
+    kb = KnowledgeBase(
         criteria={c.code: c for c in criteria},
         entries=entries,
         questions=questions,
@@ -302,6 +309,8 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
         lexicon=lexicon,
         misconceptions=misconceptions,
     )
+    _ = kb.search  # build the /law index now, not on a learner's first search
+    return kb
 
 
 def with_law_mentions(

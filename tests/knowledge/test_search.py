@@ -1,0 +1,147 @@
+"""`/law` search: the learner-style query set, the issue's own queries, and the analysis."""
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from knowledge.loader import CONTENT_DIR, KnowledgeBase
+from knowledge.models import Entry
+from knowledge.search import EntrySearch
+
+QUERIES = Path(__file__).parent / "data" / "law_queries.yaml"
+TOP1_FLOOR = 0.90
+
+
+def load_queries() -> list[tuple[str, tuple[str, ...]]]:
+    items: list[dict[str, Any]] = yaml.safe_load(QUERIES.read_text(encoding="utf-8"))
+    return [
+        (
+            item["query"],
+            (item["expect"],) if isinstance(item["expect"], str) else tuple(item["expect"]),
+        )
+        for item in items
+    ]
+
+
+def ids(entries: Sequence[Entry]) -> list[str]:
+    return [entry.id for entry in entries]
+
+
+def test_the_query_set_names_only_entries_that_exist(kb: KnowledgeBase) -> None:
+    queries = load_queries()
+    assert len(queries) >= 60
+    unknown = {e for _, expected in queries for e in expected if e not in kb.entries}
+    assert not unknown, f"law_queries.yaml names entries that no longer exist: {unknown}"
+
+
+def test_the_query_set_finds_the_expected_entry(kb: KnowledgeBase) -> None:
+    queries = load_queries()
+    first = 0
+    not_in_top3 = []
+    for query, expected in queries:
+        found = ids(kb.search.find(query, limit=3))
+        first += bool(found) and found[0] in expected
+        if not set(found) & set(expected):
+            not_in_top3.append(f"{query!r} -> {found}, expected {expected}")
+    assert not not_in_top3, "expected entry not in the top 3:\n" + "\n".join(not_in_top3)
+    assert first / len(queries) >= TOP1_FLOOR, f"top-1 {first}/{len(queries)}"
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("30 days", "cra-short-term-reject"),
+        ("right to reject", "cra-short-term-reject"),
+        ("reject", "cra-short-term-reject"),
+        ("refund deadline", "cra-refund-timing-method"),
+        ("kettle broke after 2 weeks", "cra-short-term-reject"),
+        ("thirty-day refund", "cra-short-term-reject"),
+        ("72 hrs", "gdpr-breach-reporting"),
+        ("a fortnight to cancel online", "ccr-cancellation-period"),
+    ],
+    ids=["30-days", "right-to-reject", "reject", "refund-deadline", "kettle-2-weeks",
+         "thirty-day", "72-hrs", "fortnight"],
+)  # fmt: skip
+def test_the_issues_queries_put_the_rule_first(kb: KnowledgeBase, query: str, first: str) -> None:
+    assert ids(kb.search.find(query))[0] == first
+
+
+def test_refund_does_not_lead_with_authority(kb: KnowledgeBase) -> None:
+    assert ids(kb.search.find("refund"))[0] != "authority-limits"
+
+
+def test_a_broken_kettle_finds_faulty_goods_not_cancellation(kb: KnowledgeBase) -> None:
+    found = kb.search.find("kettle broke after 2 weeks")
+    assert all(entry.law == "Consumer Rights Act 2015" for entry in found)
+    assert all(entry.topic == "goods" for entry in found[:2])
+
+
+def test_refund_deadline_is_not_the_limitation_act(kb: KnowledgeBase) -> None:
+    assert "limitation-six-years" not in ids(kb.search.find("refund deadline"))
+
+
+@pytest.mark.parametrize(
+    ("query", "same_as"),
+    [
+        ("money back", "refund"),
+        ("2 weeks", "14 days"),
+        ("a fortnight", "fourteen days"),
+        ("satisfactry", "satisfactory"),
+        ("harrasment", "harassment"),
+    ],
+    ids=["synonym", "weeks", "fortnight", "typo", "two-typos"],
+)
+def test_query_analysis(kb: KnowledgeBase, query: str, same_as: str) -> None:
+    assert kb.search.analyse(query) == kb.search.analyse(same_as)
+
+
+def test_elapsed_time_finds_the_period_still_running(kb: KnowledgeBase) -> None:
+    assert kb.search.analyse("after 2 weeks") == ["30day"]
+    assert kb.search.analyse("3 weeks ago") == ["30day"]
+    assert kb.search.analyse("14 days") == ["14day"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["xyzzy plugh", "", "   ", "the and of", '"', "AND OR NOT", "NEAR(a b)", "🙂"],
+    ids=["nonsense", "empty", "spaces", "stopwords", "quote", "operators", "near", "emoji"],
+)
+def test_nothing_found(kb: KnowledgeBase, query: str) -> None:
+    assert kb.search.find(query) == []
+
+
+def test_query_syntax_is_only_text(kb: KnowledgeBase) -> None:
+    assert kb.search.find('title:refund* OR "') == kb.search.find("title refund")
+
+
+def test_limit_and_order_are_stable(kb: KnowledgeBase) -> None:
+    assert len(kb.search.find("refund", limit=5)) == 5
+    assert kb.search.find("refund", limit=5)[:3] == kb.search.find("refund")
+
+
+def test_search_works_from_another_thread(kb: KnowledgeBase) -> None:
+    found: list[str] = []
+    thread = threading.Thread(target=lambda: found.extend(ids(kb.search.find("30 days"))))
+    thread.start()
+    thread.join()
+    assert found[0] == "cra-short-term-reject"
+
+
+def test_a_small_index_from_given_entries(kb: KnowledgeBase) -> None:
+    entries = [kb.entries["cra-short-term-reject"], kb.entries["ccr-cancellation-period"]]
+    search = EntrySearch(entries, {"refund": ("refund", "money back")})
+    assert ids(search.find("money back")) == ["cra-short-term-reject"]
+    assert ids(search.find("cancel online")) == ["ccr-cancellation-period"]
+    assert search.find("nothing like it") == []
+
+
+def test_the_lexicon_has_no_class_twice() -> None:
+    # YAML keeps the last of two equal keys silently; a merge could replace a rubric's class.
+    node = yaml.compose((CONTENT_DIR / "lexicon.yaml").read_text(encoding="utf-8"))
+    assert isinstance(node, yaml.MappingNode)
+    names = [key.value for key, _ in node.value]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
