@@ -12,8 +12,9 @@ number words, "2 weeks" = "14 days", stemming), then:
 - a query word the entries never use is read as the nearest word they do use (one typo from
   five letters, two from eight, same first letter), as marking does;
 - a time that has passed ("broke after 2 weeks", "3 weeks ago") is the case's timeline, not a
-  period the law sets: it becomes the period the entries name most among those still running
-  then (2 weeks -> ``30day``, not the 14-day cancellation period), so it finds the rule that
+  period the law sets: it becomes a period still running then, the one named by the entries
+  that best match the rest of the query (a fault two weeks on -> ``30day``, not the 14-day
+  cancellation period; "cancel online after 10 days" -> ``14day``), so it finds the rule that
   applies.
 
 Query terms are only ever letters, digits, "@" and "-", each quoted, so no query can inject
@@ -42,8 +43,11 @@ WEIGHTS = (5.0, 1.0, 4.0, 0.75, 0.5)  # title, key_points, tags, summary, citati
 # A lexicon class found in more than this share of the entries is too broad to stand for its
 # words ("customer" and "consumer", "help" and "investigate"): search keeps the words instead.
 BROAD_CLASS = 2 / 3
-# A time that has passed finds the periods still running then, up to this many times as long.
+# A time that has passed finds the periods still running then, up to this many times as long,
+# and picks among them by the entries that best match the rest of the query (this many).
 RUNNING_SPAN = 3
+FEEDBACK_ENTRIES = 10
+ELAPSED = "~"  # marks a time that has passed among a query's terms, until it is read
 
 # Function words that say nothing about which rule is meant ("what is the …", "can i …"), and
 # "1", which "a new one" and "a month" leave behind.
@@ -105,6 +109,7 @@ class EntrySearch:
         )
         vocabulary: set[str] = set()
         rows = []
+        self._row_terms: list[frozenset[str]] = []
         for texts in analysed:
             columns = []
             for tokens in texts:
@@ -113,6 +118,7 @@ class EntrySearch:
             for terms in columns:
                 vocabulary.update(terms)
             rows.append([" ".join(terms) for terms in columns])
+            self._row_terms.append(frozenset(t for terms in columns for t in terms))
         self._db.executemany(
             "INSERT INTO entry (title, key_points, tags, summary, citation)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -168,7 +174,7 @@ class EntrySearch:
             term = f"{duration.value}{duration.unit.replace(' ', '')}"
             cue = _elapsed_cue(tokens.stems, duration.position, unit_at) if query else None
             if cue is not None:
-                term = self._period_running_at(duration.value, duration.unit)
+                term = ELAPSED + term
                 stems[cue] = ""
             stems[duration.position] = term
             stems[unit_at] = ""
@@ -179,19 +185,27 @@ class EntrySearch:
             stems[position : position + len(phrase.stems)] = [""] * len(phrase.stems)
         return [term for s in stems for term in s.split()] + classes
 
-    def _period_running_at(self, value: int, unit: str) -> str:
-        """The period the entries name most among those still running after this much time
-        (up to three times as long: a case two weeks old is about the 30 days, not the 6 years);
-        empty when there is none."""
-        if unit not in DAYS_PER_UNIT:
-            return ""
-        days = value * DAYS_PER_UNIT[unit]
-        running = [
-            (-count, length, term)
+    def _period_running_after(self, elapsed: str, topic: Sequence[str]) -> str | None:
+        """The period a time that has passed ("~14day") is about: of the periods the entries
+        name that are still running then (up to three times as long: a case two weeks old is
+        about the 30 days, not the six years), the one named by the entries that best match
+        the rest of the query ("broke" -> 30 days, "cancel" -> 14 days), else by most entries."""
+        split = _duration_term(elapsed.removeprefix(ELAPSED))
+        if split is None:
+            return None
+        days = split[0] * DAYS_PER_UNIT[split[1]]
+        running = {
+            term: count
             for length, count, term in self._periods
             if days < length <= days * RUNNING_SPAN
-        ]
-        return min(running)[2] if running else ""
+        }
+        if not running:
+            return None
+        support = dict.fromkeys(running, 0.0)
+        for rowid, score in self._ranked(topic, FEEDBACK_ENTRIES) if topic else []:
+            for term in running.keys() & self._row_terms[rowid - 1]:
+                support[term] += score
+        return max(running, key=lambda term: (support[term], running[term]))
 
     def _corrected(self, word: str) -> str:
         """The word, or the entries' word it is a typo of (same first letter; one typo from
@@ -209,7 +223,8 @@ class EntrySearch:
         return best[1] if best else word
 
     def analyse(self, query: str) -> list[str]:
-        """The terms a query is searched with (typos corrected, stopwords dropped)."""
+        """The terms a query is searched with: typos corrected, stopwords and words no entry
+        uses dropped, times that have passed read as the period they are about."""
         tokens = tokenize(query)
         words = tuple(self._corrected(word) for word in tokens.words)
         corrected = Tokens(words, tuple(stem(word) for word in words), tokens.breaks)
@@ -217,22 +232,28 @@ class EntrySearch:
         for term in self._terms(corrected, query=True):
             # Letters and pairs ("b", "co") are citation paragraphs or noise, not what is meant.
             noise = len(term) < 3 and not term.isdigit()
-            if not noise and term not in STOPWORDS and term not in wanted:
+            known = term in self._stems or term.startswith(ELAPSED)
+            if known and not noise and term not in STOPWORDS and term not in wanted:
                 wanted.append(term)
-        return wanted
+        topic = [term for term in wanted if not term.startswith(ELAPSED)]
+        periods = [self._period_running_after(t, topic) for t in wanted if t.startswith(ELAPSED)]
+        return topic + [period for period in periods if period and period not in topic]
 
     def find(self, query: str, limit: int = 3) -> list[Entry]:
         """The best-matching entries, best first; empty when no query word is in any entry."""
-        wanted = [term for term in self.analyse(query) if term in self._stems]
-        if not wanted:
+        return [self._entries[rowid - 1] for rowid, _ in self._ranked(self.analyse(query), limit)]
+
+    def _ranked(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """(rowid, score) of the best entries for these index terms, best first."""
+        if not terms:
             return []
-        match = " OR ".join(f'"{term}"' for term in wanted)
+        match = " OR ".join(f'"{term}"' for term in terms)
         rows = self._db.execute(
-            "SELECT rowid FROM entry WHERE entry MATCH ? "
-            "ORDER BY bm25(entry, ?, ?, ?, ?, ?), rowid LIMIT ?",
-            (match, *WEIGHTS, limit),
+            "SELECT rowid, -bm25(entry, ?, ?, ?, ?, ?) AS score FROM entry WHERE entry MATCH ? "
+            "ORDER BY score DESC, rowid LIMIT ?",
+            (*WEIGHTS, match, limit),
         ).fetchall()
-        return [self._entries[rowid - 1] for (rowid,) in rows]
+        return [(rowid, score) for rowid, score in rows]
 
 
 def _duration_term(term: str) -> tuple[int, str] | None:

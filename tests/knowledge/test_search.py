@@ -12,12 +12,18 @@ from knowledge.loader import CONTENT_DIR, KnowledgeBase
 from knowledge.models import Entry
 from knowledge.search import EntrySearch
 
-QUERIES = Path(__file__).parent / "data" / "law_queries.yaml"
+DATA = Path(__file__).parent / "data"
+QUERIES = DATA / "law_queries.yaml"  # the set the search was tuned on
+FRESH = DATA / "law_queries_fresh.yaml"  # written after tuning, run once untouched
 TOP1_FLOOR = 0.90
+# The fresh set is the estimate for queries the search was not tuned on; its floor only
+# guards against losing ground (first run 63% top-1, 87% top-3).
+FRESH_TOP1_FLOOR = 0.80
+FRESH_TOP3_FLOOR = 0.95
 
 
-def load_queries() -> list[tuple[str, tuple[str, ...]]]:
-    items: list[dict[str, Any]] = yaml.safe_load(QUERIES.read_text(encoding="utf-8"))
+def load_queries(path: Path = QUERIES) -> list[tuple[str, tuple[str, ...]]]:
+    items: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
         (
             item["query"],
@@ -31,11 +37,12 @@ def ids(entries: Sequence[Entry]) -> list[str]:
     return [entry.id for entry in entries]
 
 
-def test_the_query_set_names_only_entries_that_exist(kb: KnowledgeBase) -> None:
-    queries = load_queries()
+@pytest.mark.parametrize("path", [QUERIES, FRESH], ids=["tuned", "fresh"])
+def test_the_query_sets_name_only_entries_that_exist(kb: KnowledgeBase, path: Path) -> None:
+    queries = load_queries(path)
     assert len(queries) >= 60
     unknown = {e for _, expected in queries for e in expected if e not in kb.entries}
-    assert not unknown, f"law_queries.yaml names entries that no longer exist: {unknown}"
+    assert not unknown, f"{path.name} names entries that no longer exist: {unknown}"
 
 
 def test_the_query_set_finds_the_expected_entry(kb: KnowledgeBase) -> None:
@@ -49,6 +56,15 @@ def test_the_query_set_finds_the_expected_entry(kb: KnowledgeBase) -> None:
             not_in_top3.append(f"{query!r} -> {found}, expected {expected}")
     assert not not_in_top3, "expected entry not in the top 3:\n" + "\n".join(not_in_top3)
     assert first / len(queries) >= TOP1_FLOOR, f"top-1 {first}/{len(queries)}"
+
+
+def test_the_fresh_query_set_keeps_its_ground(kb: KnowledgeBase) -> None:
+    queries = load_queries(FRESH)
+    found = [(ids(kb.search.find(query, limit=3)), expected) for query, expected in queries]
+    first = sum(bool(top) and top[0] in expected for top, expected in found)
+    in_top3 = sum(bool(set(top) & set(expected)) for top, expected in found)
+    assert first / len(queries) >= FRESH_TOP1_FLOOR, f"top-1 {first}/{len(queries)}"
+    assert in_top3 / len(queries) >= FRESH_TOP3_FLOOR, f"top-3 {in_top3}/{len(queries)}"
 
 
 @pytest.mark.parametrize(
@@ -100,9 +116,12 @@ def test_query_analysis(kb: KnowledgeBase, query: str, same_as: str) -> None:
 
 
 def test_elapsed_time_finds_the_period_still_running(kb: KnowledgeBase) -> None:
-    assert kb.search.analyse("after 2 weeks") == ["30day"]
-    assert kb.search.analyse("3 weeks ago") == ["30day"]
+    assert kb.search.analyse("broke after 2 weeks") == ["@faulty", "30day"]
+    assert kb.search.analyse("stopped working 3 weeks ago") == ["@faulty", "30day"]
+    assert kb.search.analyse("cancel online after 10 days") == ["cancel", "onlin", "14day"]
+    assert kb.search.analyse("fault after 5 months") == ["@faulty", "6month"]
     assert kb.search.analyse("14 days") == ["14day"]
+    assert kb.search.analyse("after 20 years") == []
 
 
 @pytest.mark.parametrize(
