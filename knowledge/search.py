@@ -27,6 +27,7 @@ millisecond.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -100,9 +101,10 @@ class EntrySearch:
             for entry in self._entries
         ]
         self._drop_broad_classes(analysed)
-        # One connection, read-only after this constructor; SQLite serialises its use, so any
-        # thread may search.
+        # One connection, read-only after this constructor; any thread may search, one at a time
+        # (not every SQLite build serialises a shared connection itself).
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._lock = threading.Lock()
         self._db.execute(
             "CREATE VIRTUAL TABLE entry USING fts5(title, key_points, tags, summary, citation,"
             " tokenize = \"unicode61 tokenchars '@-'\")"
@@ -248,11 +250,12 @@ class EntrySearch:
         if not terms:
             return []
         match = " OR ".join(f'"{term}"' for term in terms)
-        rows = self._db.execute(
-            "SELECT rowid, -bm25(entry, ?, ?, ?, ?, ?) AS score FROM entry WHERE entry MATCH ? "
-            "ORDER BY score DESC, rowid LIMIT ?",
-            (*WEIGHTS, match, limit),
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(entry, ?, ?, ?, ?, ?) AS score FROM entry"
+                " WHERE entry MATCH ? ORDER BY score DESC, rowid LIMIT ?",
+                (*WEIGHTS, match, limit),
+            ).fetchall()
         return [(rowid, score) for rowid, score in rows]
 
 
