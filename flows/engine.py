@@ -33,7 +33,6 @@ from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark
 from knowledge.models import AnyQuestion, ChoiceQuestion, OrderQuestion, Verdict
-from knowledge.search import search_entries
 
 # A session with no scenario under way (after a debrief or /cancel).
 _NO_SCENARIO: dict[str, object] = {
@@ -665,7 +664,7 @@ class Coach:
     def _law(self, query: str) -> Reply:
         if not query.strip():
             return render.law_topics(self.kb)
-        found = search_entries(self.kb.entries.values(), query, limit=3)
+        found = self.kb.search.find(query, limit=3)
         if not found:
             return Reply(
                 text=f"Nothing found for “{query[:100]}”. Try other words, or /law to browse"

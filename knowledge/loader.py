@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from knowledge.models import (
     TextQuestion,
 )
 from knowledge.patterns import find
+from knowledge.search import EntrySearch
 from knowledge.text import tokenize
 
 CONTENT_DIR = Path(__file__).parent / "content"
@@ -207,6 +209,11 @@ class KnowledgeBase:
     claims: tuple[SharedClaim, ...] = ()
     """Shared wrong claims and harmful practices (claims.yaml), checked in every answer."""
 
+    @cached_property
+    def search(self) -> EntrySearch:
+        """The ranked `/law` search over the entries (built once; at load for loaded content)."""
+        return EntrySearch(self.entries.values(), self.lexicon)
+
     def validation_context(self) -> dict[str, Any]:
         """What rubric validation needs: the lexicon and the shared misconceptions."""
         return {"lexicon": self.lexicon, "misconceptions": self.misconceptions}
@@ -298,7 +305,7 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
                     )
             quizzes[quiz.id] = quiz
 
-    return KnowledgeBase(
+    kb = KnowledgeBase(
         criteria={c.code: c for c in criteria},
         entries=entries,
         questions=questions,
@@ -308,6 +315,8 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
         laws=tuple(laws),
         claims=tuple(claims),
     )
+    _ = kb.search  # build the /law index now, not on a learner's first search
+    return kb
 
 
 @dataclass(frozen=True)

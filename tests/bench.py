@@ -26,11 +26,14 @@ from flows.ports import AnswerRecord, Commit, LearnerProfile, SessionSnapshot
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion
+from knowledge.search import EntrySearch
+from knowledge.text import tokenize
 from storage.sqlite import SqliteProgressStore
 from storage.staff import StaffStore
 from tests.bot.fakes import RecordingRequest, settings_for
 
 DATA = Path(__file__).parent / "knowledge" / "data" / "learner_answers.yaml"
+LAW_QUERIES = Path(__file__).parent / "knowledge" / "data" / "law_queries.yaml"
 TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
 
 
@@ -85,6 +88,43 @@ def bench_marking(kb: KnowledgeBase) -> None:
         f"{marked * 1e6:.0f} µs",
         f"{naive * 1e6:.1f} µs split",
         marked / naive,
+    )
+
+
+def bench_search(kb: KnowledgeBase) -> None:
+    queries = [q["query"] for q in yaml.safe_load(LAW_QUERIES.read_text(encoding="utf-8"))]
+    texts = [
+        text
+        for e in kb.entries.values()
+        for text in (e.title, " . ".join(e.key_points), " . ".join(e.tags), e.summary, e.citation)
+    ]
+
+    def build() -> None:
+        EntrySearch(kb.entries.values(), kb.lexicon)
+
+    def analyse_entries() -> None:  # the text analysis the index needs, without the index
+        for text in texts:
+            tokenize(text)
+
+    built, analysed = per_call(build, 1), per_call(analyse_entries, 1)
+    row("build the /law index (at load)", f"{built * 1000:.0f} ms", f"{analysed * 1000:.0f} ms "
+        "tokenize", built / analysed)  # fmt: skip
+
+    def search() -> None:
+        for query in queries:
+            kb.search.find(query)
+
+    def analyse_queries() -> None:
+        for query in queries:
+            tokenize(query)
+
+    found = per_call(search, 3) / len(queries)
+    tokenized = per_call(analyse_queries, 3) / len(queries)
+    row(
+        f"one /law query ({len(queries)} queries)",
+        f"{found * 1e6:.0f} µs",
+        f"{tokenized * 1e6:.0f} µs tokenize",
+        found / tokenized,
     )
 
 
@@ -249,6 +289,7 @@ def main() -> None:
     print(f"{'figure':<44} {'value':>14} {'baseline':>16} {'ratio':>9}")
     kb = bench_loading()
     bench_marking(kb)
+    bench_search(kb)
     bench_engine(load_scenarios(kb, TEST_SCENARIOS)["test-kettle"])
     bench_storage()
     bench_pushes(kb)
