@@ -22,6 +22,7 @@ from knowledge.models import (
     ForbiddenClaim,
     Law,
     LawMention,
+    NumericQuestion,
     Question,
     Quiz,
     SharedClaim,
@@ -372,6 +373,11 @@ def build_question(
         question = with_law_mentions(
             question, [sources.entries[e] for e in question.entries], sources.laws
         ).with_shared_claims(sources.claims)
+    elif isinstance(question, NumericQuestion):
+        entries = [sources.entries[e] for e in question.entries]
+        question = question.with_checks(
+            law_mentions_for(question.basis, entries, sources.laws), entries, sources.claims
+        )
     return question
 
 
@@ -382,22 +388,29 @@ def with_law_mentions(
 
     A best-practice question (no law behind it) lets any current law be named as an example.
     """
-    cited = " ".join([question.basis, *(e.law for e in entries if e.law != "Best practice")])
+    mentions = law_mentions_for(question.basis, entries, laws, question.rubric.laws)
+    rubric = question.rubric.model_copy(update={"law_mentions": mentions})
+    return question.model_copy(update={"rubric": rubric}).with_facts_from(entries)
+
+
+def law_mentions_for(
+    basis: str, entries: Sequence[Entry], laws: Sequence[Law], also: Iterable[str] = ()
+) -> tuple[LawMention, ...]:
+    """Every law, and whether it fits a question resting on `basis` and `entries`."""
+    cited = " ".join([basis, *(e.law for e in entries if e.law != "Best practice")])
     cited_tokens = tokenize(cited)
     own = {
         law.id
         for law in laws
         if law.name in cited or any(find(p, cited_tokens) for p in law.mentions)
     }
-    own.update(question.rubric.laws)
+    own.update(also)
     families = {law.family for law in laws if law.id in own and law.family}
     fitting = {law.id for law in laws if law.id in own or (law.family and law.family in families)}
-    mentions = tuple(
+    return tuple(
         LawMention(law=law, fits=law.replaced_by is None and (not own or law.id in fitting))
         for law in laws
     )
-    rubric = question.rubric.model_copy(update={"law_mentions": mentions})
-    return question.model_copy(update={"rubric": rubric}).with_facts_from(entries)
 
 
 def _check_codes(used: Iterable[str], known: set[str], path: Path, line: int | None) -> None:

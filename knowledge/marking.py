@@ -22,6 +22,7 @@ from knowledge.models import (
     NumericQuestion,
     OrderQuestion,
     Rubric,
+    SharedClaim,
     TextQuestion,
     Verdict,
 )
@@ -245,20 +246,7 @@ def _wrong_facts(
             for m in find_all(p, tokens)
         ):
             wrong.append(Problem(claim.id, claim.feedback))
-    for shared in question.shared_claims:
-        if not shared.fits(case) or any(hits.has(name) for name in shared.unless):
-            continue
-        # An exception named at all ("not a straight refund") shows the answer knows it.
-        if any(find(p, tokens) is not None for p in shared.unless_said):
-            continue
-        if any(
-            _states(m, tokens)
-            and not _preceded_by(tokens, m.start, shared.not_after)
-            and not _inside_one_concept(hits, m.start, m.end)
-            for p in shared.patterns
-            for m in find_all(p, tokens)
-        ):
-            wrong.append(Problem(shared.id, shared.feedback))
+    wrong.extend(_shared_claims_said(question.shared_claims, tokens, hits, case))
     wrong.extend(Problem("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
     if _wrong_sections(question, tokens):
         wrong.append(
@@ -290,6 +278,28 @@ def _wrong_facts(
 
 _DENIED = frozenset({"appli", "matter", "relev", "count", "affect"})
 DENIAL_REACH = 8
+
+
+def _shared_claims_said(
+    claims: Sequence[SharedClaim], tokens: Tokens, hits: _Hits, case: CaseContext | None
+) -> list[Problem]:
+    """The shared wrong claims (claims.yaml) the answer states."""
+    said: list[Problem] = []
+    for shared in claims:
+        if not shared.fits(case) or any(hits.has(name) for name in shared.unless):
+            continue
+        # An exception named at all ("not a straight refund") shows the answer knows it.
+        if any(find(p, tokens) is not None for p in shared.unless_said):
+            continue
+        if any(
+            _states(m, tokens)
+            and not _preceded_by(tokens, m.start, shared.not_after)
+            and not _inside_one_concept(hits, m.start, m.end)
+            for p in shared.patterns
+            for m in find_all(p, tokens)
+        ):
+            said.append(Problem(shared.id, shared.feedback))
+    return said
 
 
 def _denied_after(tokens: Tokens, end: int) -> bool:
@@ -777,13 +787,18 @@ _S_CITES_AFTER = frozenset(
 )
 
 
-def _wrong_sections(question: TextQuestion, tokens: Tokens) -> list[int]:
+def _wrong_sections(question: TextQuestion | NumericQuestion, tokens: Tokens) -> list[int]:
     """Sections the answer cites that are not the ones the rule is in ("Section 75 of the
     Consumer Rights Act says goods must be…"); none for a question without sections, or when
     the answer names a law the question doesn't rest on (its sections are that law's)."""
     if not question.cited_sections:
         return []
-    others = [m for m in question.rubric.law_mentions if not m.fits]
+    mentions = (
+        question.rubric.law_mentions
+        if isinstance(question, TextQuestion)
+        else question.law_mentions
+    )
+    others = [m for m in mentions if not m.fits]
     if any(find_all(p, tokens) for m in others for p in m.law.mentions):
         return []
     wrong: list[int] = []
@@ -853,7 +868,23 @@ def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
         for at, other, other_unit in figures[1:]
     )
     if right and not wrong:
-        return _verdict(question, "correct", 1.0, found=[question.answer])
+        # The figure is right; what else the answer says about the law must be right too.
+        problems = _shared_claims_said(question.shared_claims, tokens, _Hits({}), None)
+        problems += [Problem("wrong-law", n) for n in _law_problems(question.law_mentions, tokens)]
+        if _wrong_sections(question, tokens):
+            problems.append(
+                Problem("wrong-section", f"Check the section: this rule is in {question.basis}.")
+            )
+        if not problems:
+            return _verdict(question, "correct", 1.0, found=[question.answer])
+        return _verdict(
+            question,
+            "incorrect",
+            0.0,
+            found=[question.answer],
+            misconceptions=[p.kind for p in problems],
+            notes=[p.note for p in problems],
+        )
     return _verdict(
         question,
         "incorrect",

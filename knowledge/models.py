@@ -604,6 +604,41 @@ class NumericQuestion(QuestionBase):
     answer: Text
     """The expected value as written, e.g. '14 days', '72 hours', '6 years', '100'."""
     wrong_feedback: Cited
+    _law_mentions: tuple[LawMention, ...] = PrivateAttr(default=())
+    _sections: frozenset[int] = PrivateAttr(default=frozenset())
+    _shared_claims: tuple[SharedClaim, ...] = PrivateAttr(default=())
+
+    def with_checks(
+        self,
+        mentions: tuple[LawMention, ...],
+        entries: Sequence[Entry],
+        claims: Sequence[SharedClaim],
+    ) -> NumericQuestion:
+        """A copy that also checks what an answer says beside its figure: the law named, the
+        section cited and the shared wrong claims of its topic."""
+        copy = self.model_copy()
+        copy._law_mentions = mentions
+        sections = {n for e in entries if e.section for n in _section_numbers(e.section)}
+        copy._sections = frozenset(sections | _cited_numbers(self.basis))
+        copy._shared_claims = tuple(
+            c
+            for c in claims
+            if (not c.topics or self.topic in c.topics)
+            and (not c.entries or set(c.entries) & set(self.entries))
+        )
+        return copy
+
+    @property
+    def law_mentions(self) -> tuple[LawMention, ...]:
+        return self._law_mentions
+
+    @property
+    def cited_sections(self) -> frozenset[int]:
+        return self._sections
+
+    @property
+    def shared_claims(self) -> tuple[SharedClaim, ...]:
+        return self._shared_claims
 
     @field_validator("answer")
     @classmethod
