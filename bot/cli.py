@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot import reports
 from bot.app import run as run_telegram
 from bot.console import run_console
+from bot.logs import install_redaction
 from bot.settings import Settings
 from flows.engine import Coach
 from flows.loader import ScenarioContent, load_scenarios
@@ -120,6 +121,12 @@ def _configure_logging(settings: Settings) -> None:
     )
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # At any level, from any library: PTB logs the Bot API URL (with the token) at DEBUG.
+    token = settings.telegram_bot_token
+    secrets = [token.get_secret_value()] if token is not None else []
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    install_redaction(*secrets)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.ids import parse_id
 from bot.staff import refusal
 from flows.actions import Action, registry
 from flows.io import Button, Reply
@@ -152,9 +153,9 @@ class PushDesk:
             return await self._choose_quiz(user_id)
         head = args[0].lower()
         if head in {"cancel", "report", "resend"}:
-            if len(args) != 2 or not args[1].lstrip("#").isdigit():
+            push_id = parse_id(args[1], prefix="#") if len(args) == 2 else None
+            if push_id is None:
                 return Reply(text=f"Give the push number, e.g. /push {head} 12 (see /pushes).")
-            push_id = int(args[1].lstrip("#"))
             if head == "cancel":
                 return await self._cancel(user_id, push_id)
             if head == "report":

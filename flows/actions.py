@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_CALLBACK_BYTES = 64
 SEPARATOR = "|"
@@ -42,8 +42,9 @@ class Choose(Action):
     """An option picked for the question asked with sequence number `ask`."""
 
     prefix = "c"
-    ask: int
-    option: int
+    ask: int = Field(ge=0)
+    option: int = Field(ge=0)
+    """Bounded below here; the engine checks it against the question's options."""
 
 
 class StartQuiz(Action):

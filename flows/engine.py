@@ -460,6 +460,9 @@ class Coach:
                 session, "answer_given", question.options[action.option].text, action.option
             )
         if session.quiz is not None and session.quiz.current is not None:
+            question = self._current_question(session)
+            if isinstance(question, ChoiceQuestion) and action.option >= len(question.options):
+                return Outcome([Reply(text="That option doesn't fit this question.")])
             return self._quiz_answer(session, action.option, str(action.option))
         return Outcome([Reply(text="That question has finished. /menu to start something new.")])
 

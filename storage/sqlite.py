@@ -248,6 +248,11 @@ ON CONFLICT (id) DO UPDATE SET
     username = excluded.username,
     last_active = excluded.last_active
 """
+# Telegram usernames are unique at any moment: whoever writes with one now holds it, so anyone
+# stored with it before has renamed (and must not be found by it any more).
+_RELEASE_USERNAME = """
+UPDATE learners SET username = NULL WHERE username = ? COLLATE NOCASE AND id <> ?
+"""
 _UPDATE_SESSION = """
 UPDATE sessions SET scenario_id = ?, state = ?, version = ?, data = ?, updated_at = ?
 WHERE learner_id = ? AND version = ?
@@ -584,6 +589,8 @@ class SqliteProgressStore:
             if list(seen):
                 return False
         now = self._clock().isoformat()
+        if commit.by_learner and learner.username:
+            await db.execute(_RELEASE_USERNAME, (learner.username, learner.learner_id))
         await db.execute(
             _UPSERT_LEARNER if commit.by_learner else _INSERT_LEARNER_QUIETLY,
             (learner.learner_id, learner.display_name, learner.username, now, now),

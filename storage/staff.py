@@ -36,6 +36,13 @@ class Member:
     joined_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class NamedUser:
+    user_id: int
+    display_name: str
+    last_seen: datetime
+
+
 class CohortNameTakenError(ValueError):
     """The owner already has a cohort of that name."""
 
@@ -95,12 +102,15 @@ class StaffStore:
         granted = [(int(r[0]), r[1]) for r in rows if int(r[0]) not in self._admin_ids]
         return [(a, "admin") for a in sorted(self._admin_ids)] + granted
 
-    async def user_named(self, username: str) -> int | None:
-        """A known user's id from their @username (they must have used the bot)."""
+    async def users_named(self, username: str) -> list[NamedUser]:
+        """Everyone stored with this @username (one, unless the stored data predates the
+        release of a renamed user's name), with when each was last seen."""
         rows = await self._store._fetch(
-            "SELECT id FROM learners WHERE lower(username) = lower(?)", (username.lstrip("@"),)
+            "SELECT id, display_name, last_active FROM learners"
+            " WHERE username = ? COLLATE NOCASE ORDER BY id",
+            (username.lstrip("@"),),
         )
-        return int(rows[0][0]) if rows else None
+        return [NamedUser(int(r[0]), str(r[1]), datetime.fromisoformat(r[2])) for r in rows]
 
     async def log_denied(self, user_id: int, command: str) -> None:
         await self._store._write_statements(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
@@ -19,11 +20,13 @@ from telegram import (
 )
 from telegram import Poll as TelegramPoll
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.telegram.context import PollRegistry
 from flows.io import Reply
+
+log = logging.getLogger(__name__)
 
 # Texts of the Telegram transport itself (the engine's own texts are in flows/render.py).
 NOT_TEXT = Reply(
@@ -65,6 +68,26 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         rest = rest[cut:].lstrip()
     chunks.append(rest)
     return chunks
+
+
+async def acknowledge(query: CallbackQuery) -> None:
+    """Answer a button press (stops the spinner). Telegram refuses this for a press that waited
+    too long ("query is too old", after a restart or a backlog); the press is still handled."""
+    try:
+        await query.answer()
+    except TelegramError as error:
+        log.info("could not acknowledge a button press: %s", error)
+
+
+async def edit_reply(query: CallbackQuery, reply: Reply) -> None:
+    """Show `reply` in place of the pressed message: escaped for HTML and sent with HTML parse
+    mode (escaping without the parse mode shows "&amp;" to the reader)."""
+    await query.edit_message_text(
+        escape(split_text(reply.text)[0]),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(reply),
+        link_preview_options=NO_PREVIEW,
+    )
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

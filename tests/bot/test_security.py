@@ -1,0 +1,257 @@
+"""The security review's findings (issue 15), each played as the attack, through process_update
+on the recording fake of the Bot API."""
+
+import io
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.app import build_application
+from bot.console import ConsoleChat
+from bot.telegram.context import CoachApplication
+from bot.telegram.render import APOLOGY
+from flows.engine import Coach
+from flows.loader import ScenarioContent
+from flows.ports import Commit
+from knowledge.loader import KnowledgeBase
+from storage.memory import MemoryProgressStore
+from storage.sqlite import SqliteProgressStore
+from tests.bot.fakes import BOT_ID, DATE, TOKEN, RecordingRequest, settings_for
+from tests.bot.people import People, button_data
+from tests.conftest import TEST_SCENARIOS
+
+ADMIN = 1
+TUTOR = 2
+LEARNER = 4
+
+
+@pytest.fixture
+async def sec_app(tmp_path: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
+    settings = settings_for(tmp_path / "security.db", admin_ids=(ADMIN,))
+    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
+    async with application:
+        await application.post_init(application)  # type: ignore[misc]
+        await application.start()
+        yield application
+        await application.stop()
+        await application.post_shutdown(application)  # type: ignore[misc]
+
+
+@pytest.fixture
+async def people(sec_app: CoachApplication, fake: RecordingRequest) -> People:
+    crowd = People(sec_app, fake)
+    for uid in range(1, 10):
+        await crowd.say(uid, "/help")
+    assert "now a tutor" in await crowd.say(ADMIN, f"/grant tutor {TUTOR}")
+    return crowd
+
+
+def apologies(fake: RecordingRequest) -> int:
+    return sum(1 for text in fake.texts() if APOLOGY in text)
+
+
+# --- row 9: "²" and "①" pass isdigit() and then crash int() -------------------------------------
+
+
+@pytest.mark.parametrize("digit", ["²", "①", "99999999999999999999999"])
+async def test_superscript_digits_are_answered_politely_not_crashed_on(
+    people: People, fake: RecordingRequest, digit: str
+) -> None:
+    assert "numeric id" in await people.say(TUTOR, f"/learner {digit}")
+    assert "push number" in await people.say(TUTOR, f"/push report {digit}")
+    assert "can't tell who you mean" in await people.say(ADMIN, f"/grant tutor {digit}")
+    # A forged page button, parsed before the role is checked.
+    await people.press(LEARNER, f"rp|{digit}|0")
+    assert "no longer valid" in fake.texts()[-1]
+    assert apologies(fake) == 0
+
+
+async def test_typing_a_superscript_digit_in_the_console_does_not_end_it(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    printed: list[str] = []
+    chat = ConsoleChat(
+        Coach(kb, test_scenarios, MemoryProgressStore()), printed.append, downloads=tmp_path
+    )
+    await chat.send("/start")
+    await chat.send("²")
+    assert "not waiting for an answer" in "".join(printed)
+
+
+# --- row 3: a press is lost when acknowledging it fails ------------------------------------------
+
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+async def test_a_press_too_old_to_acknowledge_is_still_handled(
+    people: People, fake: RecordingRequest
+) -> None:
+    await people.say(LEARNER, "/start")
+    fake.refused_methods["answerCallbackQuery"] = TOO_OLD
+    await people.press(LEARNER, button_data(fake, "🎭 Practise a scenario"))
+    assert "Choose a scenario" in fake.texts()[-1]
+    await people.press(LEARNER, button_data(fake, "Test: faulty kettle"))
+    assert "Mrs Patel" in fake.texts()[-1]
+    assert apologies(fake) == 0
+
+
+# --- row 11: escaped HTML shown literally after an edit ------------------------------------------
+
+
+async def test_a_cohort_name_with_an_ampersand_reads_right_in_edited_messages(
+    people: People, fake: RecordingRequest
+) -> None:
+    await people.say(TUTOR, "/cohort new Smith & Jones")
+    await people.say(TUTOR, "/push")
+    await people.press(TUTOR, button_data(fake, "Data protection"))
+    await people.press(TUTOR, button_data(fake, "Smith & Jones"))
+    await people.press(TUTOR, "rp|0|0")
+    edits = fake.sent("editMessageText")
+    assert len(edits) == 3
+    for edit in edits:
+        assert edit.params["parse_mode"] == "HTML"
+    assert "Smith &amp; Jones" in str(edits[1].params["text"])
+
+
+# --- row 7: one engine failure, one apology -----------------------------------------------------
+
+
+async def test_an_engine_failure_sends_one_apology_and_logs_once(
+    sec_app: CoachApplication,
+    people: People,
+    fake: RecordingRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coach = sec_app.bot_data.coach
+    assert coach is not None
+
+    class DiskFull(MemoryProgressStore):
+        async def apply(self, commit: Commit) -> bool:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    real = coach.store
+    coach.store = DiskFull()
+    try:
+        fake.clear()
+        with caplog.at_level(logging.ERROR):
+            await people.say(LEARNER, "/start")
+    finally:
+        coach.store = real
+    assert apologies(fake) == 1
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+
+
+# --- row 5: the bot token in the log at DEBUG ---------------------------------------------------
+
+
+def test_the_token_never_reaches_the_log_at_any_level(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(tmp_path / "log.db").model_copy(update={"log_level": "DEBUG"})
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        cli._configure_logging(settings)
+        with caplog.at_level(logging.DEBUG):
+            build_application(settings, request=RecordingRequest())  # logs the Bot API URL
+            log = logging.getLogger("tests.attack")
+            log.info("calling %s", f"https://api.telegram.org/bot{TOKEN}/getMe")
+            failure = RuntimeError(f"POST /bot{TOKEN}/sendMessage failed")
+            log.error("send failed", exc_info=failure)
+            log.debug("secret half alone: %s", TOKEN.partition(":")[2])
+    finally:
+        root.removeHandler(handler)
+    written = stream.getvalue()
+    assert "Set Bot API URL" in written
+    assert "RuntimeError" in written
+    assert TOKEN not in written
+    assert TOKEN.partition(":")[2] not in written
+    assert "<token>" in written
+
+
+# --- row 2: /grant @username promoted the former holder of a name ------------------------------
+
+
+async def role(app: CoachApplication, user_id: int) -> str:
+    desk = app.bot_data.desk
+    assert desk is not None
+    return await desk.staff.role_of(user_id)
+
+
+async def test_grant_by_username_reaches_the_current_holder_not_the_former(
+    sec_app: CoachApplication, people: People
+) -> None:
+    former, current = people.users[5], people.users[6]
+    former.user["username"] = "jo_smith"
+    await people.say(5, "/help")
+    # Jo renames; the name jo_smith goes to someone else, who then uses the bot.
+    former.user["username"] = "jo_renamed"
+    current.user["username"] = "jo_smith"
+    await people.say(6, "/help")
+
+    assert "now a tutor" in await people.say(ADMIN, "/grant tutor @jo_smith")
+    assert await role(sec_app, 6) == "tutor"
+    assert await role(sec_app, 5) == "learner"
+    assert "learner again" in await people.say(ADMIN, "/revoke @jo_smith")
+    assert await role(sec_app, 6) == "learner"
+
+
+async def test_a_stale_or_ambiguous_username_is_refused_with_the_way_round(
+    sec_app: CoachApplication, people: People
+) -> None:
+    store = sec_app.bot_data.coach.store  # type: ignore[union-attr]
+    assert isinstance(store, SqliteProgressStore)
+    await store._write_statements(
+        ("UPDATE learners SET last_active = '2025-01-01T00:00:00+00:00' WHERE id = 7", ()),
+        # Two rows stored with one name (data from before names were released on reuse).
+        ("UPDATE learners SET username = 'twin' WHERE id IN (8, 9)", ()),
+    )
+    stale = await people.say(ADMIN, "/grant tutor @u7")
+    assert "last seen here on 01 Jan 2025" in stale
+    assert "numeric id" in stale
+    assert "More than one account" in await people.say(ADMIN, "/grant tutor @twin")
+    removed = await people.say(TUTOR, "/cohort new Mine")
+    assert "created" in removed
+    assert "More than one account" in await people.say(TUTOR, "/cohort remove Mine @twin")
+    for user_id in (7, 8, 9):
+        assert await role(sec_app, user_id) == "learner"
+
+
+# --- row 12: grant by reply could only reach the admin or the bot -------------------------------
+
+
+async def test_grant_by_reply_uses_the_forwarded_messages_sender(
+    sec_app: CoachApplication, people: People, fake: RecordingRequest
+) -> None:
+    admin = people.users[ADMIN]
+    learner = people.users[LEARNER].user
+
+    await sec_app.process_update(admin.reply_to("/grant tutor", admin.forwarded(learner)))
+    assert "now a tutor" in fake.texts()[-1]
+    assert await role(sec_app, LEARNER) == "tutor"
+
+    hidden = admin.forwarded(None, hidden_name="Private Person")
+    await sec_app.process_update(admin.reply_to("/grant tutor", hidden))
+    assert "privacy settings" in fake.texts()[-1]
+
+    bots_message = {
+        "message_id": 5,
+        "date": DATE,
+        "chat": admin.chat,
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Coach"},
+        "text": "menu",
+    }
+    await sec_app.process_update(admin.reply_to("/grant tutor", bots_message))
+    assert "forwarded to me" in fake.texts()[-1]
+    own = {**bots_message, "from": admin.user}
+    await sec_app.process_update(admin.reply_to("/grant admin", own))
+    assert "forwarded to me" in fake.texts()[-1]
+    assert "can't be given a role" in await people.say(ADMIN, f"/grant tutor {BOT_ID}")
+    assert "your own role" in await people.say(ADMIN, f"/revoke {ADMIN}")
+    assert await role(sec_app, BOT_ID) == "learner"
