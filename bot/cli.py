@@ -26,7 +26,7 @@ from knowledge.checks import ContentReport, check_content, load_core_contract
 from knowledge.loader import ContentError, KnowledgeBase, load_knowledge_base
 from knowledge.marking import mark
 from storage.reports import ReportStore
-from storage.sqlite import SqliteProgressStore, database_path
+from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore, database_path
 from storage.staff import StaffStore, find_cohort
 
 
@@ -343,7 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `coach` command."""
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except DatabaseUnavailableError as error:
+        raise SystemExit(f"error: {error}") from None
     return result
 
 

@@ -137,7 +137,7 @@ class PushDesk:
 
     async def _refusal(self, user_id: int, what: str) -> Reply | None:
         refused = await refusal(self.staff, user_id, "tutor", what)
-        return Reply(text=refused) if refused else None
+        return Reply(text=refused) if refused is not None else None
 
     def help(self) -> Reply:
         quizzes = ", ".join(sorted(self.kb.quizzes))
@@ -147,7 +147,7 @@ class PushDesk:
 
     async def command(self, user_id: int, args: list[str]) -> Reply:
         refusal = await self._refusal(user_id, "/push")
-        if refusal:
+        if refusal is not None:
             return refusal
         if not args:
             return await self._choose_quiz(user_id)
@@ -167,7 +167,7 @@ class PushDesk:
 
     async def listing(self, user_id: int) -> Reply:
         refusal = await self._refusal(user_id, "/pushes")
-        if refusal:
+        if refusal is not None:
             return refusal
         cohorts = {c.id: c for c in await self.staff.visible_cohorts(user_id)}
         admin = await self.staff.role_of(user_id) == "admin"
@@ -193,7 +193,7 @@ class PushDesk:
     async def press(self, user_id: int, action: Action) -> Reply:
         """A push button: the role and the cohort are checked again, as for a command."""
         refusal = await self._refusal(user_id, "push button")
-        if refusal:
+        if refusal is not None:
             return refusal
         if isinstance(action, PushQuiz):
             return await self._choose_cohort(user_id, action.quiz)

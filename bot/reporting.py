@@ -51,7 +51,7 @@ class ReportDesk:
     async def _scope(self, user_id: int, cohort_word: str | None) -> Scope | str:
         """What the caller may see, or the reason they may not."""
         refused = await refusal(self.staff, user_id, "tutor", "report")
-        if refused:
+        if refused is not None:
             return refused
         cohorts = await self.staff.visible_cohorts(user_id)
         if cohort_word:
@@ -99,7 +99,7 @@ class ReportDesk:
     async def progress_page(self, user_id: int, cohort_id: int, page: int) -> Reply:
         """A page button pressed: the role and scope are checked again, as for the command."""
         refused = await refusal(self.staff, user_id, "tutor", "report page")
-        if refused:
+        if refused is not None:
             return Reply(text=refused)
         word = None
         if cohort_id:
@@ -169,7 +169,7 @@ class ReportDesk:
 
     async def stats(self, user_id: int) -> Reply:
         refused = await refusal(self.staff, user_id, "admin", "/stats")
-        if refused:
+        if refused is not None:
             return Reply(text=refused)
         return Reply(text=reports.stats_text(await self.store.counts(self.clock())))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from storage.staff import RANK, Cohort, CohortNameTakenError, Role, StaffStore, 
 log = logging.getLogger(__name__)
 
 NOT_ALLOWED = "Sorry, that command is only for {role}s."
+# A user refused more often than this in an hour (forged presses in a loop) gets no answer:
+# each would cost a Bot API call from the budget every learner shares.
+REFUSALS_ANSWERED = 10
 COHORT_HELP = (
     "Cohort commands:\n"
     "/cohort new NAME – create a cohort and get its join link\n"
@@ -51,13 +55,18 @@ class Caller:
 
 
 async def refusal(staff: StaffStore, user_id: int, needed: Role, what: str) -> str | None:
-    """None if the user holds the role; else the refusal to show (and the attempt is logged)."""
+    """None if the user holds the role; else the refusal to show, which is "" (show nothing)
+    once they have been refused this command `REFUSALS_ANSWERED` times in the hour. Attempts
+    are counted in the database; the log gets the 1st, 10th, 100th… of each hour."""
     role = await staff.role_of(user_id)
     if RANK[role] >= RANK[needed]:
         return None
-    log.warning("user %s (%s) was refused %s", user_id, role, what)
-    await staff.log_denied(user_id, what)
-    return NOT_ALLOWED.format(role=needed)
+    count = await staff.log_denied(user_id, what)
+    if count == 1:
+        log.warning("user %s (%s) was refused %s", user_id, role, what)
+    elif math.log10(count).is_integer():
+        log.warning("user %s (%s) was refused %s %d times this hour", user_id, role, what, count)
+    return NOT_ALLOWED.format(role=needed) if count <= REFUSALS_ANSWERED else ""
 
 
 def join_link(bot_username: str, code: str) -> str:
@@ -125,7 +134,7 @@ class StaffDesk:
 
     async def grant(self, caller: Caller, args: list[str]) -> str:
         refusal = await self._allowed(caller, "admin", "/grant")
-        if refusal:
+        if refusal is not None:
             return refusal
         if not args or args[0] not in {"tutor", "admin"} or len(args) > 2:
             return GRANT_HELP
@@ -140,7 +149,7 @@ class StaffDesk:
 
     async def revoke(self, caller: Caller, args: list[str]) -> str:
         refusal = await self._allowed(caller, "admin", "/revoke")
-        if refusal:
+        if refusal is not None:
             return refusal
         if len(args) > 1:
             return "I can't tell who you mean. " + GRANT_HELP
@@ -158,7 +167,7 @@ class StaffDesk:
 
     async def cohort(self, caller: Caller, args: list[str]) -> str:
         refusal = await self._allowed(caller, "tutor", "/cohort")
-        if refusal:
+        if refusal is not None:
             return refusal
         if not args:
             return COHORT_HELP

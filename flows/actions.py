@@ -58,8 +58,11 @@ class LawTopic(Action):
 
 
 class Forget(Action):
+    """The answer to the /forget confirmation offered with sequence number `ask`."""
+
     prefix = "f"
     confirm: Literal["yes", "no"]
+    ask: int = Field(ge=0)
 
 
 def registry(*classes: type[Action]) -> dict[str, type[Action]]:

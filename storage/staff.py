@@ -6,7 +6,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from storage.common import utc_now
@@ -17,6 +17,8 @@ RANK: dict[Role, int] = {"learner": 0, "tutor": 1, "admin": 2}
 # Easy to read aloud and type: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+# Refused attempts of one user at one command within this long share one counted row.
+DENIED_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,17 +114,39 @@ class StaffStore:
         )
         return [NamedUser(int(r[0]), str(r[1]), datetime.fromisoformat(r[2])) for r in rows]
 
-    async def log_denied(self, user_id: int, command: str) -> None:
+    async def log_denied(self, user_id: int, command: str) -> int:
+        """Count a refused attempt on one row per user, command and hour (a flood of forged
+        presses is a count, not a row each); how many this row holds now."""
+        now = self._clock()
+        since = (now - DENIED_WINDOW).isoformat()
+        recent = (user_id, command[:100], since)
         await self._store._write_statements(
             (
-                "INSERT INTO denied_attempts (user_id, command, at) VALUES (?, ?, ?)",
-                (user_id, command[:100], self._clock().isoformat()),
-            )
+                "UPDATE denied_attempts SET count = count + 1, last_at = ? WHERE id = ("
+                " SELECT max(id) FROM denied_attempts WHERE user_id = ? AND command = ?"
+                " AND at >= ?)",
+                (now.isoformat(), *recent),
+            ),
+            (
+                "INSERT INTO denied_attempts (user_id, command, at, count, last_at)"
+                " SELECT ?, ?, ?, 1, ? WHERE NOT EXISTS (SELECT 1 FROM denied_attempts"
+                " WHERE user_id = ? AND command = ? AND at >= ?)",
+                (user_id, command[:100], now.isoformat(), now.isoformat(), *recent),
+            ),
         )
+        rows = await self._store._fetch(
+            "SELECT count FROM denied_attempts WHERE user_id = ? AND command = ? AND at >= ?"
+            " ORDER BY id DESC LIMIT 1",
+            recent,
+        )
+        return int(rows[0][0]) if rows else 1
 
-    async def denied_attempts(self) -> list[tuple[int, str, str]]:
-        rows = await self._store._fetch("SELECT user_id, command, at FROM denied_attempts")
-        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    async def denied_attempts(self) -> list[tuple[int, str, str, int]]:
+        """Refused attempts: user, command, when the hour's first came, and how many."""
+        rows = await self._store._fetch(
+            "SELECT user_id, command, at, count FROM denied_attempts ORDER BY id"
+        )
+        return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     # --- cohorts --------------------------------------------------------------------------------
 

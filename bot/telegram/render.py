@@ -52,18 +52,36 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def utf16_length(text: str) -> int:
+    """Telegram counts a message's length in UTF-16 code units: an emoji outside the Basic
+    Multilingual Plane counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split text into chunks of at most `limit` characters, at paragraph or line breaks."""
+    """Split text into chunks of at most `limit` UTF-16 units (Telegram's measure), at
+    paragraph or line breaks."""
     chunks: list[str] = []
     rest = text.strip() or "…"
-    while len(rest) > limit:
-        cut = rest.rfind("\n\n", 0, limit)
+    while utf16_length(rest) > limit:
+        fits = _fitting(rest, limit)
+        cut = rest.rfind("\n\n", 0, fits)
         if cut <= 0:
-            cut = rest.rfind("\n", 0, limit)
+            cut = rest.rfind("\n", 0, fits)
         if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
+            cut = rest.rfind(" ", 0, fits)
         if cut <= 0:
-            cut = limit
+            cut = fits
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     chunks.append(rest)

@@ -48,7 +48,7 @@ def _caller(update: Update) -> Caller | None:
 
 async def _reply(update: Update, text: str) -> None:
     message = update.effective_message
-    if message is not None:
+    if message is not None and text:  # "": a refusal no longer answered
         await message.reply_html(escape(text), disable_web_page_preview=None)
 
 
@@ -101,7 +101,9 @@ def _reports(context: CoachContext) -> ReportDesk:
 
 async def _send(update: Update, context: CoachContext, replies: list[Reply]) -> None:
     chat = update.effective_chat
-    if chat is not None:
+    # A message with no text is a refusal no longer answered (bot.staff.refusal).
+    replies = [r for r in replies if r.text or r.kind != "message"]
+    if chat is not None and replies:
         await send_replies(context.bot, chat.id, 0, replies, polls=context.polls)
 
 
@@ -130,7 +132,8 @@ async def on_progress_page(update: Update, context: CoachContext) -> None:
         await _send(update, context, [Reply(text="That button is no longer valid. /progress")])
         return
     reply = await _reports(context).progress_page(query.from_user.id, *parsed)
-    await edit_reply(query, reply)
+    if reply.text:
+        await edit_reply(query, reply)
 
 
 async def on_learner(update: Update, context: CoachContext) -> None:
@@ -202,4 +205,5 @@ async def on_push_button(update: Update, context: CoachContext) -> None:
         await _send(update, context, [Reply(text="That button is no longer valid. Send /push.")])
         return
     reply = await _pushing(context).press(query.from_user.id, action)
-    await edit_reply(query, reply)
+    if reply.text:
+        await edit_reply(query, reply)

@@ -9,17 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot import cli, reports
 from bot.app import build_application
 from bot.console import ConsoleChat
+from bot.staff import REFUSALS_ANSWERED
 from bot.telegram.context import CoachApplication
-from bot.telegram.render import APOLOGY
+from bot.telegram.render import APOLOGY, split_text, utf16_length
 from flows.engine import Coach
 from flows.loader import ScenarioContent
 from flows.ports import Commit
 from knowledge.loader import KnowledgeBase
 from storage.memory import MemoryProgressStore
-from storage.sqlite import SqliteProgressStore
+from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore
+from storage.staff import StaffStore
 from tests.bot.fakes import BOT_ID, DATE, TOKEN, RecordingRequest, settings_for
 from tests.bot.people import People, button_data
 from tests.conftest import TEST_SCENARIOS
@@ -255,3 +257,98 @@ async def test_grant_by_reply_uses_the_forwarded_messages_sender(
     assert "can't be given a role" in await people.say(ADMIN, f"/grant tutor {BOT_ID}")
     assert "your own role" in await people.say(ADMIN, f"/revoke {ADMIN}")
     assert await role(sec_app, BOT_ID) == "learner"
+
+
+# --- row 15: a database that cannot be opened ---------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["admin", "staff"], ["console"]])
+def test_an_unusable_database_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    missing = tmp_path / "no-such-folder" / "coach.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(command)
+    message = str(exited.value.code)
+    assert message.startswith("error: cannot use the database")
+    assert str(missing) in message
+    assert "DATABASE_URL" in message
+    assert "\\n" not in message
+
+
+async def test_a_bot_on_an_unusable_database_fails_with_the_same_line(
+    tmp_path: Path, fake: RecordingRequest
+) -> None:
+    settings = settings_for(tmp_path)  # a folder, not a database file
+    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
+    async with application:
+        with pytest.raises(DatabaseUnavailableError, match="cannot use the database"):
+            await application.post_init(application)  # type: ignore[misc]
+
+
+# --- row 16: unbounded growth from forged presses -----------------------------------------------
+
+
+async def test_a_flood_of_forged_staff_presses_is_counted_not_stored_one_by_one(
+    sec_app: CoachApplication,
+    people: People,
+    fake: RecordingRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.staff"):
+        for _ in range(1000):
+            await people.press(LEARNER, "pr|1")
+    desk = sec_app.bot_data.desk
+    assert desk is not None
+    assert await desk.staff.denied_attempts() == [
+        (LEARNER, "push button", await first_refusal_time(desk.staff), 1000)
+    ]
+    refusals = [r for r in caplog.records if "was refused" in r.getMessage()]
+    assert len(refusals) == 4  # the 1st, 10th, 100th and 1000th
+    answered = fake.sent("editMessageText") + fake.sent()
+    assert len(answered) == REFUSALS_ANSWERED
+    # Another user, or the same one at another command, is counted separately.
+    assert "only for admins" in await people.say(5, "/stats")
+
+
+async def first_refusal_time(staff: StaffStore) -> str:
+    [(_, _, at, _)] = await staff.denied_attempts()
+    return at
+
+
+# --- also checked: CSV cells and Telegram's UTF-16 length ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ' =HYPERLINK("http://x")',
+        "\u3000=1+1",
+        "\uff1d1+1",
+        "\uff0b1",
+        "\u202e=1+1",
+        "\ufeff@SUM(A1)",
+    ],
+    ids=["space", "ideographic-space", "full-width-equals", "full-width-plus", "rlo", "bom"],
+)
+def test_a_hidden_formula_in_a_csv_cell_is_neutralised(answer: str) -> None:
+    cell = reports._cell(answer)
+    assert cell.startswith("'")
+    assert "\u202e" not in cell
+
+
+def test_ordinary_answers_are_not_touched_in_csv() -> None:
+    assert reports._cell("30 days, then a repair") == "30 days, then a repair"
+    assert reports._cell("ﬁne") == "ﬁne"  # NFKC is only used to look, never to rewrite
+
+
+def test_emoji_heavy_text_is_split_within_telegrams_utf16_limit() -> None:
+    text = ("😀" * 60 + " ") * 60  # 3,660 characters, 7,260 UTF-16 units
+    chunks = split_text(text)
+    assert len(chunks) == 2
+    assert all(utf16_length(chunk) <= 4096 for chunk in chunks)
+    assert "".join(chunks).replace(" ", "") == text.replace(" ", "")

@@ -1,12 +1,18 @@
 """Security findings at the engine (issue 15): forged buttons and stale confirmations."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from flows.actions import Choose, unpack
 from flows.engine import Coach
-from knowledge.loader import KnowledgeBase
+from flows.loader import ScenarioContent, case_values, load_scenarios
+from flows.placeholders import CASE_NAMES, fill, placeholders
+from knowledge.loader import ContentError, KnowledgeBase
 from knowledge.models import ChoiceQuestion
 from storage.memory import MemoryProgressStore
+from tests.conftest import TEST_SCENARIOS
 from tests.flows.chat import Chat
 
 EMPATHY = "I'm so sorry, I understand how frustrating that is. Let me sort this out for you."
@@ -14,6 +20,10 @@ EMPATHY = "I'm so sorry, I understand how frustrating that is. Let me sort this 
 
 def choice_data(chat: Chat) -> str:
     return next(b.data for r in chat.replies for row in r.buttons for b in row)
+
+
+def yes_button(chat: Chat) -> str:
+    return next(b.data for row in chat.last_reply().buttons for b in row if b.label[:3] == "Yes")
 
 
 def forged(data: str, option: int) -> str:
@@ -65,3 +75,93 @@ def test_unpack_refuses_negative_option_and_ask() -> None:
     assert unpack("c|3|-1") is None
     assert unpack("c|-3|1") is None
     assert unpack("c|3|1") == Choose(ask=3, option=1)
+
+
+# --- row 13: an old "Yes, erase it" button stayed live -------------------------------------------
+
+
+async def test_an_old_yes_button_erases_nothing_after_no(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await chat.send("/start")
+    await chat.send("/forget")
+    yes = yes_button(chat)
+    await chat.click("No, keep it")
+    assert "Nothing was erased" in chat.text
+    await chat.press(yes)  # days later, the old message is still there
+    assert "expired" in chat.text
+    assert await store.load_session(7) is not None
+
+
+async def test_a_yes_button_works_only_right_after_it_was_offered(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await chat.send("/start")
+    await chat.send("/forget")
+    yes = yes_button(chat)
+    await chat.send("/help")
+    await chat.press(yes)
+    assert "expired" in chat.text
+    assert await store.load_session(7) is not None
+
+    await chat.send("/forget")
+    await chat.click("Yes, erase it")
+    assert "erased" in chat.text
+    assert await store.load_session(7) is None
+    # A learner starting again cannot be erased by a button of their former self.
+    await chat.send("/start")
+    for _ in range(3):
+        await chat.send("/forget")
+        await chat.click("No, keep it")
+    await chat.press(yes)
+    assert "expired" in chat.text
+    assert await store.load_session(7) is not None
+
+
+# --- row 10: a stray brace or a format spec in a scenario line ----------------------------------
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copytree(TEST_SCENARIOS, tmp_path / "scenarios")
+    return tmp_path / "scenarios"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "This kettle broke after {age! I want this sorted now.",
+        "This kettle broke after age}! I want this sorted now.",
+        "This kettle broke after {name:>999999999999}! I want this sorted now.",
+        "This kettle broke after {age!r}! I want this sorted now.",
+        "This kettle broke after {name.__class__}! I want this sorted now.",
+        "This kettle broke after {}! I want this sorted now.",
+    ],
+    ids=["open", "close", "format-spec", "conversion", "attribute", "empty"],
+)
+def test_a_bad_brace_is_a_content_error_with_file_and_line(
+    kb: KnowledgeBase, folder: Path, line: str
+) -> None:
+    path = folder / "test-kettle.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "This kettle broke after {age}! I want this sorted now."
+    path.write_text(text.replace(old, line), encoding="utf-8")
+    with pytest.raises(ContentError, match="is not a placeholder") as caught:
+        load_scenarios(kb, folder)
+    assert caught.value.path == path
+    assert caught.value.line is not None
+
+
+def test_filling_never_fails_and_never_applies_a_format_spec() -> None:
+    values = {"name": "Mrs Patel"}
+    assert fill("{name}: {{x}} { } {name:>999999999999} {nope}", values) == (
+        "Mrs Patel: {x} { } {name:>999999999999} {nope}"
+    )
+    assert placeholders("{{literal}} and {name}") == ({"name"}, None)
+
+
+def test_the_known_names_are_the_case_values(test_scenarios: dict[str, ScenarioContent]) -> None:
+    content = next(iter(test_scenarios.values()))
+    assert set(case_values(content.scenario, {})) == CASE_NAMES
