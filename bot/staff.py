@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.ids import parse_id
+from flows.ports import LearnerProfile
 from storage.common import utc_now
 from storage.staff import RANK, Cohort, CohortNameTakenError, Role, StaffStore, find_cohort
 
@@ -245,11 +246,11 @@ class StaffDesk:
 
     # --- learners -------------------------------------------------------------------------------
 
-    async def join(self, learner_id: int, code: str) -> str:
+    async def join(self, learner: LearnerProfile, code: str) -> str:
         """A learner joins by code (from /join CODE or the /start join_CODE link)."""
         cohort = await self.staff.cohort_by_code(code) if code else None
         if cohort is None:
             return "That join code doesn't match any cohort. Check it with your tutor."
-        if not await self.staff.join(cohort, learner_id):
+        if not await self.staff.join(cohort, learner):
             return f"You're already in {cohort.name}."
         return f"🎉 You've joined {cohort.name}. Your tutor can now send you quizzes."

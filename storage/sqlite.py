@@ -654,12 +654,8 @@ class SqliteProgressStore:
             if list(seen):
                 return False
         now = self._clock().isoformat()
-        if commit.by_learner and learner.username:
-            await db.execute(_RELEASE_USERNAME, (learner.username, learner.learner_id))
-        await db.execute(
-            _UPSERT_LEARNER if commit.by_learner else _INSERT_LEARNER_QUIETLY,
-            (learner.learner_id, learner.display_name, learner.username, now, now),
-        )
+        for sql, parameters in profile_statements(learner, now, by_learner=commit.by_learner):
+            await db.execute(sql, parameters)
         if commit.session is not None:
             await self._write_session(commit.session)
         if commit.answers:
@@ -704,6 +700,22 @@ class SqliteProgressStore:
         )
         stored = int(rows[0][0]) if rows else None
         raise StaleSessionError(stale_message(session.learner_id, session.version, stored))
+
+
+def profile_statements(
+    learner: LearnerProfile, now: str, *, by_learner: bool = True
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The writes that store who a learner is: their own input (`by_learner`) records their
+    current name and takes their @username from anyone stored with it before; a push only
+    makes sure a row exists."""
+    row = (learner.learner_id, learner.display_name, learner.username, now, now)
+    if not by_learner:
+        return [(_INSERT_LEARNER_QUIETLY, row)]
+    statements: list[tuple[str, tuple[object, ...]]] = []
+    if learner.username:
+        statements.append((_RELEASE_USERNAME, (learner.username, learner.learner_id)))
+    statements.append((_UPSERT_LEARNER, row))
+    return statements
 
 
 # --- rows to records ----------------------------------------------------------------------------

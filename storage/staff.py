@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from flows.ports import LearnerProfile
 from storage.common import utc_now
-from storage.sqlite import SqliteProgressStore
+from storage.sqlite import SqliteProgressStore, profile_statements
 
 Role = Literal["learner", "tutor", "admin"]
 RANK: dict[Role, int] = {"learner": 0, "tutor": 1, "admin": 2}
@@ -197,15 +198,20 @@ class StaffStore:
         )
         return code
 
-    async def join(self, cohort: Cohort, learner_id: int) -> bool:
-        """Add a learner; False if they were already a member."""
+    async def join(self, cohort: Cohort, learner: LearnerProfile | int) -> bool:
+        """Add a learner (their profile is recorded as any input of theirs records it, so
+        reports name them; a bare id adds only the membership); False if already a member."""
+        now = self._clock().isoformat()
+        if isinstance(learner, LearnerProfile):
+            await self._store._write_statements(*profile_statements(learner, now))
+        learner_id = learner if isinstance(learner, int) else learner.learner_id
         if learner_id in {m.learner_id for m in await self.members(cohort)}:
             return False
         await self._store._write_statements(
             (
                 "INSERT OR IGNORE INTO memberships (cohort_id, learner_id, joined_at)"
                 " VALUES (?, ?, ?)",
-                (cohort.id, learner_id, self._clock().isoformat()),
+                (cohort.id, learner_id, now),
             )
         )
         return True

@@ -8,7 +8,7 @@ from bot.pushing import PUSH_ACTIONS, PushDesk
 from bot.reporting import ReportDesk, parse_page_data
 from bot.staff import JOIN_PREFIX, Caller, StaffDesk
 from bot.telegram.context import CoachContext
-from bot.telegram.learner import on_text
+from bot.telegram.learner import learner_of, on_text
 from bot.telegram.render import acknowledge, edit_reply, escape, send_replies
 from flows.actions import unpack
 from flows.io import Reply
@@ -77,19 +77,19 @@ async def on_cohort(update: Update, context: CoachContext) -> None:
 
 
 async def on_join(update: Update, context: CoachContext) -> None:
-    caller = _caller(update)
-    if caller is not None:
+    user = update.effective_user
+    if user is not None:
         code = (context.args or [""])[0]
-        await _reply(update, await _desk(context).join(caller.user_id, code))
+        await _reply(update, await _desk(context).join(learner_of(user), code))
 
 
 async def on_start_join(update: Update, context: CoachContext) -> None:
     """/start join_CODE (the cohort deep link): join, then the usual welcome."""
-    caller = _caller(update)
-    if caller is None:
+    user = update.effective_user
+    if user is None:
         return
     code = (context.args or [""])[0].removeprefix(JOIN_PREFIX)
-    await _reply(update, await _desk(context).join(caller.user_id, code))
+    await _reply(update, await _desk(context).join(learner_of(user), code))
     await on_text(update, context)
 
 

@@ -17,6 +17,7 @@ from tests.bot.test_pushes import (
     Clock,
     a_class,
     poll_quiz,
+    polls_to,
     running,
     status_is,
     texts_to,
@@ -103,3 +104,45 @@ async def test_a_push_of_a_tutor_revoked_since_is_cancelled_and_the_admins_told(
         assert push is not None
         assert push.note is not None
         assert "no longer a tutor" in push.note
+
+
+# --- section 2: re-send only to those not reached; a /join records the learner's name ----------
+
+
+async def test_a_resend_can_go_only_to_those_the_push_did_not_reach(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    quiz = poll_quiz(kb)
+    fake = RecordingRequest()
+    async with running(tmp_path / "coach.db", fake, Clock(NOW)) as bot:
+        await a_class(bot)
+        fake.blocked_chats.add(6)
+        await bot.people.say(TUTOR, f"/push {quiz.id} Class")
+        await status_is(bot, 1, "sent")
+        fake.blocked_chats.clear()  # learner 6 unblocks the bot; 4 and 5 haven't answered yet
+
+        await bot.people.say(TUTOR, "/push report 1")
+        assert button_data(fake, "🔁 Re-send to 3 who haven't answered")
+        resent = await bot.people.press(TUTOR, button_data(fake, "🔁 Only the 1 not reached"))
+        assert "Re-sending push #1 to 1 learner(s) it didn't reach" in resent
+        await status_is(bot, 1, "sent")
+        sends = {learner: polls_to(fake, learner) for learner in (4, 5, 6)}
+        assert sends == {4: 1, 5: 1, 6: 1}  # 6's first try was refused before the poll
+
+        again = await bot.people.say(TUTOR, "/push resend 1 failed")
+        assert "nobody to re-send to" in again
+        assert "Re-sending push #1 to 3" in await bot.people.say(TUTOR, "/push resend 1")
+
+
+async def test_joining_with_the_join_command_records_the_learners_name(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path / "coach.db", RecordingRequest(), Clock(NOW)) as bot:
+        people = bot.people
+        assert "now a tutor" in await people.say(ADMIN, f"/grant tutor {TUTOR}")
+        created = await people.say(TUTOR, "/cohort new Evening")
+        code = created.split("start=join_")[1].split()[0]
+        people.users[7].user.update({"first_name": "Priya", "username": "priya_k"})
+        assert "You've joined Evening" in await people.say(7, f"/join {code}")
+        members = await people.say(TUTOR, "/cohort members Evening")
+        assert "Priya @priya_k – id 7" in members
