@@ -19,6 +19,7 @@ from flows.engine import Coach
 from flows.loader import ScenarioContent
 from flows.ports import Commit
 from knowledge.loader import KnowledgeBase
+from storage import sqlite as sqlite_store
 from storage.memory import MemoryProgressStore
 from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore
 from storage.staff import StaffStore
@@ -69,6 +70,10 @@ async def test_superscript_digits_are_answered_politely_not_crashed_on(
     # A forged page button, parsed before the role is checked.
     await people.press(LEARNER, f"rp|{digit}|0")
     assert "no longer valid" in fake.texts()[-1]
+    # Forged push buttons of a tutor (a number past SQLite's integers is refused too).
+    for data in (f"px|{digit}", f"pr|{digit}", f"pc|data-protection|{digit}"):
+        await people.press(TUTOR, data)
+        assert "no longer valid" in fake.texts()[-1]
     assert apologies(fake) == 0
 
 
@@ -352,3 +357,11 @@ def test_emoji_heavy_text_is_split_within_telegrams_utf16_limit() -> None:
     assert len(chunks) == 2
     assert all(utf16_length(chunk) <= 4096 for chunk in chunks)
     assert "".join(chunks).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_read_only_file_counts_as_an_unusable_database() -> None:
+    # Tests run as root here, which file modes do not stop: the message SQLite gives for a
+    # read-only file is checked directly.
+    readonly = sqlite3.OperationalError("attempt to write a readonly database")
+    assert sqlite_store._file_problem(readonly)
+    assert not sqlite_store._file_problem(sqlite3.OperationalError('near "NOT": syntax error'))

@@ -75,6 +75,7 @@ def test_unpack_refuses_negative_option_and_ask() -> None:
     assert unpack("c|3|-1") is None
     assert unpack("c|-3|1") is None
     assert unpack("c|3|1") == Choose(ask=3, option=1)
+    assert unpack(f"c|{2**63}|1") is None  # beyond SQLite's integers
 
 
 # --- row 13: an old "Yes, erase it" button stayed live -------------------------------------------
