@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,13 @@ def _inline_question(scenario: Scenario, step: Step) -> dict[str, Any]:
         "topic": topic,
         **step.ask,
     }
+
+
+_FORMATTER = string.Formatter()
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in _FORMATTER.parse(text) if name}
 
 
 def case_values(scenario: Scenario, facts: Mapping[str, str]) -> dict[str, str]:
@@ -127,8 +135,26 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
                         " question",
                     )
         questions[step.id] = question
-        check_placeholders(scenario, step, question, path, document.line_of(location))
+        _check_placeholders(scenario, step, question, path, document.line_of(location))
     return ScenarioContent(scenario, questions, path)
+
+
+def _check_placeholders(
+    scenario: Scenario, step: Step, question: AnyQuestion, path: Path, line: int | None
+) -> None:
+    check_placeholders(scenario, step, question, path, line)  # braces first (file:line)
+    variants = range(max(1, len(scenario.variants)))
+    used = _placeholders(step.customer) | _placeholders(step.task)
+    if step.ask is not None:  # a bank question's prompt is not written for one case
+        used |= _placeholders(question.prompt)
+    for variant in variants:
+        known = case_values(scenario, scenario.facts_for(variant))
+        unknown = used - set(known)
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise ContentError(
+                path, line, f"step {step.id!r} uses unknown placeholder(s): {names}"
+            )
 
 
 def load_scenarios(
