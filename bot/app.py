@@ -141,7 +141,9 @@ async def _post_init(application: CoachApplication) -> None:
     services.coach = Coach(kb, scenarios, store, clock=services.clock)
     services.polls = store
     staff = StaffStore(store, admin_ids=services.settings.admin_ids)
-    services.desk = StaffDesk(staff, application.bot.username)
+    services.desk = StaffDesk(
+        staff, application.bot.username, bot_id=application.bot.id, clock=services.clock
+    )
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
     services.reports = ReportDesk(staff, ReportStore(store), kb, titles, clock=services.clock)
     pushes = PushStore(store, clock=services.clock)

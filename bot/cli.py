@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot import reports
 from bot.app import run as run_telegram
 from bot.console import run_console
+from bot.logs import install_redaction
 from bot.settings import Settings
 from flows.engine import Coach
 from flows.loader import SCENARIO_DIR, ScenarioContent, load_scenarios
@@ -35,7 +36,7 @@ from knowledge.loader import (
 from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion
 from storage.reports import ReportStore
-from storage.sqlite import SqliteProgressStore, database_path
+from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore, database_path
 from storage.staff import StaffStore, find_cohort
 
 
@@ -173,6 +174,12 @@ def _configure_logging(settings: Settings) -> None:
     )
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # At any level, from any library: PTB logs the Bot API URL (with the token) at DEBUG.
+    token = settings.telegram_bot_token
+    secrets = [token.get_secret_value()] if token is not None else []
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    install_redaction(*secrets)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -441,7 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `coach` command."""
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except DatabaseUnavailableError as error:
+        raise SystemExit(f"error: {error}") from None
     return result
 
 

@@ -7,6 +7,7 @@ import getpass
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot.ids import parse_id
 from flows.engine import Coach
 from flows.io import Button, Input, Reply
 from flows.ports import LearnerProfile
@@ -42,9 +43,9 @@ class ConsoleChat:
 
     async def send(self, line: str) -> list[Reply]:
         """Handle one typed line and print what the coach answers."""
-        stripped = line.strip()
-        if stripped.isdigit() and self.numbered:
-            index = int(stripped) - 1
+        number = parse_id(line)
+        if number is not None and self.numbered:
+            index = number - 1
             if 0 <= index < len(self.numbered):
                 replies = await self.coach.handle(
                     self.learner, Input.pressed(self.numbered[index].data)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.ids import parse_id
 from bot.staff import refusal
 from flows.actions import Action, registry
 from flows.io import Button, Reply
@@ -32,7 +33,7 @@ PUSH_HELP = (
     "/push QUIZ COHORT YYYY-MM-DD HH:MM – at that time ({zone})\n"
     "/push QUIZ COHORT HH:MM, or tomorrow HH:MM\n"
     "/pushes – scheduled and recent pushes\n"
-    "/push cancel ID · /push report ID · /push resend ID\n"
+    "/push cancel ID · /push report ID · /push resend ID [failed]\n"
     "COHORT is the cohort's name or join code. Quizzes: {quizzes}"
 )
 # A tap on "Now" twice within this long makes one push, not two.
@@ -87,12 +88,24 @@ class PushReport(Action):
 
 
 class PushResend(Action):
+    """Re-send to everyone who hasn't answered."""
+
     prefix = "ps"
     push: int
 
 
-PUSH_ACTIONS = registry(PushQuiz, PushCohort, PushWhen, PushCancel, PushReport, PushResend)
-BUTTON_PATTERN = r"^p[qcwxrs]\|"
+class PushResendUnreached(Action):
+    """Re-send only to those the push did not reach (failed, or not confirmed)."""
+
+    prefix = "pu"
+    push: int
+
+
+PUSH_ACTIONS = registry(
+    PushQuiz, PushCohort, PushWhen, PushCancel, PushReport, PushResend, PushResendUnreached
+)
+BUTTON_PATTERN = r"^p[qcwxrsu]\|"
+UNREACHED_WORDS = frozenset({"failed", "unreached"})
 
 
 class PushScheduler(Protocol):
@@ -136,7 +149,7 @@ class PushDesk:
 
     async def _refusal(self, user_id: int, what: str) -> Reply | None:
         refused = await refusal(self.staff, user_id, "tutor", what)
-        return Reply(text=refused) if refused else None
+        return Reply(text=refused) if refused is not None else None
 
     def help(self) -> Reply:
         quizzes = ", ".join(sorted(self.kb.quizzes))
@@ -146,27 +159,28 @@ class PushDesk:
 
     async def command(self, user_id: int, args: list[str]) -> Reply:
         refusal = await self._refusal(user_id, "/push")
-        if refusal:
+        if refusal is not None:
             return refusal
         if not args:
             return await self._choose_quiz(user_id)
         head = args[0].lower()
         if head in {"cancel", "report", "resend"}:
-            if len(args) != 2 or not args[1].lstrip("#").isdigit():
+            unreached = head == "resend" and len(args) == 3 and args[2].lower() in UNREACHED_WORDS
+            push_id = parse_id(args[1], prefix="#") if len(args) == 2 or unreached else None
+            if push_id is None:
                 return Reply(text=f"Give the push number, e.g. /push {head} 12 (see /pushes).")
-            push_id = int(args[1].lstrip("#"))
             if head == "cancel":
                 return await self._cancel(user_id, push_id)
             if head == "report":
                 return await self._report(user_id, push_id)
-            return await self._resend(user_id, push_id)
+            return await self._resend(user_id, push_id, unreached_only=unreached)
         if head == "help" or len(args) < 2:
             return self.help()
         return await self._from_arguments(user_id, args)
 
     async def listing(self, user_id: int) -> Reply:
         refusal = await self._refusal(user_id, "/pushes")
-        if refusal:
+        if refusal is not None:
             return refusal
         cohorts = {c.id: c for c in await self.staff.visible_cohorts(user_id)}
         admin = await self.staff.role_of(user_id) == "admin"
@@ -192,7 +206,7 @@ class PushDesk:
     async def press(self, user_id: int, action: Action) -> Reply:
         """A push button: the role and the cohort are checked again, as for a command."""
         refusal = await self._refusal(user_id, "push button")
-        if refusal:
+        if refusal is not None:
             return refusal
         if isinstance(action, PushQuiz):
             return await self._choose_cohort(user_id, action.quiz)
@@ -207,6 +221,8 @@ class PushDesk:
             return await self._cancel(user_id, action.push)
         if isinstance(action, PushReport):
             return await self._report(user_id, action.push)
+        if isinstance(action, PushResendUnreached):
+            return await self._resend(user_id, action.push, unreached_only=True)
         assert isinstance(action, PushResend)
         return await self._resend(user_id, action.push)
 
@@ -337,27 +353,34 @@ class PushDesk:
         self.scheduler.disarm(push.id)
         return Reply(text=f"✖ Push #{push.id} cancelled; nothing was sent.")
 
-    async def _resend(self, user_id: int, push_id: int) -> Reply:
+    async def _resend(self, user_id: int, push_id: int, *, unreached_only: bool = False) -> Reply:
+        """Send the quiz again to everyone who hasn't answered, or only to those it did not
+        reach (failed, or not confirmed after a crash): no second copy for the rest."""
         found = await self._own_push(user_id, push_id)
         if isinstance(found, Reply):
             return found
         push, _ = found
         if push.status != "sent":
             return Reply(text=f"Push #{push.id} is {push.status}; re-send once it has been sent.")
-        answered = {a.learner_id for a in await self.pushes.answers(push.id)}
-        silent = [
-            d.learner_id
-            for d in await self.pushes.deliveries(push.id)
-            if d.learner_id not in answered
-        ]
+        silent = _non_responders(
+            await self.pushes.deliveries(push.id), await self.pushes.answers(push.id)
+        )
+        if unreached_only:
+            silent = [d for d in silent if d.status == "failed"]
+        who = "it didn't reach" if unreached_only else "who haven't answered"
         if not silent:
-            return Reply(text=f"Everyone has answered push #{push.id}: nobody to re-send to.")
-        reopened = await self.pushes.reopen(push.id, silent)
+            nobody = (
+                "It reached everyone who hasn't answered"
+                if unreached_only
+                else ("Everyone has answered")
+            )
+            return Reply(text=f"{nobody} push #{push.id}: nobody to re-send to.")
+        reopened = await self.pushes.reopen(push.id, [d.learner_id for d in silent])
         again = await self.pushes.get(push.id)
         assert again is not None
         self.scheduler.arm(again)
         return Reply(
-            text=f"🔁 Re-sending push #{push.id} to {reopened} learner(s) who haven't answered."
+            text=f"🔁 Re-sending push #{push.id} to {reopened} learner(s) {who}."
             f" /push report {push.id} shows how it goes."
         )
 
@@ -375,11 +398,15 @@ class PushDesk:
             push, cohort, quiz, deliveries=deliveries, answers=answers, kb=self.kb, zone=self.zone
         )
         silent = _non_responders(deliveries, answers)
-        buttons: tuple[tuple[Button, ...], ...] = ()
+        unreached = [d for d in silent if d.status == "failed"]
+        rows: list[tuple[Button, ...]] = []
         if push.status == "sent" and silent:
             label = f"🔁 Re-send to {len(silent)} who haven't answered"
-            buttons = ((Button(label=label, data=_pack(PushResend, push)),),)
-        return Reply(text=text, buttons=buttons)
+            rows.append((Button(label=label, data=_pack(PushResend, push)),))
+        if push.status == "sent" and unreached and len(unreached) < len(silent):
+            label = f"🔁 Only the {len(unreached)} not reached (failed or not confirmed)"
+            rows.append((Button(label=label, data=_pack(PushResendUnreached, push)),))
+        return Reply(text=text, buttons=tuple(rows))
 
     # --- lookups --------------------------------------------------------------------------------
 
@@ -473,7 +500,9 @@ def _label(text: str) -> str:
     return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
 
 
-def _pack(kind: type[PushCancel | PushReport | PushResend], push: Push) -> str:
+def _pack(
+    kind: type[PushCancel | PushReport | PushResend | PushResendUnreached], push: Push
+) -> str:
     return kind(push=push.id).pack()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot import reports
+from bot.ids import parse_id
 from bot.staff import refusal
 from flows.io import Button, Document, Reply
 from knowledge.loader import KnowledgeBase
@@ -50,7 +51,7 @@ class ReportDesk:
     async def _scope(self, user_id: int, cohort_word: str | None) -> Scope | str:
         """What the caller may see, or the reason they may not."""
         refused = await refusal(self.staff, user_id, "tutor", "report")
-        if refused:
+        if refused is not None:
             return refused
         cohorts = await self.staff.visible_cohorts(user_id)
         if cohort_word:
@@ -78,9 +79,9 @@ class ReportDesk:
         scope = await self._scope(user_id, None)
         if isinstance(scope, str):
             return scope
-        if not word.isdigit():
+        learner_id = parse_id(word)
+        if learner_id is None:
             return "Give the learner's numeric id (see /progress or /cohort members)."
-        learner_id = int(word)
         if scope.learner_ids is not None and learner_id not in scope.learner_ids:
             return f"Learner {learner_id} is not in your cohorts."
         return learner_id
@@ -98,7 +99,7 @@ class ReportDesk:
     async def progress_page(self, user_id: int, cohort_id: int, page: int) -> Reply:
         """A page button pressed: the role and scope are checked again, as for the command."""
         refused = await refusal(self.staff, user_id, "tutor", "report page")
-        if refused:
+        if refused is not None:
             return Reply(text=refused)
         word = None
         if cohort_id:
@@ -168,7 +169,7 @@ class ReportDesk:
 
     async def stats(self, user_id: int) -> Reply:
         refused = await refusal(self.staff, user_id, "admin", "/stats")
-        if refused:
+        if refused is not None:
             return Reply(text=refused)
         return Reply(text=reports.stats_text(await self.store.counts(self.clock())))
 
@@ -182,9 +183,10 @@ def parse_page_data(data: str) -> tuple[int, int] | None:
     parts = data.split("|")
     if len(parts) != 3 or parts[0] != PAGE_PREFIX:
         return None
-    if not (parts[1].isdigit() and parts[2].isdigit()):
+    cohort_id, page = parse_id(parts[1]), parse_id(parts[2])
+    if cohort_id is None or page is None:
         return None
-    return int(parts[1]), int(parts[2])
+    return cohort_id, page
 
 
 def _page_buttons(scope: Scope, page: int, pages: int) -> tuple[tuple[Button, ...], ...]:

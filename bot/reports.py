@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -47,6 +48,10 @@ TOPIC_SLOTS = 8
 NO_LEARNERS = "No learners to report on yet."
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# Skipped before looking for a formula character: what a spreadsheet may trim or not show.
+_LEADING_JUNK = " \u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+_LEADING_JUNK += "\u200b\u200c\u200d\u200e\u200f\u2060\u3000\ufeff\n"
 
 
 # --- shared helpers -----------------------------------------------------------------------------
@@ -319,10 +324,20 @@ def criteria_matrix(
 
 
 def _cell(text: str | None) -> str:
-    """Learner-provided text, neutralised so a spreadsheet never runs it as a formula."""
+    """Learner-provided text, neutralised so a spreadsheet never runs it as a formula.
+
+    Bidi overrides (U+202A-U+202E, U+2066-U+2069) are dropped: they make a cell read as
+    something else. A formula character is looked for after leading spaces and invisible
+    characters, and in its compatibility form (some spreadsheets take a full-width equals
+    sign for =).
+    """
     if not text:
         return ""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    text = text.translate(_BIDI_CONTROLS)
+    start = unicodedata.normalize("NFKC", text.lstrip(_LEADING_JUNK)[:1])
+    if text.startswith(_FORMULA_STARTS) or start.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_CALLBACK_BYTES = 64
+# Ids are SQLite integers; a number beyond 64 bits in a button is forged (and would make
+# SQLite raise OverflowError where it is looked up).
+MAX_INT = 2**63 - 1
 SEPARATOR = "|"
 
 
@@ -42,8 +45,9 @@ class Choose(Action):
     """An option picked for the question asked with sequence number `ask`."""
 
     prefix = "c"
-    ask: int
-    option: int
+    ask: int = Field(ge=0)
+    option: int = Field(ge=0)
+    """Bounded below here; the engine checks it against the question's options."""
 
 
 class StartQuiz(Action):
@@ -57,8 +61,11 @@ class LawTopic(Action):
 
 
 class Forget(Action):
+    """The answer to the /forget confirmation offered with sequence number `ask`."""
+
     prefix = "f"
     confirm: Literal["yes", "no"]
+    ask: int = Field(ge=0)
 
 
 def registry(*classes: type[Action]) -> dict[str, type[Action]]:
@@ -81,6 +88,8 @@ def unpack(data: str, actions: dict[str, type[Action]] = LEARNER_ACTIONS) -> Act
     if cls is None or len(values) != len(cls.model_fields):
         return None
     try:
-        return cls.model_validate(dict(zip(cls.model_fields, values, strict=True)))
+        action = cls.model_validate(dict(zip(cls.model_fields, values, strict=True)))
     except ValidationError:
         return None
+    numbers = [v for v in action.model_dump().values() if isinstance(v, int)]
+    return None if any(abs(n) > MAX_INT for n in numbers) else action

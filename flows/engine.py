@@ -51,6 +51,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _answers_offer(inp: Input) -> bool:
+    """Whether an input answers an offered confirmation (a /forget button)."""
+    return inp.kind == "action" and isinstance(unpack(inp.action or ""), Forget)
+
+
 @dataclass
 class Outcome:
     """What handling one input produced."""
@@ -116,9 +121,13 @@ class Coach:
                 learner_id=learner.learner_id, updated_at=self.clock()
             )
             session, notice = self._still_valid(session)
+            withdrawn = session.offered is not None and not _answers_offer(inp)
+            if withdrawn:  # a confirmation works only as the very next input
+                session = session.model_copy(update={"offered": None})
             outcome = await self._dispatch(session, inp)
             if notice is not None:
                 outcome.replies.insert(0, notice)
+            if notice is not None or withdrawn:
                 outcome.session = outcome.session or session
             if outcome.forget:
                 await self.store.forget_learner(learner.learner_id)
@@ -205,8 +214,10 @@ class Coach:
                 return Outcome([render.scenario_list(self.scenarios)])
             case "mydata":
                 return await self._my_data(session.learner_id)
-            case _:  # "forget"
-                return Outcome([render.forget_confirm()])
+            case _:  # "forget": its buttons work once, and only as the next input
+                ask_seq = session.ask_seq + 1
+                offer = {"ask_seq": ask_seq, "offered": "forget"}
+                return Outcome([render.forget_confirm(ask_seq)], session.model_copy(update=offer))
 
     async def _action(self, session: SessionSnapshot, action: Action) -> Outcome:
         if isinstance(action, Menu):
@@ -222,12 +233,17 @@ class Coach:
                 return Outcome([render.law_topics(self.kb)])
             return Outcome([render.topic_entries(self.kb, action.topic)])
         assert isinstance(action, Forget)
+        if session.offered != "forget" or action.ask != session.ask_seq:
+            return Outcome(
+                [Reply(text="That button has expired – nothing was erased. Send /forget again.")]
+            )
         if action.confirm == "yes":
             return Outcome(
                 [Reply(text="🗑 Done: your answers, progress and profile have been erased.")],
                 forget=True,
             )
-        return Outcome([Reply(text="Nothing was erased.")])
+        kept = session.model_copy(update={"offered": None})
+        return Outcome([Reply(text="Nothing was erased.")], kept)
 
     async def _menu(self, session: SessionSnapshot, target: str) -> Outcome:
         match target:
@@ -469,6 +485,9 @@ class Coach:
                 session, "answer_given", question.options[action.option].text, action.option
             )
         if session.quiz is not None and session.quiz.current is not None:
+            question = self._current_question(session)
+            if isinstance(question, ChoiceQuestion) and action.option >= len(question.options):
+                return Outcome([Reply(text="That option doesn't fit this question.")])
             return self._quiz_answer(session, action.option, str(action.option))
         return Outcome([Reply(text="That question has finished. /menu to start something new.")])
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flows.placeholders import check_placeholders
 from flows.scenario import Scenario, Step
 from knowledge.loader import (
     ContentError,
@@ -183,6 +184,7 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
 def _check_placeholders(
     scenario: Scenario, step: Step, question: AnyQuestion, path: Path, line: int | None
 ) -> None:
+    check_placeholders(scenario, step, question, path, line)  # braces first (file:line)
     variants = range(max(1, len(scenario.variants)))
     used = _placeholders(step.customer) | _placeholders(step.task)
     if step.ask is not None:  # a bank question's prompt is not written for one case

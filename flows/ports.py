@@ -62,6 +62,8 @@ class SessionSnapshot(Record):
     """The case facts of this attempt (e.g. ("within_30_days", "yes")), which steps branch on."""
     ask_seq: int = 0
     """Counts questions asked; buttons carry it, so a button from an older question is stale."""
+    offered: Literal["forget"] | None = None
+    """A confirmation the last reply offered; the next input of any other kind withdraws it."""
     version: int = 0
     updated_at: datetime
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from flows import placeholders
 from flows.actions import Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario
 from flows.io import Button, Poll, Reply
 from flows.loader import ScenarioContent, case_values
@@ -114,16 +115,10 @@ def scenario_intro(scenario: Scenario, facts: Mapping[str, str]) -> str:
     return fill(text, case_values(scenario, facts))
 
 
-class _Values(dict[str, str]):
-    """Fills {placeholders} it knows and leaves any other braces as they are."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def fill(text: str, values: Mapping[str, str]) -> str:
-    """A text with the case's {placeholders} filled in."""
-    return text.format_map(_Values(values))
+    """A text with the case's {placeholders} filled in (never a format spec; stray braces
+    and unknown names stay as written)."""
+    return placeholders.fill(text, values)
 
 
 def question_body(
@@ -393,14 +388,14 @@ def progress_report(
     return Reply(text="\n".join(lines))
 
 
-def forget_confirm() -> Reply:
+def forget_confirm(ask: int) -> Reply:
     return Reply(
         text="⚠️ Erase everything we hold about you (your answers, progress and scenario)? "
         "This cannot be undone.",
         buttons=(
             (
-                Button(label="Yes, erase it", data=Forget(confirm="yes").pack()),
-                Button(label="No, keep it", data=Forget(confirm="no").pack()),
+                Button(label="Yes, erase it", data=Forget(confirm="yes", ask=ask).pack()),
+                Button(label="No, keep it", data=Forget(confirm="no", ask=ask).pack()),
             ),
         ),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,8 +44,16 @@ def export_document(
     session: SessionSnapshot | None = None,
     answers: Sequence[AnswerRecord] = (),
     runs: Sequence[ScenarioRun] = (),
+    polls: Sequence[Mapping[str, Any]] = (),
+    update_keys: Sequence[str] = (),
+    cohorts: Sequence[Mapping[str, Any]] = (),
+    push_deliveries: Sequence[Mapping[str, Any]] = (),
+    refused_commands: Sequence[Mapping[str, Any]] = (),
+    role: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready /mydata document; every adapter builds it here so they cannot drift."""
+    """The JSON-ready /mydata document; every adapter builds it here so they cannot drift.
+
+    One key per table that holds anything about the learner (the README lists them)."""
     learner: dict[str, Any] | None = None
     if profile is not None and first_seen is not None and last_active is not None:
         learner = {
@@ -58,4 +66,10 @@ def export_document(
         "session": session.model_dump(mode="json") if session else None,
         "answers": [answer.model_dump(mode="json") for answer in answers],
         "runs": [run.model_dump(mode="json") for run in runs],
+        "polls": [dict(poll) for poll in polls],
+        "update_keys": list(update_keys),
+        "cohorts": [dict(cohort) for cohort in cohorts],
+        "push_deliveries": [dict(delivery) for delivery in push_deliveries],
+        "refused_commands": [dict(refused) for refused in refused_commands],
+        "role": dict(role) if role is not None else None,
     }

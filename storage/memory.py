@@ -37,6 +37,7 @@ class MemoryProgressStore:
         self._learners: dict[int, _Learner] = {}
         self._update_keys: dict[str, int] = {}
         self._polls: dict[str, tuple[int, str]] = {}
+        self._poll_times: dict[str, datetime] = {}
 
     async def load_session(self, learner_id: int) -> SessionSnapshot | None:
         """The learner's stored session, or None for a new learner."""
@@ -94,8 +95,18 @@ class MemoryProgressStore:
         """Everything stored about a learner, as JSON-ready data."""
         await asyncio.sleep(0)
         learner = self._learners.get(learner_id)
+        polls = [
+            {
+                "poll_id": poll_id,
+                "question_id": question_id,
+                "sent_at": self._poll_times[poll_id].isoformat(),
+            }
+            for poll_id, (owner, question_id) in self._polls.items()
+            if owner == learner_id
+        ]
+        keys = [key for key, owner in self._update_keys.items() if owner == learner_id]
         if learner is None:
-            return export_document()
+            return export_document(polls=polls, update_keys=keys)
         return export_document(
             profile=learner.profile,
             first_seen=learner.first_seen,
@@ -103,6 +114,8 @@ class MemoryProgressStore:
             session=learner.session,
             answers=learner.answers,
             runs=learner.runs,
+            polls=polls,
+            update_keys=keys,
         )
 
     async def forget_learner(self, learner_id: int) -> None:
@@ -115,11 +128,13 @@ class MemoryProgressStore:
         self._polls = {
             poll_id: sent for poll_id, sent in self._polls.items() if sent[0] != learner_id
         }
+        self._poll_times = {p: at for p, at in self._poll_times.items() if p in self._polls}
 
     async def remember_poll(self, poll_id: str, learner_id: int, question_id: str) -> None:
         """Record who was sent a quiz poll, so its answer can be routed back to them."""
         await asyncio.sleep(0)
         self._polls[poll_id] = (learner_id, question_id)
+        self._poll_times[poll_id] = self._clock()
 
     async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None:
         """The learner and question a poll was sent for, or None for an unknown poll."""

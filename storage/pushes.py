@@ -154,6 +154,17 @@ class PushStore:
         )
         return written.rowcounts[0] == 1
 
+    async def withdraw(self, push_id: int, note: str) -> bool:
+        """Cancel a push the bot may no longer send (scheduled, or being sent), with why."""
+        written = await self._store._write_statements(
+            (
+                "UPDATE pushes SET status = 'cancelled', note = ?, finished_at = ?"
+                " WHERE id = ? AND status IN ('scheduled', 'sending')",
+                (note, self._clock().isoformat(), push_id),
+            )
+        )
+        return written.rowcounts[0] == 1
+
     async def begin(self, push_id: int, learner_ids: Sequence[int], late: bool) -> bool:
         """Start sending a scheduled push: one pending delivery per learner, in one transaction.
         False if the push was no longer scheduled (cancelled in the meantime)."""

@@ -45,6 +45,28 @@ class SchemaVersionError(RuntimeError):
     """The database was written by a newer version of the code than this one."""
 
 
+class DatabaseUnavailableError(RuntimeError):
+    """The database file cannot be opened or written (a missing folder, no permission, not a
+    database); the message names the file and what to do, in one line."""
+
+
+def unavailable(database: str, error: sqlite3.Error) -> DatabaseUnavailableError:
+    where = Path(database).resolve()
+    return DatabaseUnavailableError(
+        f"cannot use the database {where} ({error}): check that its folder exists and that"
+        " this user may write to the folder and the file (SQLite writes -wal and -shm files"
+        " beside it), or set DATABASE_URL to another file"
+    )
+
+
+# What SQLite says when the file itself is the problem (not the SQL run on it).
+_FILE_PROBLEMS = ("unable to open", "readonly", "disk i/o", "not a database", "disk is full")
+
+
+def _file_problem(error: sqlite3.Error) -> bool:
+    return any(problem in str(error).lower() for problem in _FILE_PROBLEMS)
+
+
 class StoreClosedError(RuntimeError):
     """The store was used after close(), or its writer stopped."""
 
@@ -157,6 +179,11 @@ async def _apply_pending(db: aiosqlite.Connection, migrations: Sequence[Migratio
         log.info("applied migration %s", migration.name)
 
 
+def _probe(database: str) -> None:
+    """Open the file (creating it) and close it again; raises what SQLite says if it can't."""
+    sqlite3.connect(database).close()
+
+
 async def _connect(database: str, *, query_only: bool = False) -> aiosqlite.Connection:
     # isolation_level=None: the sqlite3 module must not open transactions behind our back;
     # the writer issues BEGIN / SAVEPOINT / COMMIT itself.
@@ -168,6 +195,8 @@ async def _connect(database: str, *, query_only: bool = False) -> aiosqlite.Conn
         # NORMAL is durable across application crashes in WAL mode; only a power cut can lose
         # the last transactions, and it never corrupts the file.
         await db.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows are overwritten with zeros, so /forget leaves no readable copy.
+        await db.execute("PRAGMA secure_delete = ON")
         if query_only:
             await db.execute("PRAGMA query_only = ON")
     except BaseException:
@@ -247,6 +276,11 @@ ON CONFLICT (id) DO UPDATE SET
     display_name = excluded.display_name,
     username = excluded.username,
     last_active = excluded.last_active
+"""
+# Telegram usernames are unique at any moment: whoever writes with one now holds it, so anyone
+# stored with it before has renamed (and must not be found by it any more).
+_RELEASE_USERNAME = """
+UPDATE learners SET username = NULL WHERE username = ? COLLATE NOCASE AND id <> ?
 """
 _UPDATE_SESSION = """
 UPDATE sessions SET scenario_id = ?, state = ?, version = ?, data = ?, updated_at = ?
@@ -338,12 +372,23 @@ class SqliteProgressStore:
         max_batch: int,
         migrations: Sequence[Migration] | None,
     ) -> SqliteProgressStore:
-        writer = await _connect(database)
+        try:
+            # Probed first with plain sqlite3: when aiosqlite fails to connect, its thread
+            # later reports to an event loop that may be closed by then.
+            await asyncio.to_thread(_probe, database)
+            writer = await _connect(database)
+        except sqlite3.DatabaseError as error:
+            raise unavailable(database, error) from error
         reader = writer
         try:
             await _migrate(writer, load_migrations() if migrations is None else migrations)
             if database != MEMORY:
                 reader = await _connect(database, query_only=True)
+        except sqlite3.DatabaseError as error:
+            await writer.close()
+            if not _file_problem(error):
+                raise  # a bad migration, not a bad file
+            raise unavailable(database, error) from error
         except BaseException:
             await writer.close()
             raise
@@ -412,10 +457,19 @@ class SqliteProgressStore:
                 session = await _fetch_session(db, learner_id)
                 answers = await _fetch_answers(db, learner_id)
                 runs = await _fetch_runs(db, learner_id)
+                held = {name: await _fetch_dicts(db, sql, learner_id) for name, sql in _HELD}
             finally:
                 await db.execute("COMMIT")
+        others: dict[str, Any] = {
+            "polls": held["polls"],
+            "update_keys": [str(row["update_key"]) for row in held["update_keys"]],
+            "cohorts": held["cohorts"],
+            "push_deliveries": held["push_deliveries"],
+            "refused_commands": held["refused_commands"],
+            "role": held["role"][0] if held["role"] else None,
+        }
         if not rows:
-            return export_document()
+            return export_document(**others)
         learner_row = rows[0]
         profile = LearnerProfile(
             learner_id=learner_row[0], display_name=learner_row[1], username=learner_row[2]
@@ -429,10 +483,12 @@ class SqliteProgressStore:
             session=session,
             answers=answers,
             runs=runs,
+            **others,
         )
 
     async def forget_learner(self, learner_id: int) -> None:
-        """Erase the learner, their session, answers, runs, update keys and polls."""
+        """Erase the learner, their session, answers, runs, update keys, polls, cohort
+        memberships, push deliveries and refused commands; zeroed on disk, WAL emptied."""
         # Through the writer, so the DELETE is ordered with the learner's queued commits.
         await self._submit(_Forget(learner_id))
 
@@ -530,8 +586,19 @@ class SqliteProgressStore:
                     _settle(job, error)
                 return
         self.commits_written += 1
+        if any(isinstance(job.work, _Forget) for job in live):
+            await self._checkpoint()
         for job, outcome in zip(live, outcomes, strict=True):
             _settle(job, outcome)
+
+    async def _checkpoint(self) -> None:
+        """After an erasure: copy the WAL into the file and empty it, so no old copy of the
+        learner's pages stays in the WAL (secure_delete has zeroed them in the file)."""
+        try:
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            # The erasure is committed; the next automatic checkpoint catches up.
+            log.warning("could not checkpoint the WAL after an erasure", exc_info=True)
 
     async def _write_one(self, work: _Work) -> bool | Written | Exception:
         db = self._writer
@@ -547,6 +614,9 @@ class SqliteProgressStore:
                     "DELETE FROM memberships WHERE learner_id = ?", (work.learner_id,)
                 )
                 await db.execute("DELETE FROM deliveries WHERE learner_id = ?", (work.learner_id,))
+                await db.execute(
+                    "DELETE FROM denied_attempts WHERE user_id = ?", (work.learner_id,)
+                )
                 written = True
             elif isinstance(work, _Statements):
                 rowcounts: list[int] = []
@@ -584,10 +654,8 @@ class SqliteProgressStore:
             if list(seen):
                 return False
         now = self._clock().isoformat()
-        await db.execute(
-            _UPSERT_LEARNER if commit.by_learner else _INSERT_LEARNER_QUIETLY,
-            (learner.learner_id, learner.display_name, learner.username, now, now),
-        )
+        for sql, parameters in profile_statements(learner, now, by_learner=commit.by_learner):
+            await db.execute(sql, parameters)
         if commit.session is not None:
             await self._write_session(commit.session)
         if commit.answers:
@@ -632,6 +700,22 @@ class SqliteProgressStore:
         )
         stored = int(rows[0][0]) if rows else None
         raise StaleSessionError(stale_message(session.learner_id, session.version, stored))
+
+
+def profile_statements(
+    learner: LearnerProfile, now: str, *, by_learner: bool = True
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The writes that store who a learner is: their own input (`by_learner`) records their
+    current name and takes their @username from anyone stored with it before; a push only
+    makes sure a row exists."""
+    row = (learner.learner_id, learner.display_name, learner.username, now, now)
+    if not by_learner:
+        return [(_INSERT_LEARNER_QUIETLY, row)]
+    statements: list[tuple[str, tuple[object, ...]]] = []
+    if learner.username:
+        statements.append((_RELEASE_USERNAME, (learner.username, learner.learner_id)))
+    statements.append((_UPSERT_LEARNER, row))
+    return statements
 
 
 # --- rows to records ----------------------------------------------------------------------------
@@ -702,6 +786,42 @@ async def _fetch_runs(db: aiosqlite.Connection, learner_id: int) -> list[Scenari
         )
         for row in rows
     ]
+
+
+# Everything else held about a learner, for /mydata: (key, query of one learner's rows).
+_HELD: tuple[tuple[str, str], ...] = (
+    (
+        "polls",
+        "SELECT poll_id, question_id, sent_at FROM polls WHERE learner_id = ? ORDER BY rowid",
+    ),
+    ("update_keys", "SELECT update_key FROM applied_updates WHERE learner_id = ? ORDER BY rowid"),
+    (
+        "cohorts",
+        "SELECT c.name AS cohort, m.joined_at FROM memberships m"
+        " JOIN cohorts c ON c.id = m.cohort_id WHERE m.learner_id = ? ORDER BY m.joined_at",
+    ),
+    (
+        "push_deliveries",
+        "SELECT push_id, status, attempts, message_id, poll_id, reason, updated_at"
+        " FROM deliveries WHERE learner_id = ? ORDER BY push_id",
+    ),
+    (
+        "refused_commands",
+        "SELECT command, at AS first_at, coalesce(last_at, at) AS last_at, count"
+        " FROM denied_attempts WHERE user_id = ? ORDER BY id",
+    ),
+    ("role", "SELECT role, granted_by, granted_at FROM roles WHERE user_id = ?"),
+)
+
+
+async def _fetch_dicts(
+    db: aiosqlite.Connection, sql: str, learner_id: int
+) -> list[dict[str, Any]]:
+    cursor = await db.execute(sql, (learner_id,))
+    names = [column[0] for column in cursor.description]
+    rows = await cursor.fetchall()
+    await cursor.close()
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _drain(queue: asyncio.Queue[_Job | None]) -> list[_Job | None]:

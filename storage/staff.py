@@ -6,17 +6,20 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
+from flows.ports import LearnerProfile
 from storage.common import utc_now
-from storage.sqlite import SqliteProgressStore
+from storage.sqlite import SqliteProgressStore, profile_statements
 
 Role = Literal["learner", "tutor", "admin"]
 RANK: dict[Role, int] = {"learner": 0, "tutor": 1, "admin": 2}
 # Easy to read aloud and type: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+# Refused attempts of one user at one command within this long share one counted row.
+DENIED_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,13 @@ class Member:
     display_name: str
     username: str | None
     joined_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class NamedUser:
+    user_id: int
+    display_name: str
+    last_seen: datetime
 
 
 class CohortNameTakenError(ValueError):
@@ -95,24 +105,49 @@ class StaffStore:
         granted = [(int(r[0]), r[1]) for r in rows if int(r[0]) not in self._admin_ids]
         return [(a, "admin") for a in sorted(self._admin_ids)] + granted
 
-    async def user_named(self, username: str) -> int | None:
-        """A known user's id from their @username (they must have used the bot)."""
+    async def users_named(self, username: str) -> list[NamedUser]:
+        """Everyone stored with this @username (one, unless the stored data predates the
+        release of a renamed user's name), with when each was last seen."""
         rows = await self._store._fetch(
-            "SELECT id FROM learners WHERE lower(username) = lower(?)", (username.lstrip("@"),)
+            "SELECT id, display_name, last_active FROM learners"
+            " WHERE username = ? COLLATE NOCASE ORDER BY id",
+            (username.lstrip("@"),),
         )
-        return int(rows[0][0]) if rows else None
+        return [NamedUser(int(r[0]), str(r[1]), datetime.fromisoformat(r[2])) for r in rows]
 
-    async def log_denied(self, user_id: int, command: str) -> None:
+    async def log_denied(self, user_id: int, command: str) -> int:
+        """Count a refused attempt on one row per user, command and hour (a flood of forged
+        presses is a count, not a row each); how many this row holds now."""
+        now = self._clock()
+        since = (now - DENIED_WINDOW).isoformat()
+        recent = (user_id, command[:100], since)
         await self._store._write_statements(
             (
-                "INSERT INTO denied_attempts (user_id, command, at) VALUES (?, ?, ?)",
-                (user_id, command[:100], self._clock().isoformat()),
-            )
+                "UPDATE denied_attempts SET count = count + 1, last_at = ? WHERE id = ("
+                " SELECT max(id) FROM denied_attempts WHERE user_id = ? AND command = ?"
+                " AND at >= ?)",
+                (now.isoformat(), *recent),
+            ),
+            (
+                "INSERT INTO denied_attempts (user_id, command, at, count, last_at)"
+                " SELECT ?, ?, ?, 1, ? WHERE NOT EXISTS (SELECT 1 FROM denied_attempts"
+                " WHERE user_id = ? AND command = ? AND at >= ?)",
+                (user_id, command[:100], now.isoformat(), now.isoformat(), *recent),
+            ),
         )
+        rows = await self._store._fetch(
+            "SELECT count FROM denied_attempts WHERE user_id = ? AND command = ? AND at >= ?"
+            " ORDER BY id DESC LIMIT 1",
+            recent,
+        )
+        return int(rows[0][0]) if rows else 1
 
-    async def denied_attempts(self) -> list[tuple[int, str, str]]:
-        rows = await self._store._fetch("SELECT user_id, command, at FROM denied_attempts")
-        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    async def denied_attempts(self) -> list[tuple[int, str, str, int]]:
+        """Refused attempts: user, command, when the hour's first came, and how many."""
+        rows = await self._store._fetch(
+            "SELECT user_id, command, at, count FROM denied_attempts ORDER BY id"
+        )
+        return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     # --- cohorts --------------------------------------------------------------------------------
 
@@ -163,15 +198,20 @@ class StaffStore:
         )
         return code
 
-    async def join(self, cohort: Cohort, learner_id: int) -> bool:
-        """Add a learner; False if they were already a member."""
+    async def join(self, cohort: Cohort, learner: LearnerProfile | int) -> bool:
+        """Add a learner (their profile is recorded as any input of theirs records it, so
+        reports name them; a bare id adds only the membership); False if already a member."""
+        now = self._clock().isoformat()
+        if isinstance(learner, LearnerProfile):
+            await self._store._write_statements(*profile_statements(learner, now))
+        learner_id = learner if isinstance(learner, int) else learner.learner_id
         if learner_id in {m.learner_id for m in await self.members(cohort)}:
             return False
         await self._store._write_statements(
             (
                 "INSERT OR IGNORE INTO memberships (cohort_id, learner_id, joined_at)"
                 " VALUES (?, ?, ?)",
-                (cohort.id, learner_id, self._clock().isoformat()),
+                (cohort.id, learner_id, now),
             )
         )
         return True

@@ -254,6 +254,7 @@ def bench_pushes(kb: KnowledgeBase) -> None:
                 store = app.bot_data.coach.store if app.bot_data.coach else None
                 assert isinstance(store, SqliteProgressStore)
                 staff = StaffStore(store)
+                await staff.grant(1, "tutor", by=0)  # a push goes out only for a tutor
                 cohort = await staff.create_cohort(1, "Bench")
                 for learner in range(1000, 1000 + learners):
                     await staff.join(cohort, learner)

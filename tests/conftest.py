@@ -8,7 +8,19 @@ from flows.loader import ScenarioContent, load_scenarios
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE_QUESTIONS = ROOT.parent / "shared" / "core-questions.yaml"
+
+
+def _core_questions() -> Path:
+    """shared/core-questions.yaml beside the clone, or beside the folder that holds the clone
+    (a git worktree kept in a folder of worktrees); the first found going up."""
+    for folder in ROOT.parents:
+        candidate = folder / "shared" / "core-questions.yaml"
+        if candidate.exists():
+            return candidate
+    return ROOT.parent / "shared" / "core-questions.yaml"
+
+
+CORE_QUESTIONS = _core_questions()
 TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
 
 

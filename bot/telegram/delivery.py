@@ -133,6 +133,8 @@ class PushDelivery:
             push = await self.pushes.get(push_id)
             if push is None or push.status not in {"scheduled", "sending"}:
                 return
+            if not await self._still_allowed(push):
+                return
             if push.status == "scheduled" and not await self._begin(push):
                 return
             await self._send_pending(push)
@@ -140,6 +142,33 @@ class PushDelivery:
             await self._tell_tutor(push.id)
         finally:
             del self._running[push_id]
+
+    async def _still_allowed(self, push: Push) -> bool:
+        """The tutor's right to push is checked again when the push goes out: a push of a
+        tutor revoked (or no longer running the cohort) since is cancelled, and the admins
+        told; the ex-tutor is told nothing."""
+        role = await self.staff.role_of(push.tutor_id)
+        cohort = await self.staff.cohort_by_id(push.cohort_id)
+        if role == "admin" or cohort is None:  # a cohort gone is reported by _begin
+            return True
+        if role == "tutor" and cohort.owner_id == push.tutor_id:
+            return True
+        why = (
+            f"{push.tutor_id} is no longer a tutor"
+            if role == "learner"
+            else f"{push.tutor_id} no longer runs {cohort.name}"
+        )
+        note = f"cancelled when due: {why}"
+        if await self.pushes.withdraw(push.id, note):
+            log.warning("push %s not sent: %s", push.id, why)
+            await self._tell_admins(f"⚠️ Push #{push.id} to {cohort.name} was not sent: {why}.")
+        return False
+
+    async def _tell_admins(self, text: str) -> None:
+        for user_id, role in await self.staff.staff():
+            if role == "admin":
+                with contextlib.suppress(TelegramError):
+                    await self.application.bot.send_message(user_id, text)
 
     async def _begin(self, push: Push) -> bool:
         """Snapshot the cohort's members as the push's recipients; False if it can't go."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -11,7 +12,14 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import CoachContext
-from bot.telegram.render import EDITED, NOT_DELIVERED, NOT_TEXT, PRIVATE_ONLY, send_replies
+from bot.telegram.render import (
+    EDITED,
+    NOT_DELIVERED,
+    NOT_TEXT,
+    PRIVATE_ONLY,
+    acknowledge,
+    send_replies,
+)
 from flows.errors import CoachError
 from flows.io import Input, Reply
 from flows.ports import LearnerProfile
@@ -48,16 +56,27 @@ def update_key(update: Update) -> str:
     return f"tg:{update.update_id}"
 
 
+async def _typing_after(context: CoachContext, chat_id: int) -> None:
+    await asyncio.sleep(TYPING_AFTER_SECONDS)
+    with contextlib.suppress(TelegramError):  # only a courtesy
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+
 async def _handle(update: Update, context: CoachContext, inp: Input) -> list[Reply]:
     user = update.effective_user
     assert user is not None
-    task = context.application.create_task(
-        context.coach.handle(learner_of(user), inp), update=update, name="coach.handle"
-    )
-    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_SECONDS)
-    if not done and update.effective_chat is not None:
-        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    return await task
+    # The engine runs in this handler, so a failure reaches the error handler once; only the
+    # "typing…" courtesy runs beside it (a task given the update would report a failure too).
+    typing = None
+    if update.effective_chat is not None:
+        typing = context.application.create_task(
+            _typing_after(context, update.effective_chat.id), name="typing"
+        )
+    try:
+        return await context.coach.handle(learner_of(user), inp)
+    finally:
+        if typing is not None:
+            typing.cancel()
 
 
 async def on_text(update: Update, context: CoachContext) -> None:
@@ -74,7 +93,7 @@ async def on_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
     if query is None or update.effective_user is None:
         return
-    await query.answer()
+    await acknowledge(query)
     data = query.data if isinstance(query.data, str) else ""
     replies = await _handle(update, context, Input.pressed(data, update_key(update)))
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id

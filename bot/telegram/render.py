@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
@@ -19,11 +20,13 @@ from telegram import (
 )
 from telegram import Poll as TelegramPoll
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.telegram.context import PollRegistry
 from flows.io import Reply
+
+log = logging.getLogger(__name__)
 
 # Texts of the Telegram transport itself (the engine's own texts are in flows/render.py).
 NOT_TEXT = Reply(
@@ -49,22 +52,60 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def utf16_length(text: str) -> int:
+    """Telegram counts a message's length in UTF-16 code units: an emoji outside the Basic
+    Multilingual Plane counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split text into chunks of at most `limit` characters, at paragraph or line breaks."""
+    """Split text into chunks of at most `limit` UTF-16 units (Telegram's measure), at
+    paragraph or line breaks."""
     chunks: list[str] = []
     rest = text.strip() or "…"
-    while len(rest) > limit:
-        cut = rest.rfind("\n\n", 0, limit)
+    while utf16_length(rest) > limit:
+        fits = _fitting(rest, limit)
+        cut = rest.rfind("\n\n", 0, fits)
         if cut <= 0:
-            cut = rest.rfind("\n", 0, limit)
+            cut = rest.rfind("\n", 0, fits)
         if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
+            cut = rest.rfind(" ", 0, fits)
         if cut <= 0:
-            cut = limit
+            cut = fits
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     chunks.append(rest)
     return chunks
+
+
+async def acknowledge(query: CallbackQuery) -> None:
+    """Answer a button press (stops the spinner). Telegram refuses this for a press that waited
+    too long ("query is too old", after a restart or a backlog); the press is still handled."""
+    try:
+        await query.answer()
+    except TelegramError as error:
+        log.info("could not acknowledge a button press: %s", error)
+
+
+async def edit_reply(query: CallbackQuery, reply: Reply) -> None:
+    """Show `reply` in place of the pressed message: escaped for HTML and sent with HTML parse
+    mode (escaping without the parse mode shows "&amp;" to the reader)."""
+    await query.edit_message_text(
+        escape(split_text(reply.text)[0]),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(reply),
+        link_preview_options=NO_PREVIEW,
+    )
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

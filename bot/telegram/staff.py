@@ -2,30 +2,53 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import MessageOriginUser, Update
 
 from bot.pushing import PUSH_ACTIONS, PushDesk
 from bot.reporting import ReportDesk, parse_page_data
 from bot.staff import JOIN_PREFIX, Caller, StaffDesk
 from bot.telegram.context import CoachContext
-from bot.telegram.learner import on_text
-from bot.telegram.render import escape, keyboard, send_replies
+from bot.telegram.learner import learner_of, on_text
+from bot.telegram.render import acknowledge, edit_reply, escape, send_replies
 from flows.actions import unpack
 from flows.io import Reply
 
+FORWARD_PLEASE = (
+    "Reply to a message of theirs that you forwarded to me, or give their numeric id or @username."
+)
+HIDDEN_SENDER = (
+    "Telegram doesn't say who wrote that forwarded message (their privacy settings hide it)."
+    " Use their numeric id instead."
+)
+
 
 def _caller(update: Update) -> Caller | None:
+    """Who is asking, and whom the message they reply to names. Staff commands are private, so
+    a reply is to the bot's message or to one the caller sent or forwarded: only a forward's
+    original sender can be the person meant."""
     message = update.effective_message
-    if message is None or update.effective_user is None:
+    user = update.effective_user
+    if message is None or user is None:
         return None
     replied = message.reply_to_message
-    author = replied.from_user.id if replied is not None and replied.from_user else None
-    return Caller(update.effective_user.id, replied_to=author)
+    if replied is None:
+        return Caller(user.id)
+    origin = replied.forward_origin
+    if isinstance(origin, MessageOriginUser):
+        if origin.sender_user.is_bot:
+            return Caller(user.id, reply_problem="That message was forwarded from a bot.")
+        return Caller(user.id, replied_to=origin.sender_user.id)
+    if origin is not None:
+        return Caller(user.id, reply_problem=HIDDEN_SENDER)
+    author = replied.from_user
+    if author is None or author.is_bot or author.id == user.id:
+        return Caller(user.id, reply_problem=FORWARD_PLEASE)
+    return Caller(user.id, replied_to=author.id)
 
 
 async def _reply(update: Update, text: str) -> None:
     message = update.effective_message
-    if message is not None:
+    if message is not None and text:  # "": a refusal no longer answered
         await message.reply_html(escape(text), disable_web_page_preview=None)
 
 
@@ -54,19 +77,19 @@ async def on_cohort(update: Update, context: CoachContext) -> None:
 
 
 async def on_join(update: Update, context: CoachContext) -> None:
-    caller = _caller(update)
-    if caller is not None:
+    user = update.effective_user
+    if user is not None:
         code = (context.args or [""])[0]
-        await _reply(update, await _desk(context).join(caller.user_id, code))
+        await _reply(update, await _desk(context).join(learner_of(user), code))
 
 
 async def on_start_join(update: Update, context: CoachContext) -> None:
     """/start join_CODE (the cohort deep link): join, then the usual welcome."""
-    caller = _caller(update)
-    if caller is None:
+    user = update.effective_user
+    if user is None:
         return
     code = (context.args or [""])[0].removeprefix(JOIN_PREFIX)
-    await _reply(update, await _desk(context).join(caller.user_id, code))
+    await _reply(update, await _desk(context).join(learner_of(user), code))
     await on_text(update, context)
 
 
@@ -78,7 +101,9 @@ def _reports(context: CoachContext) -> ReportDesk:
 
 async def _send(update: Update, context: CoachContext, replies: list[Reply]) -> None:
     chat = update.effective_chat
-    if chat is not None:
+    # A message with no text is a refusal no longer answered (bot.staff.refusal).
+    replies = [r for r in replies if r.text or r.kind != "message"]
+    if chat is not None and replies:
         await send_replies(context.bot, chat.id, 0, replies, polls=context.polls)
 
 
@@ -101,12 +126,14 @@ async def on_progress_page(update: Update, context: CoachContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
+    await acknowledge(query)
     parsed = parse_page_data(query.data if isinstance(query.data, str) else "")
     if parsed is None:
+        await _send(update, context, [Reply(text="That button is no longer valid. /progress")])
         return
     reply = await _reports(context).progress_page(query.from_user.id, *parsed)
-    await query.edit_message_text(escape(reply.text), reply_markup=keyboard(reply))
+    if reply.text:
+        await edit_reply(query, reply)
 
 
 async def on_learner(update: Update, context: CoachContext) -> None:
@@ -172,10 +199,11 @@ async def on_push_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
+    await acknowledge(query)
     action = unpack(query.data if isinstance(query.data, str) else "", PUSH_ACTIONS)
     if action is None:
         await _send(update, context, [Reply(text="That button is no longer valid. Send /push.")])
         return
     reply = await _pushing(context).press(query.from_user.id, action)
-    await query.edit_message_text(escape(reply.text), reply_markup=keyboard(reply))
+    if reply.text:
+        await edit_reply(query, reply)

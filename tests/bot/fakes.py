@@ -47,6 +47,8 @@ class RecordingRequest(BaseRequest):
     """method -> how many more calls of it answer with an error."""
     flood_methods: dict[str, int] = field(default_factory=dict)
     """method -> how many more calls of it answer 429 Too Many Requests (retry after 1 s)."""
+    refused_methods: dict[str, str] = field(default_factory=dict)
+    """method -> the description of a 400 Bad Request every call of it answers with."""
     blocked_chats: set[int] = field(default_factory=set)
     """Chats whose user has blocked the bot: sends to them answer 403 Forbidden."""
     held_chats: set[int] = field(default_factory=set)
@@ -102,6 +104,13 @@ class RecordingRequest(BaseRequest):
                     "description": "Forbidden: bot was blocked by the user",
                 }
                 return 403, json.dumps(body).encode()
+        if api_method in self.refused_methods:
+            body = {
+                "ok": False,
+                "error_code": 400,
+                "description": self.refused_methods[api_method],
+            }
+            return 400, json.dumps(body).encode()
         if self.fail_methods.get(api_method, 0) > 0:
             self.fail_methods[api_method] -= 1
             body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -231,6 +240,38 @@ class Updates:
         if entities:
             message["entities"] = entities
         return self._update(message=message)
+
+    def reply_to(self, text: str, replied: dict[str, Any]) -> Update:
+        """A command sent as a reply to `replied` (a message dict, e.g. from `forwarded`)."""
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": DATE,
+            "chat": self.chat,
+            "from": self.user,
+            "text": text,
+            "reply_to_message": replied,
+        }
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self._update(message=message)
+
+    def forwarded(self, sender: dict[str, Any] | None, hidden_name: str = "") -> dict[str, Any]:
+        """A message this user forwarded into the chat: from `sender` (a user dict), or from
+        someone whose privacy settings hide them (`sender` None)."""
+        origin: dict[str, Any] = (
+            {"type": "user", "date": DATE, "sender_user": sender}
+            if sender is not None
+            else {"type": "hidden_user", "date": DATE, "sender_user_name": hidden_name}
+        )
+        return {
+            "message_id": next(self._ids),
+            "date": DATE,
+            "chat": self.chat,
+            "from": self.user,
+            "text": "forwarded words",
+            "forward_origin": origin,
+        }
 
     def sticker(self) -> Update:
         sticker = {

@@ -15,9 +15,11 @@ class People:
         self.users = {uid: self.person(uid) for uid in range(1, 10)}
 
     def person(self, uid: int) -> Updates:
-        return Updates(
+        updates = Updates(
             self.app.bot, user_id=uid, first_name=f"U{uid}", first_update_id=uid * 1_000_000
         )
+        updates.user["username"] = f"u{uid}"  # Telegram usernames are unique
+        return updates
 
     async def say(self, user_id: int, text: str) -> str:
         """Send a message; the texts of the messages the bot sent in reply."""

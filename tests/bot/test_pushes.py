@@ -200,7 +200,7 @@ async def test_a_tutor_pushes_a_quiz_step_by_step_and_reads_the_report(
         assert "Answered: 2 of 3 (all questions: 0)" in report
         assert "Q1 " in report
         assert "2 answered, 50% correct" in report
-        assert "Not answered yet (1):\n• U6 (@sam)" in report
+        assert "Not answered yet (1):\n• U6 (@u6)" in report
 
         before = [polls_to(fake, learner) for learner in LEARNERS]
         resent = await people.press(TUTOR, button_data(fake, "🔁 Re-send to 1"))
@@ -279,7 +279,7 @@ async def test_a_push_interrupted_halfway_resumes_without_sending_anyone_twice(
         assert (deliveries[5].status, deliveries[5].reason) == ("failed", INTERRUPTED)
         report = await bot.people.say(TUTOR, "/push report 1")
         assert "Delivered: 2 of 3" in report
-        assert "✗ U5 (@sam): not confirmed" in report
+        assert "✗ U5 (@u5): not confirmed" in report
         # The tutor decides: a re-send reaches the one whose delivery was not confirmed.
         await bot.people.press(TUTOR, button_data(second_run, "🔁 Re-send"))
         await status_is(bot, 1, "sent")
@@ -317,7 +317,7 @@ async def test_a_learner_who_blocked_the_bot_is_reported_not_retried(
         fake.blocked_chats.clear()
         assert "not waiting for an answer" in await bot.people.say(6, "30 days")
         await tutor_told(bot, "delivered to 2 of 3, 1 failed")
-        assert "✗ U6 (@sam): has blocked the bot" in await bot.people.say(TUTOR, "/push report 1")
+        assert "✗ U6 (@u6): has blocked the bot" in await bot.people.say(TUTOR, "/push report 1")
 
 
 async def test_a_typed_question_is_pushed_as_a_message_and_its_answer_marked(

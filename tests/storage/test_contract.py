@@ -35,7 +35,18 @@ async def store(
         yield sqlite_store
 
 
-EMPTY_EXPORT: dict[str, object] = {"learner": None, "session": None, "answers": [], "runs": []}
+EMPTY_EXPORT: dict[str, object] = {
+    "learner": None,
+    "session": None,
+    "answers": [],
+    "runs": [],
+    "polls": [],
+    "update_keys": [],
+    "cohorts": [],
+    "push_deliveries": [],
+    "refused_commands": [],
+    "role": None,
+}
 
 
 class TestProgressStore:
@@ -145,6 +156,12 @@ class TestProgressStore:
                 answer(1, 2).model_dump(mode="json"),
             ],
             "runs": [run(1, 1).model_dump(mode="json")],
+            "polls": [],
+            "update_keys": ["tg:1", "tg:2"],
+            "cohorts": [],
+            "push_deliveries": [],
+            "refused_commands": [],
+            "role": None,
         }
         assert json.loads(json.dumps(exported)) == exported
 
@@ -247,3 +264,15 @@ class TestProgressStore:
         await store.forget_learner(1)
         assert await store.poll_recipient("p1") is None
         assert await store.poll_recipient("p2") == (2, "q2")
+
+    async def test_export_lists_the_learners_polls_and_update_keys(self, store: Store) -> None:
+        await store.apply(commit(1, 1, key="tg:1"))
+        await store.remember_poll("p1", 1, "q1")
+        await store.remember_poll("p2", 2, "q2")
+        exported = await store.export_learner(1)
+        [poll] = exported["polls"]
+        assert (poll["poll_id"], poll["question_id"]) == ("p1", "q1")
+        assert poll["sent_at"].startswith(str(T0.year))
+        assert exported["update_keys"] == ["tg:1"]
+        await store.forget_learner(1)
+        assert await store.export_learner(1) == EMPTY_EXPORT
