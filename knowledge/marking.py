@@ -317,8 +317,14 @@ def _denied_after(tokens: Tokens, end: int) -> bool:
 
 
 def _states(match: Match, tokens: Tokens) -> bool:
-    """A match the answer asserts: not negated before it nor denied after it."""
-    return not match.negated and not _denied_after(tokens, match.end)
+    """A match the answer asserts: not negated before it nor denied after it, and not a
+    comparison ("less than 6 months" is not "less a fee")."""
+    comparison = (
+        tokens.stems[match.start] in {"less", "more"}
+        and match.start + 1 < len(tokens)
+        and tokens.stems[match.start + 1] == "than"
+    )
+    return not match.negated and not comparison and not _denied_after(tokens, match.end)
 
 
 def _inside_one_concept(hits: _Hits, start: int, end: int) -> bool:
@@ -522,7 +528,8 @@ _ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
 # figures of the law (stems).
 _SCHEDULING = frozenset(
     {"follow", "call", "ring", "back", "chase", "contact", "between", "visit", "book", "slot",
-     "technician", "engin", "appoint", "review", "remind", "phone", "email", "updat"}
+     "technician", "engin", "appoint", "review", "remind", "phone", "email", "updat", "text",
+     "date"}
 )  # fmt: skip
 _CLOCK_WORDS = frozenset({"am", "pm", "o", "oclock", ":"})
 _IDENTIFIER_WORDS = frozenset(
