@@ -112,6 +112,18 @@ _SPELLINGS: dict[str, str] = {
     "gaurantee": "guarantee",
     "warrenty": "warranty",
     "reciept": "receipt",
+    # CRM shorthand for follow-up: "f/u 21/12", "f-up Wed", "F/up: ring cust".
+    "f/u none": "no follow up",
+    "f/u: none": "no follow up",
+    "f/u - none": "no follow up",
+    "f/u n/a": "no follow up",
+    "f/u: n/a": "no follow up",
+    "no f/u": "no follow up",
+    "f/u": "follow up",
+    "f/up": "follow up",
+    "f-up": "follow up",
+    "f/upp": "follow up",
+    "fup": "follow up",
 }
 # Phrases whose "no"/"not" is not a negation of what follows ("no later than 14 days" states
 # 14 days), plus ways of saying "I don't know" that must not read as a "no" answer.
