@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows.placeholders import check_placeholders
+from flows.placeholders import check_placeholders, fill
 from flows.scenario import Scenario, Step
 from knowledge.loader import (
     ContentError,
@@ -64,8 +63,8 @@ def _case_context(
         case.price,
         case.problem,
         *dict(facts).values(),
-        fill_placeholders(step.customer, values),
-        fill_placeholders(step.task, values),
+        fill(step.customer, values),
+        fill(step.task, values),
     )
     days = dict(facts).get("days_ago", "")
     return CaseContext(
@@ -74,21 +73,6 @@ def _case_context(
         days_since=int(days) if days.isdigit() else None,
         facts=dict(facts),
     )
-
-
-class _KnownValues(dict[str, str]):
-    """Fills the {placeholders} it knows and leaves any other braces as they are."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
-    """A customer line or task with {name}, {product}, facts… filled in."""
-    try:
-        return text.format_map(_KnownValues(values))
-    except (ValueError, IndexError, AttributeError):
-        return text  # a stray brace: marking only needs the numbers in the text
 
 
 def inline_question_id(scenario_id: str, step_id: str) -> str:
@@ -105,13 +89,6 @@ def _inline_question(scenario: Scenario, step: Step) -> dict[str, Any]:
         "topic": scenario.topic,
         **step.ask,
     }
-
-
-_FORMATTER = string.Formatter()
-
-
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in _FORMATTER.parse(text) if name}
 
 
 def case_values(scenario: Scenario, facts: Mapping[str, str]) -> dict[str, str]:
@@ -177,26 +154,8 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
                         " question",
                     )
         questions[step.id] = question
-        _check_placeholders(scenario, step, question, path, document.line_of(location))
+        check_placeholders(scenario, step, question, path, document.line_of(location))
     return ScenarioContent(scenario, questions, path)
-
-
-def _check_placeholders(
-    scenario: Scenario, step: Step, question: AnyQuestion, path: Path, line: int | None
-) -> None:
-    check_placeholders(scenario, step, question, path, line)  # braces first (file:line)
-    variants = range(max(1, len(scenario.variants)))
-    used = _placeholders(step.customer) | _placeholders(step.task)
-    if step.ask is not None:  # a bank question's prompt is not written for one case
-        used |= _placeholders(question.prompt)
-    for variant in variants:
-        known = case_values(scenario, scenario.facts_for(variant))
-        unknown = used - set(known)
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise ContentError(
-                path, line, f"step {step.id!r} uses unknown placeholder(s): {names}"
-            )
 
 
 def load_scenarios(
