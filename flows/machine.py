@@ -179,6 +179,13 @@ def _branches(step: Step) -> list[tuple[str, list[Callable[[EventData], bool]]]]
     return result
 
 
+_MOVING_ON = (
+    ("passed", "record_pass"),
+    ("flagged", "record_flagged"),
+    ("out_of_tries", "record_reveal"),
+)
+
+
 def machine_definition(content: ScenarioContent) -> dict[str, Any]:
     """States and transitions of a scenario, shared by the runtime and the diagram."""
     steps = content.scenario.steps
@@ -189,38 +196,19 @@ def machine_definition(content: ScenarioContent) -> dict[str, Any]:
     transitions: list[dict[str, Any]] = []
     for step in steps:
         branches = _branches(step)
-        for dest, conditions in branches:
-            transitions.append(
+        # An answer moves on when it passed, was flagged for a tutor, or used the last try;
+        # transitions are tried in this order, and the first whose conditions hold fires.
+        for condition, record in _MOVING_ON:
+            transitions.extend(
                 {
                     "trigger": "answer_given",
                     "source": step.id,
                     "dest": dest,
                     "prepare": ["prepare_answer"],
-                    "conditions": ["passed", *conditions],
-                    "before": ["record_pass"],
+                    "conditions": [condition, *conditions],
+                    "before": [record],
                 }
-            )
-        for dest, conditions in branches:
-            transitions.append(
-                {
-                    "trigger": "answer_given",
-                    "source": step.id,
-                    "dest": dest,
-                    "prepare": ["prepare_answer"],
-                    "conditions": ["flagged", *conditions],
-                    "before": ["record_flagged"],
-                }
-            )
-        for dest, conditions in branches:
-            transitions.append(
-                {
-                    "trigger": "answer_given",
-                    "source": step.id,
-                    "dest": dest,
-                    "prepare": ["prepare_answer"],
-                    "conditions": ["out_of_tries", *conditions],
-                    "before": ["record_reveal"],
-                }
+                for dest, conditions in branches
             )
         transitions.append(
             {

@@ -254,6 +254,12 @@ class SharedClaim(ForbiddenClaim):
     source: Annotated[str, Field(pattern=r"^https://\S+$")]
     """Where the rule is written (legislation.gov.uk, the regulator's guidance)."""
 
+    def applies_to(self, topic: str, entries: Sequence[str]) -> bool:
+        """Whether the claim is checked in questions of this topic resting on these entries."""
+        return (not self.topics or topic in self.topics) and (
+            not self.entries or bool(set(self.entries) & set(entries))
+        )
+
     def fits(self, case: CaseContext | None) -> bool:
         """Whether the case (None for a bank question) meets the claim's conditions; a
         condition the case cannot answer (no known date) is not met."""
@@ -531,8 +537,7 @@ class TextQuestion(QuestionBase):
         copy._shared_claims = tuple(
             claim
             for claim in claims
-            if (not claim.topics or self.topic in claim.topics)
-            and (not claim.entries or set(claim.entries) & set(self.entries))
+            if claim.applies_to(self.topic, self.entries)
             and claim.id not in self.rubric.allows
             and claim.id not in {own.id for own in self.rubric.forbidden}
         )
@@ -620,12 +625,7 @@ class NumericQuestion(QuestionBase):
         copy._law_mentions = mentions
         sections = {n for e in entries if e.section for n in _section_numbers(e.section)}
         copy._sections = frozenset(sections | _cited_numbers(self.basis))
-        copy._shared_claims = tuple(
-            c
-            for c in claims
-            if (not c.topics or self.topic in c.topics)
-            and (not c.entries or set(c.entries) & set(self.entries))
-        )
+        copy._shared_claims = tuple(c for c in claims if c.applies_to(self.topic, self.entries))
         return copy
 
     @property

@@ -52,14 +52,21 @@ async def test_a_letter_that_is_no_option_is_asked_again_without_a_try(
     assert "✅ Correct." in chat.text
 
 
-async def test_wrong_law_told_to_the_customer_is_wrong_in_a_good_reply(
+async def kettle_at_reply(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
-) -> None:
+) -> tuple[Chat, MemoryProgressStore]:
     chat, store = await kettle_at_investigate(kb, shipped)
     await chat.send("B")
     await chat.send("30 days, the short-term right to reject")
     await chat.send("Back to his debit card, and no fee can be charged")
     assert "Write your reply to Dean Foster" in chat.text
+    return chat, store
+
+
+async def test_wrong_law_told_to_the_customer_is_wrong_in_a_good_reply(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    chat, store = await kettle_at_reply(kb, shipped)
     await chat.send(
         "I'm sorry for the hassle Mr Foster. You're within 30 days so you're entitled to a full"
         " refund; I'll process it now, it can take up to 30 days to reach your card."
@@ -72,10 +79,7 @@ async def test_wrong_law_told_to_the_customer_is_wrong_in_a_good_reply(
 async def test_an_answer_with_something_unrecognised_is_flagged_and_the_learner_moves_on(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:
-    chat, store = await kettle_at_investigate(kb, shipped)
-    await chat.send("B")
-    await chat.send("30 days, the short-term right to reject")
-    await chat.send("Back to his debit card, and no fee can be charged")
+    chat, store = await kettle_at_reply(kb, shipped)
     await chat.send(
         "So sorry about this Mr Foster. You're within 30 days so you're entitled to a full"
         " refund. I'll put it back on your debit card now, and you get half off your next kettle."
