@@ -582,6 +582,8 @@ def _unexpected_numbers(
             or (case is not None and value in case.numbers)
             or (value == 100 and following in {"%", "percent", "per"})
             or following in _ORDINAL_ENDINGS
+            # "two of them I remember", "3 of the 7 principles": a count of what is listed.
+            or (following == "of" and value <= 3)
             or numbering
             or 1900 <= value <= 2100
             or _cited(tokens, i)
@@ -824,7 +826,10 @@ def _wrong_sections(question: TextQuestion | NumericQuestion, tokens: Tokens) ->
 
 
 def _cited(tokens: Tokens, position: int) -> bool:
-    """Whether the number at `position` cites the law (s.75, reg. 31, Art. 12)."""
+    """Whether the number at `position` cites the law (s.75, reg. 31, Art. 12, and the end of
+    a range: the 11 of "ss.9-11")."""
+    if position >= 2 and tokens.stems[position - 1].isdigit():
+        return _cited(tokens, position - 1)
     if position == 0 or tokens.stems[position - 1] not in _CITATION_WORDS:
         return False
     contracted = (

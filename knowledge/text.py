@@ -313,6 +313,7 @@ def _canonical_text(text: str) -> str:
     text = _SPOKEN_YEAR_RE.sub(_spoken_year, text)
     text = alpha2digit(text, "en", threshold=0)
     text = re.sub(r"(?<=\d)(?=[a-z])", " ", text)
+    text = re.sub(r"\b(ss?|regs?|arts?|sch)(?=\d)", r"\1 ", text)  # "s75" cites s.75
     text = _HALF_YEAR_RE.sub("6 months", text)
     text = _DECADE_RE.sub(lambda m: f"{int(m.group(1) or 1) * 10} years", text)
     text = _ONE_UNIT_RE.sub(lambda m: f"1 {m.group(2)}", text)
