@@ -8,7 +8,22 @@ from flows.loader import ScenarioContent, load_scenarios
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE_QUESTIONS = ROOT.parent / "shared" / "core-questions.yaml"
+
+
+def _core_questions() -> Path:
+    """shared/ beside the clone; for a git worktree elsewhere, beside its main clone."""
+    beside = ROOT.parent / "shared" / "core-questions.yaml"
+    dot_git = ROOT / ".git"
+    if beside.exists() or not dot_git.is_file():
+        return beside
+    # A worktree's .git is a file: "gitdir: <main clone>/.git/worktrees/<name>".
+    gitdir = Path(dot_git.read_text(encoding="utf-8").partition(":")[2].strip())
+    main_clone = gitdir.parent.parent.parent
+    in_main = main_clone.parent / "shared" / "core-questions.yaml"
+    return in_main if in_main.exists() else beside
+
+
+CORE_QUESTIONS = _core_questions()
 TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
 
 
