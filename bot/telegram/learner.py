@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 from telegram import CallbackQuery, Update, User
-from telegram.constants import ChatAction, ChatType
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import CoachContext
@@ -17,9 +16,6 @@ from flows.io import Input, Reply
 from flows.ports import LearnerProfile
 
 log = logging.getLogger(__name__)
-
-# Marking is usually instant; show "typing…" only when an answer takes longer than this.
-TYPING_AFTER_SECONDS = 0.4
 
 
 async def _deliver(
@@ -49,15 +45,11 @@ def update_key(update: Update) -> str:
 
 
 async def _handle(update: Update, context: CoachContext, inp: Input) -> list[Reply]:
+    # No "typing…" chat action: marking takes about a millisecond, so a reply is slow only
+    # when the bot is busy, which is exactly when the call budget (rule 16) is short.
     user = update.effective_user
     assert user is not None
-    task = context.application.create_task(
-        context.coach.handle(learner_of(user), inp), update=update, name="coach.handle"
-    )
-    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_SECONDS)
-    if not done and update.effective_chat is not None:
-        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    return await task
+    return await context.coach.handle(learner_of(user), inp)
 
 
 async def on_text(update: Update, context: CoachContext) -> None:
