@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 from bench import scale
+from bench.conversation import ordinary_run
 from bench.dispatch import Run, calls_per_action, one_by_one, replay
 from bench.limit import through_limit
 from bench.micro import bench_micro
 from bench.queries import bench_reports
 from bench.report import HEADER, Figure, Report
+from bench.seed import migrated, seed_sessions
 from bench.workload import KINDS, Script, mix, record_scripts, save_scripts
 
 TELEGRAM_CALLS_PER_S = 30.0  # Telegram's overall limit for one bot (its Bot FAQ), as PTB uses
@@ -145,6 +147,37 @@ def limit_figures(report: Report, scripts: list[Script], learners: int) -> None:
     }
 
 
+def conversation_figures(report: Report, scripts: list[Script], holding: int) -> None:
+    """Our bot against the same kind of flow written the ordinary PTB way, each with `holding`
+    learners holding state and 100 more playing, one after another."""
+    ours = asyncio.run(_ours_holding(scripts[:ACTIVE_AT_SCALE], holding))
+    theirs = asyncio.run(ordinary_run(holding, ACTIVE_AT_SCALE))
+    report.add(
+        Figure(
+            f"vs_conversationhandler_{holding}",
+            ours.per_s,
+            "upd/s",
+            theirs.updates_per_s,
+            "ConversationHandler + PicklePersistence, keyword marking",
+        )
+    )
+    report.details["conversationhandler"] = {
+        "learners_holding_state": holding,
+        "their_updates_per_s": theirs.updates_per_s,
+        "our_updates_per_s": ours.per_s,
+        "their_pickle_bytes": theirs.pickle_bytes,
+        "their_save_s": theirs.save_s,
+    }
+
+
+async def _ours_holding(scripts: list[Script], holding: int) -> Run:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "holding.db"
+        await migrated(path)
+        seed_sessions(path, range(1, holding + 1))
+        return await replay(scripts, bare=False, concurrent=False, database=path)
+
+
 def scale_figures(report: Report, scripts_file: Path, many: int) -> None:
     coach_start = scale.startup_seconds(scale.COACH_STARTUP)
     bare_start = scale.startup_seconds(scale.BARE_STARTUP)
@@ -197,6 +230,9 @@ def main() -> None:
     parser.add_argument(
         "--limited", type=int, default=12, help="learners sent through the rate limiter"
     )
+    parser.add_argument(
+        "--holding", type=int, default=10_000, help="learners holding state, vs PTB's way"
+    )
     parser.add_argument("--many", type=int, default=100_000, help="learners holding sessions")
     parser.add_argument("--cohort", type=int, default=1_000, help="learners in the cohort")
     parser.add_argument("--answers", type=int, default=1_000, help="answers per cohort learner")
@@ -208,6 +244,7 @@ def main() -> None:
         scripts_file = Path(folder) / "scripts.json"
         scripts = dispatch_figures(report, scripts_file, args.learners)
         limit_figures(report, scripts, args.limited)
+        conversation_figures(report, scripts, args.holding)
         # 100 active learners are enough to see whether idle ones slow them down.
         save_scripts(scripts[:ACTIVE_AT_SCALE], scripts_file)
         scale_figures(report, scripts_file, args.many)
