@@ -126,7 +126,7 @@ def _fold_header(reply: Reply) -> Reply:
     return Reply(kind="poll", poll=folded)
 
 
-async def send_replies(  # one loop over the kinds of reply, kept together
+async def send_replies(
     bot: ExtBot[int],
     chat_id: int,
     learner_id: int,
