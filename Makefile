@@ -28,7 +28,7 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP_DEV)
-	$(BIN)/mypy bot flows knowledge storage tests
+	$(BIN)/mypy bot flows knowledge storage tests bench
 
 unit: $(STAMP_DEV)
 	$(BIN)/pytest --cov --cov-report=term
@@ -39,7 +39,7 @@ check: $(STAMP_RUN)
 	$(BIN)/coach content check
 
 bench: $(STAMP_DEV)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage

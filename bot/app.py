@@ -189,10 +189,14 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     scenario_dir: Path | None = None,
     clock: Callable[[], datetime] = utc_now,
+    *,
+    rate_limited: bool = True,
 ) -> CoachApplication:
     """Build the bot; `request` replaces the HTTP layer (tests use a recording fake) and
-    `clock` the time that schedules go by."""
+    `clock` the time that schedules go by. `rate_limited=False` drops the rate limiter, for
+    `make bench` to measure the bot's own work on an instant fake."""
     assert settings.telegram_bot_token is not None, "build_application needs a token"
+    limits = {} if rate_limited else {"overall_max_rate": 0, "group_max_rate": 0}
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -203,8 +207,12 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         # Keeps sends inside Telegram's limits and honours 429 retry_after (PTB retries none
-        # by default); tutors' pushes also pace each chat (bot/telegram/delivery.py).
-        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
+        # by default); tutors' pushes also pace each chat (bot/telegram/delivery.py). Its
+        # overall bucket counts only calls with a chat_id, so answerCallbackQuery is free: see
+        # AIORateLimiter's docstring ("The overall_limiter is applied only if a chat_id argument
+        # is present at all"); Telegram's FAQ states its limits in messages
+        # (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES, **limits))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)

@@ -124,8 +124,8 @@ class ReportDesk:
         if isinstance(scope, str):
             return [Reply(text=scope)]
         rows = await self._rows(scope)
-        evidence = await self.store.evidence(r.learner_id for r in rows)
-        return [Reply(text=page) for page in reports.criteria_matrix(rows, evidence, self.kb)]
+        counts = await self.store.criterion_counts(r.learner_id for r in rows)
+        return [Reply(text=page) for page in reports.criteria_matrix(rows, counts, self.kb)]
 
     async def export(self, user_id: int, cohort_word: str | None) -> list[Reply]:
         scope = await self._scope(user_id, cohort_word)

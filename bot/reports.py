@@ -285,26 +285,23 @@ def _unit_cells(unit: list[Criterion], counts: Mapping[str, int]) -> str:
 
 def criteria_matrix(
     rows: Sequence[LearnerSummary],
-    evidence: Sequence[EvidenceRow],
+    counts: Mapping[int, Mapping[str, int]],
     kb: KnowledgeBase,
     page_size: int = 12,
 ) -> list[str]:
-    """Learners by criteria: correct answers per criterion, one block of lines per learner.
+    """Learners by criteria: correct answers per criterion (`counts`, by learner), one block of
+    lines per learner.
 
     Returns pages (like `progress_pages`), since a cohort's matrix may not fit one message.
     """
     if not rows:
         return [NO_LEARNERS]
-    counts: dict[int, Counter[str]] = defaultdict(Counter)
-    for row in evidence:
-        if row.outcome == "correct":
-            counts[row.learner_id][row.criterion] += 1
     units: dict[str, list[Criterion]] = defaultdict(list)
     for criterion in kb.criteria.values():
         units[criterion.unit].append(criterion)
     blocks = []
     for learner in rows:
-        mine = counts[learner.learner_id]
+        mine = counts.get(learner.learner_id, {})
         evidenced = evidenced_count((code for code, n in mine.items() if n), kb)
         lines = [f"{_who(learner)} – {evidenced} of {len(kb.criteria)} evidenced"]
         lines += [f"{unit}: {_unit_cells(members, mine)}" for unit, members in units.items()]

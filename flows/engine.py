@@ -674,9 +674,13 @@ class Coach:
             )
         if not inp.poll_options:
             return Outcome([])  # a retracted vote: nothing to mark
-        return self._quiz_answer(
+        outcome = self._quiz_answer(
             session, list(inp.poll_options), ",".join(map(str, inp.poll_options))
         )
+        # The quiz poll has already shown the learner the right option and its explanation:
+        # a verdict message would repeat it, and cost a Bot API call (DESIGN rule 16).
+        del outcome.replies[0]
+        return outcome
 
     # ------------------------------------------------------------------ other commands
 

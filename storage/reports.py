@@ -33,12 +33,15 @@ WITH people (id, display_name, username, last_active) AS (
 SELECT
     p.id, p.display_name, p.username, p.last_active,
     (SELECT count(DISTINCT r.scenario_id) FROM scenario_runs r WHERE r.learner_id = p.id),
-    (SELECT count(*) FROM answers a WHERE a.learner_id = p.id),
-    (SELECT count(*) FROM answers a WHERE a.learner_id = p.id AND a.outcome = 'correct'),
-    (SELECT json_group_array(DISTINCT c.value)
-     FROM answers a, json_each(a.criteria) c
-     WHERE a.learner_id = p.id AND a.outcome = 'correct')
+    coalesce((SELECT n.answers FROM answer_counts n WHERE n.learner_id = p.id), 0),
+    coalesce((SELECT n.correct FROM answer_counts n WHERE n.learner_id = p.id), 0),
+    (SELECT json_group_array(c.criterion) FROM criterion_counts c WHERE c.learner_id = p.id)
 FROM people p
+"""
+# Correct answers per learner and criterion, kept by triggers (migration 0005).
+_CRITERION_COUNTS = """
+SELECT learner_id, criterion, correct FROM criterion_counts
+WHERE learner_id IN (SELECT value FROM json_each(?))
 """
 _RUNS = """
 SELECT scenario_id, score, finished_at FROM scenario_runs WHERE learner_id = ? ORDER BY id
@@ -245,6 +248,15 @@ class ReportStore:
             )
             for r in rows
         ]
+
+    async def criterion_counts(self, learner_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+        """Correct answers per criterion for each of these learners (only criteria with one)."""
+        counts: dict[int, dict[str, int]] = {}
+        for learner_id, criterion, correct in await self._store._fetch(
+            _CRITERION_COUNTS, (_id_array(learner_ids),)
+        ):
+            counts.setdefault(int(learner_id), {})[str(criterion)] = int(correct)
+        return counts
 
     async def topic_accuracy(self, learner_ids: Iterable[int] | None = None) -> list[TopicStat]:
         """Answers and correct answers per topic: of these learners, or of everyone (None)."""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
 from telegram import CallbackQuery, Update, User
-from telegram.constants import ChatAction, ChatType
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import CoachContext
@@ -25,9 +23,6 @@ from flows.io import Input, Reply
 from flows.ports import LearnerProfile
 
 log = logging.getLogger(__name__)
-
-# Marking is usually instant; show "typing…" only when an answer takes longer than this.
-TYPING_AFTER_SECONDS = 0.4
 
 
 async def _deliver(
@@ -56,27 +51,12 @@ def update_key(update: Update) -> str:
     return f"tg:{update.update_id}"
 
 
-async def _typing_after(context: CoachContext, chat_id: int) -> None:
-    await asyncio.sleep(TYPING_AFTER_SECONDS)
-    with contextlib.suppress(TelegramError):  # only a courtesy
-        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-
-
 async def _handle(update: Update, context: CoachContext, inp: Input) -> list[Reply]:
+    # No "typing…" chat action: marking takes about a millisecond, so a reply is slow only
+    # when the bot is busy, which is exactly when the call budget (rule 16) is short.
     user = update.effective_user
     assert user is not None
-    # The engine runs in this handler, so a failure reaches the error handler once; only the
-    # "typing…" courtesy runs beside it (a task given the update would report a failure too).
-    typing = None
-    if update.effective_chat is not None:
-        typing = context.application.create_task(
-            _typing_after(context, update.effective_chat.id), name="typing"
-        )
-    try:
-        return await context.coach.handle(learner_of(user), inp)
-    finally:
-        if typing is not None:
-            typing.cancel()
+    return await context.coach.handle(learner_of(user), inp)
 
 
 async def on_text(update: Update, context: CoachContext) -> None:

@@ -4,7 +4,6 @@ inline keyboards, native quiz polls, documents, and edits of a pressed question.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 from collections.abc import Awaitable, Sequence
@@ -19,12 +18,12 @@ from telegram import (
     Message,
 )
 from telegram import Poll as TelegramPoll
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import MessageLimit, ParseMode, PollLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.telegram.context import PollRegistry
-from flows.io import Reply
+from flows.io import Poll, Reply
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +118,55 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
+def _fits(*texts: str) -> bool:
+    return sum(len(escape(t)) for t in texts) + 2 * (len(texts) - 1) <= MESSAGE_LIMIT
+
+
+def merge_messages(replies: Sequence[Reply]) -> list[Reply]:
+    """Consecutive texts in as few messages as Telegram's 4,096 characters allow.
+
+    Every Bot API call is budget (about 30 a second for the whole bot), so the verdict, the
+    feedback and the next question of one learner action go out as one message: a text
+    without buttons joins the message (or the text before a quiz poll) that follows it, which
+    keeps its buttons. A quiz poll's own short header ("⚡ Question 2 of 5") rides in the
+    poll's question. Order and wording stay exactly as the engine made them.
+    """
+    merged: list[Reply] = []
+    for reply in map(_fold_header, replies):
+        before = merged[-1] if merged else None
+        if (
+            before is not None
+            and before.kind == "message"
+            and not before.buttons
+            and reply.kind in {"message", "poll"}
+            and _fits(before.text, reply.text)
+        ):
+            text = f"{before.text.strip()}\n\n{reply.text.strip()}".strip()
+            merged[-1] = Reply(kind=reply.kind, text=text, buttons=reply.buttons, poll=reply.poll)
+            continue
+        merged.append(reply)
+    return merged
+
+
+def _fold_header(reply: Reply) -> Reply:
+    """A quiz poll with its header folded into the question when both fit the poll's 300
+    characters: one call instead of a message and a poll."""
+    poll = reply.poll
+    if reply.kind != "poll" or poll is None or not reply.text.strip():
+        return reply
+    question = f"{reply.text.strip()}\n{poll.question}"
+    if len(question) > int(PollLimit.MAX_QUESTION_LENGTH):
+        return reply
+    folded = Poll(
+        question_id=poll.question_id,
+        question=question,
+        options=poll.options,
+        correct_option=poll.correct_option,
+        explanation=poll.explanation,
+    )
+    return Reply(kind="poll", poll=folded)
+
+
 async def send_replies(
     bot: ExtBot[int],
     chat_id: int,
@@ -143,21 +191,39 @@ async def send_replies(
         sent.append(result)
         return result
 
-    for reply in replies:
+    pending = merge_messages(replies)
+    while pending:
+        reply = pending.pop(0)
         if reply.kind == "echo":
-            if query is not None and query.message is not None:
-                # A message too old to edit keeps its buttons; the verdict still follows below.
-                with contextlib.suppress(BadRequest):
-                    await query.edit_message_text(
-                        escape(split_text(reply.text)[0]), parse_mode=ParseMode.HTML
-                    )
+            if query is None or query.message is None:
+                continue
+            # The pressed question is edited into its verdict, and the message that follows
+            # (feedback, next question and its buttons) rides in the same edit when it fits:
+            # one call instead of two.
+            follow = pending[0] if pending and pending[0].kind == "message" else None
+            if follow is not None and _fits(reply.text, follow.text):
+                text, markup = f"{reply.text}\n\n{follow.text}", keyboard(follow)
+            else:
+                follow, text, markup = None, split_text(reply.text)[0], None
+            try:
+                await query.edit_message_text(
+                    escape(text),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+            except BadRequest:
+                # A message too old to edit keeps its buttons; what follows is sent below.
+                continue
+            if follow is not None:
+                pending.pop(0)
             continue
         if reply.kind == "poll" and reply.poll is not None:
+            poll = reply.poll
             if reply.text:
                 await send(
                     bot.send_message(chat_id, escape(reply.text), parse_mode=ParseMode.HTML)
                 )
-            poll = reply.poll
             message = await send(
                 bot.send_poll(
                     chat_id,

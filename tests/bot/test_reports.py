@@ -4,6 +4,7 @@ import asyncio
 import csv
 import io
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -229,8 +230,15 @@ async def test_criteria_matrix_counts_correct_answers(
     reports: ReportStore, seeded: Seeded, kb: KnowledgeBase
 ) -> None:
     rows = await reports.learner_summaries(seeded.tuesday.id)
+    counts = await reports.criterion_counts(row.learner_id for row in rows)
+    # The counts kept by triggers agree with the evidence rows they summarise.
     evidence = await reports.evidence(row.learner_id for row in rows)
-    [page] = criteria_matrix(rows, evidence, kb)
+    expected: dict[int, Counter[str]] = {}
+    for row in evidence:
+        if row.outcome == "correct":
+            expected.setdefault(row.learner_id, Counter())[row.criterion] += 1
+    assert counts == expected
+    [page] = criteria_matrix(rows, counts, kb)
     assert page.startswith("Criteria evidence – page 1 of 1")
     blocks = page.split("\n\n")[1:]
     assert [block.splitlines()[0] for block in blocks] == [
@@ -253,16 +261,16 @@ def test_criteria_matrix_shows_a_lone_practice_criterion(kb: KnowledgeBase) -> N
     }
     lone["POST:P2"] = kb.criteria["POST:P2"].model_copy(update={"evidence": "practice"})
     small = KnowledgeBase(criteria=lone, entries={}, questions={}, quizzes={})
-    [page] = criteria_matrix([learner(1)], [], small)
+    [page] = criteria_matrix([learner(1)], {}, small)
     assert "POST: P1 – · P2 practice" in page
     assert "A/500/7158: 1.1 – · 2.1–2.3 practice" in page
     assert "0 of 5 evidenced" in page
 
 
 def test_criteria_matrix_pages(kb: KnowledgeBase) -> None:
-    assert criteria_matrix([], [], kb) == [NO_LEARNERS]
+    assert criteria_matrix([], {}, kb) == [NO_LEARNERS]
     rows = [learner(n, display_name="M" * 200) for n in range(1, 41)]
-    pages = criteria_matrix(rows, [], kb)
+    pages = criteria_matrix(rows, {}, kb)
     assert len(pages) == 4
     assert all(len(page) <= MESSAGE_MAX for page in pages)
     assert sum(page.count(" evidenced\n") for page in pages) == 40

@@ -156,11 +156,21 @@ async def test_quiz_poll_answer_is_routed_by_poll_id_and_marked(
     assert len(str(poll["explanation"])) <= 200
     poll_id = "5000"  # the fake numbers polls from 5000
     [correct] = poll["correct_option_ids"]
+    assert app.bot_data.polls is not None
+    recipient = await app.bot_data.polls.poll_recipient(poll_id)
+    assert recipient is not None
+    poll_question = recipient[1]
 
     fake.clear()
     await app.process_update(updates.poll_answer(poll_id, correct))
-    assert "✅" in fake.texts()[0]
-    assert "Question 3 of 8" in "\n".join(fake.texts())
+    # The poll itself shows the verdict; the next poll carries its header: one call.
+    [next_poll] = fake.calls
+    assert next_poll.method == "sendPoll"
+    assert str(next_poll.params["question"]).startswith("⚡ Question 3 of 8\n")
+    coach = app.bot_data.coach
+    assert coach is not None
+    answers = await coach.store.answers(777)
+    assert [a.outcome for a in answers if a.question_id == poll_question] == ["correct"]
 
     fake.clear()
     await app.process_update(updates.poll_answer(poll_id, correct))  # an old poll again

@@ -161,3 +161,18 @@ async def test_counts_use_utc_days_and_offsets(reports: ReportStore) -> None:
 async def test_counts_refuse_a_naive_now(reports: ReportStore) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         await reports.counts(datetime(2025, 3, 10, 12, 0))  # noqa: DTZ001
+
+
+async def test_criterion_counts_are_kept_as_answers_come_and_go(
+    reports: ReportStore, seeded: Seeded
+) -> None:
+    counts = await reports.criterion_counts([ALICE, BOB, CARA])
+    assert counts == {
+        ALICE: {"POST:P2": 3, "Y/504/6243:1.2": 2, "Y/504/6243:1.3": 1, "A/500/7158:2.2": 1}
+    }
+    await seeded.store.forget_learner(ALICE)
+    assert await reports.criterion_counts([ALICE]) == {}
+    assert await reports.learner_summary(ALICE) is None
+    bob = await reports.learner_summary(BOB)
+    assert bob is not None
+    assert (bob.answers, bob.correct) == (2, 0)

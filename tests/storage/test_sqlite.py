@@ -87,6 +87,25 @@ async def test_a_later_migration_is_applied_on_reopen(db_path: Path) -> None:
     assert "locale" in [row[1] for row in query(db_path, "PRAGMA table_info(learners)")]
 
 
+async def test_report_counts_are_filled_from_answers_already_stored(db_path: Path) -> None:
+    before_counts = [m for m in load_migrations() if m.version < 5]
+    async with SqliteProgressStore.open(db_path, migrations=before_counts) as store:
+        await store.apply(commit(1, 1, answers=(1, 2, 3)))
+        await store.apply(commit(2, 1, answers=(4,)))
+    async with SqliteProgressStore.open(db_path) as store:
+        await store.apply(commit(2, 2, answers=(5,)))
+    counts = query(db_path, "SELECT * FROM answer_counts ORDER BY learner_id")
+    assert counts == [(1, 3, 2), (2, 2, 1)]  # odd-numbered answers are correct
+    criteria = query(db_path, "SELECT * FROM criterion_counts ORDER BY learner_id, criterion")
+    assert criteria == [
+        (1, "criterion 1", 1),
+        (1, "criterion 3", 1),
+        (1, "names the right", 2),
+        (2, "criterion 5", 1),
+        (2, "names the right", 1),
+    ]
+
+
 def test_shipped_migrations_are_numbered_from_one() -> None:
     migrations = load_migrations()
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))

@@ -1,8 +1,5 @@
-"""`make bench`: speed and memory figures, each with a baseline measured in the same run.
-
-Figures are printed, never asserted: timings on shared machines vary, so they belong here and
-not in the test suite.
-"""
+"""The engine's own figures: content loading, marking, the shared machine, grouped commits
+and a quiz push; each with a baseline measured in the same run."""
 
 from __future__ import annotations
 
@@ -18,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.report import Figure, Report
 from bot.app import build_application
 from bot.telegram.delivery import PushDelivery
 from flows.loader import ScenarioContent, load_scenarios
@@ -32,9 +30,10 @@ from storage.sqlite import SqliteProgressStore
 from storage.staff import StaffStore
 from tests.bot.fakes import RecordingRequest, settings_for
 
-DATA = Path(__file__).parent / "knowledge" / "data" / "learner_answers.yaml"
-LAW_QUERIES = Path(__file__).parent / "knowledge" / "data" / "law_queries.yaml"
-TEST_SCENARIOS = Path(__file__).parent / "flows" / "data" / "scenarios"
+TESTS = Path(__file__).parent.parent / "tests"
+DATA = TESTS / "knowledge" / "data" / "learner_answers.yaml"
+LAW_QUERIES = TESTS / "knowledge" / "data" / "law_queries.yaml"
+TEST_SCENARIOS = TESTS / "flows" / "data" / "scenarios"
 
 
 def per_call(function: Callable[[], object], repeat: int) -> float:
@@ -48,11 +47,7 @@ def per_call(function: Callable[[], object], repeat: int) -> float:
     return statistics.median(rounds)
 
 
-def row(name: str, value: str, baseline: str, ratio: float) -> None:
-    print(f"{name:<44} {value:>14} {baseline:>16} {ratio:>8.2f}x")
-
-
-def bench_loading() -> KnowledgeBase:
+def bench_loading(report: Report) -> KnowledgeBase:
     start = time.perf_counter()
     kb = load_knowledge_base()
     load = time.perf_counter() - start
@@ -60,16 +55,13 @@ def bench_loading() -> KnowledgeBase:
     for path in sorted((Path("knowledge") / "content").rglob("*.yaml")):
         yaml.safe_load(path.read_text(encoding="utf-8"))
     parse = time.perf_counter() - start
-    row(
-        "load and validate all content",
-        f"{load * 1000:.0f} ms",
-        f"{parse * 1000:.0f} ms yaml",
-        load / parse,
+    report.add(
+        Figure("content_load_ms", load * 1000, "ms", parse * 1000, "parsing the YAML alone")
     )
     return kb
 
 
-def bench_marking(kb: KnowledgeBase) -> None:
+def bench_marking(report: Report, kb: KnowledgeBase) -> None:
     items = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     answers = [(kb.questions[i["question_id"]], a["answer"]) for i in items for a in i["answers"]]
 
@@ -83,15 +75,11 @@ def bench_marking(kb: KnowledgeBase) -> None:
 
     marked = per_call(marking, 1) / len(answers)
     naive = per_call(keywords, 20) / len(answers)
-    row(
-        f"mark one answer ({len(answers)} answers)",
-        f"{marked * 1e6:.0f} µs",
-        f"{naive * 1e6:.1f} µs split",
-        marked / naive,
-    )
+    report.add(Figure("mark_us", marked * 1e6, "µs", naive * 1e6, "lower-casing and splitting it"))
 
 
-def bench_search(kb: KnowledgeBase) -> None:
+def bench_search(report: Report, kb: KnowledgeBase) -> None:
+    """Building the /law index at load, and one query, against tokenising the same texts."""
     queries = [q["query"] for q in yaml.safe_load(LAW_QUERIES.read_text(encoding="utf-8"))]
     texts = [
         text
@@ -107,8 +95,7 @@ def bench_search(kb: KnowledgeBase) -> None:
             tokenize(text)
 
     built, analysed = per_call(build, 1), per_call(analyse_entries, 1)
-    row("build the /law index (at load)", f"{built * 1000:.0f} ms", f"{analysed * 1000:.0f} ms "
-        "tokenize", built / analysed)  # fmt: skip
+    report.add(Figure("law_index_ms", built * 1000, "ms", analysed * 1000, "tokenising entries"))
 
     def search() -> None:
         for query in queries:
@@ -120,15 +107,10 @@ def bench_search(kb: KnowledgeBase) -> None:
 
     found = per_call(search, 3) / len(queries)
     tokenized = per_call(analyse_queries, 3) / len(queries)
-    row(
-        f"one /law query ({len(queries)} queries)",
-        f"{found * 1e6:.0f} µs",
-        f"{tokenized * 1e6:.0f} µs tokenize",
-        found / tokenized,
-    )
+    report.add(Figure("law_query_us", found * 1e6, "µs", tokenized * 1e6, "tokenising the query"))
 
 
-def bench_engine(content: ScenarioContent) -> None:
+def bench_engine(report: Report, content: ScenarioContent) -> None:
     shared = ScenarioMachine(content)
     answer = "30 days, the short-term right to reject"
 
@@ -146,11 +128,14 @@ def bench_engine(content: ScenarioContent) -> None:
     loop = per_call(loop_only, 200)
     shared_cost = per_call(attach_fire_detach, 200) - loop
     per_message_cost = per_call(machine_per_message, 200) - loop
-    row(
-        "one input on the shared machine",
-        f"{shared_cost * 1e6:.0f} µs",
-        f"{per_message_cost * 1e6:.0f} µs rebuild",
-        shared_cost / per_message_cost,
+    report.add(
+        Figure(
+            "shared_machine_us",
+            shared_cost * 1e6,
+            "µs",
+            per_message_cost * 1e6,
+            "a machine built per input",
+        )
     )
 
     async def many_turns(count: int) -> int:
@@ -178,15 +163,18 @@ def bench_engine(content: ScenarioContent) -> None:
 
     growth = asyncio.run(many_turns(10_000))
     per_learner = asyncio.run(machines_per_learner(1_000)) * 10
-    row(
-        "memory after 10,000 learners' inputs",
-        f"{growth / 1024:.0f} KiB",
-        f"{per_learner / 2**20:.0f} MiB 1/learner",
-        growth / per_learner,
+    report.add(
+        Figure(
+            "machine_memory_10k_kib",
+            growth / 1024,
+            "KiB",
+            per_learner / 1024,
+            "a machine per learner",
+        )
     )
 
 
-def bench_storage() -> None:
+def bench_storage(report: Report) -> None:
     now = datetime.now(UTC)
 
     def commit(learner: int, version: int) -> Commit:
@@ -215,21 +203,11 @@ def bench_storage() -> None:
 
     grouped, commits = asyncio.run(run(100, 10))
     alone, alone_commits = asyncio.run(run(1, 1000))
-    row(
-        "1,000 answers from 100 learners (SQLite)",
-        f"{grouped:.2f} s",
-        f"{alone:.2f} s one by one",
-        grouped / alone,
-    )
-    row(
-        "  transactions for those 1,000 answers",
-        f"{commits}",
-        f"{alone_commits}",
-        commits / alone_commits,
-    )
+    report.add(Figure("grouped_commits_s", grouped, "s", alone, "1,000 answers from one learner"))
+    report.add(Figure("grouped_transactions", commits, "", alone_commits, "one per answer"))
 
 
-def bench_pushes(kb: KnowledgeBase) -> None:
+def bench_pushes(report: Report, kb: KnowledgeBase) -> None:
     """A push to a cohort through the recording fake (instant HTTP): what bounds it should be
     Telegram's rate (PTB's AIORateLimiter, 30 messages a second), not our own work."""
     learners = 90
@@ -271,30 +249,16 @@ def bench_pushes(kb: KnowledgeBase) -> None:
 
     elapsed, sends, delivered, commits = asyncio.run(run())
     limit = 30.0  # AIORateLimiter's default overall rate: Telegram's ~30 messages a second
-    row(
-        f"push to {learners} learners ({sends} sends)",
-        f"{elapsed:.1f} s",
-        f"{sends / limit:.1f} s at 30/s",
-        elapsed / (sends / limit),
-    )
-    row(
-        "  delivered; transactions for the push",
-        f"{delivered}; {commits}",
-        f"{learners * 4} one by one",
-        commits / (learners * 4),
-    )
+    report.add(Figure(f"push_{learners}_s", elapsed, "s", sends / limit, f"{sends} sends at 30/s"))
+    report.add(Figure("push_transactions", commits, "", learners * 4, "four per learner"))
+    report.details["push"] = {"learners": learners, "sends": sends, "delivered": delivered}
 
 
-def main() -> None:
-    """Print every figure with its baseline and the ratio."""
-    print(f"{'figure':<44} {'value':>14} {'baseline':>16} {'ratio':>9}")
-    kb = bench_loading()
-    bench_marking(kb)
-    bench_search(kb)
-    bench_engine(load_scenarios(kb, TEST_SCENARIOS)["test-kettle"])
-    bench_storage()
-    bench_pushes(kb)
-
-
-if __name__ == "__main__":
-    main()
+def bench_micro(report: Report) -> None:
+    """The engine's own figures."""
+    kb = bench_loading(report)
+    bench_marking(report, kb)
+    bench_search(report, kb)
+    bench_engine(report, load_scenarios(kb, TEST_SCENARIOS)["test-kettle"])
+    bench_storage(report)
+    bench_pushes(report, kb)

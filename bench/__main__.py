@@ -1,0 +1,259 @@
+"""`make bench`: capacity and cost figures, each beside a baseline measured in the same run.
+
+Prints a table as it goes and writes bench/results.json. Figures are never asserted in tests:
+timings on shared machines vary. Sizes can be lowered for a quick look, e.g.
+`python -m bench --learners 60 --answers 100`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench import scale
+from bench.conversation import ordinary_run
+from bench.dispatch import Run, calls_per_action, one_by_one, replay
+from bench.limit import through_limit
+from bench.micro import bench_micro
+from bench.queries import bench_reports
+from bench.report import HEADER, Figure, Report
+from bench.seed import migrated, seed_sessions
+from bench.workload import KINDS, Script, mix, record_scripts, save_scripts
+
+TELEGRAM_CALLS_PER_S = 30.0  # Telegram's overall limit for one bot (its Bot FAQ), as PTB uses
+LATENCY_RATE = 25.0  # learner actions a second for the latency figure
+ACTIVE_AT_SCALE = 100  # learners replayed while many more hold sessions
+
+
+def dispatch_figures(report: Report, scripts_file: Path, learners: int) -> list[Script]:
+    scripts = asyncio.run(_record(scripts_file, learners))
+    actions = mix(scripts)
+    report.details["actions"] = dict(actions)
+    for concurrent in (False, True):
+        label = f"concurrent_{learners}" if concurrent else "sequential"
+        coach = asyncio.run(replay(scripts, bare=False, concurrent=concurrent))
+        bare = asyncio.run(replay(scripts, bare=True, concurrent=concurrent))
+        report.add(
+            Figure(
+                f"dispatch_ratio_{label}",
+                coach.per_s,
+                "upd/s",
+                bare.per_s,
+                "a bare PTB bot that only replies",
+                "≥ 0.2x",
+            )
+        )
+        report.details[f"dispatch_{label}"] = {
+            "coach_updates_per_s": coach.per_s,
+            "bare_updates_per_s": bare.per_s,
+            "dispatch_ratio": coach.per_s / bare.per_s,
+            "updates": coach.updates,
+            "coach_ms_per_update": 1000 / coach.per_s,
+        }
+        if concurrent:
+            calls = calls_per_action(coach, actions)
+            report.details["calls_per_action"] = calls
+            report.details["bare_calls_per_action"] = calls_per_action(bare, actions)["mixed"]
+            _calls_figures(report, coach, calls)
+    return scripts
+
+
+async def _record(scripts_file: Path, learners: int) -> list[Script]:
+    with tempfile.TemporaryDirectory() as folder:
+        scripts = await record_scripts(Path(folder), learners)
+    save_scripts(scripts, scripts_file)
+    return scripts
+
+
+def _calls_figures(report: Report, run: Run, calls: dict[str, object]) -> None:
+    actions = report.details["actions"]
+    total = sum(actions.values())
+    mixed = float(calls["mixed"])  # type: ignore[arg-type]
+    budget = float(calls["mixed_budget"])  # type: ignore[arg-type]
+    report.add(
+        Figure(
+            "calls_per_action",
+            mixed,
+            "",
+            one_by_one(run, None) / total,
+            "a message per engine reply",
+            "≤ 1.2",
+        )
+    )
+    by_kind = calls["by_kind"]
+    assert isinstance(by_kind, dict)
+    for kind in KINDS:
+        if actions.get(kind):
+            report.add(
+                Figure(
+                    f"calls_per_action[{kind}]",
+                    by_kind[kind],
+                    "",
+                    one_by_one(run, kind) / actions[kind],
+                    "a message per engine reply",
+                )
+            )
+    report.add(
+        Figure(
+            "budget_calls_per_action",
+            budget,
+            "",
+            1.0,
+            "one counted call per action",
+        )
+    )
+    report.details["derived_actions_per_s_at_30_calls"] = TELEGRAM_CALLS_PER_S / budget
+
+
+def limit_figures(report: Report, scripts: list[Script], learners: int) -> None:
+    """Through PTB's AIORateLimiter against a fake answering 429 above 30 calls a second."""
+    few = scripts[:learners]
+    coach = asyncio.run(through_limit(few, None, bare=False))
+    bare = asyncio.run(through_limit(few, None, bare=True))
+    report.add(
+        Figure(
+            "actions_per_s_at_telegram_limit",
+            coach.per_s,
+            "act/s",
+            bare.per_s,
+            "a bare PTB bot, through the same limiter",
+            "≥ 25",
+        )
+    )
+    paced = asyncio.run(through_limit(few, LATENCY_RATE, bare=False))
+    paced_bare = asyncio.run(through_limit(few, LATENCY_RATE, bare=True))
+    report.add(
+        Figure(
+            "latency_p99_ms",
+            paced.p99_ms,
+            "ms",
+            paced_bare.p99_ms,
+            f"a bare PTB bot, {LATENCY_RATE:.0f} actions a second",
+            "< 1,000 ms",
+        )
+    )
+    report.details["telegram_limit"] = {
+        "learners": learners,
+        "actions": coach.actions,
+        "coach_429s": coach.refused,
+        "bare_429s": bare.refused,
+        "paced_coach_429s": paced.refused,
+        "paced_actions_per_s": paced.per_s,
+        "paced_p50_ms": statistics.median(paced.latencies) * 1000,
+    }
+
+
+def conversation_figures(report: Report, scripts: list[Script], holding: int) -> None:
+    """Our bot against the same kind of flow written the ordinary PTB way, each with `holding`
+    learners holding state and 100 more playing, one after another."""
+    ours = asyncio.run(_ours_holding(scripts[:ACTIVE_AT_SCALE], holding))
+    theirs = asyncio.run(ordinary_run(holding, ACTIVE_AT_SCALE))
+    report.add(
+        Figure(
+            f"vs_conversationhandler_{holding}",
+            ours.per_s,
+            "upd/s",
+            theirs.updates_per_s,
+            "ConversationHandler + PicklePersistence, keyword marking",
+        )
+    )
+    report.details["conversationhandler"] = {
+        "learners_holding_state": holding,
+        "their_updates_per_s": theirs.updates_per_s,
+        "our_updates_per_s": ours.per_s,
+        "their_pickle_bytes": theirs.pickle_bytes,
+        "their_save_s": theirs.save_s,
+    }
+
+
+async def _ours_holding(scripts: list[Script], holding: int) -> Run:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "holding.db"
+        await migrated(path)
+        seed_sessions(path, range(1, holding + 1))
+        return await replay(scripts, bare=False, concurrent=False, database=path)
+
+
+def scale_figures(report: Report, scripts_file: Path, many: int) -> None:
+    coach_start = scale.startup_seconds(scale.COACH_STARTUP)
+    bare_start = scale.startup_seconds(scale.BARE_STARTUP)
+    report.add(Figure("startup_s", coach_start, "s", bare_start, "a bare PTB bot", "< 1 s"))
+    few = scale.measure(scripts_file, 100)
+    lots = scale.measure(scripts_file, many)
+    report.details["scale"] = {"few": few, "many": lots}
+    report.add(
+        Figure(
+            f"growth_ratio_{many}",
+            lots["updates_per_s"],
+            "upd/s",
+            few["updates_per_s"],
+            "100 learners holding sessions",
+            "≈ 1",
+        )
+    )
+    report.add(
+        Figure(
+            f"rss_mb_{many}",
+            lots["rss_mb"],
+            "MB",
+            few["rss_mb"],
+            "100 learners holding sessions",
+            "< 150 MB",
+        )
+    )
+
+
+def report_figures(report: Report, learners: int, answers: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        result = asyncio.run(bench_reports(Path(folder), learners, answers))
+    report.details["reports"] = result
+    for name in ("progress_query_ms", "criteria_query_ms"):
+        report.add(
+            Figure(
+                name,
+                result[name],
+                "ms",
+                result["one_pass_ms"],
+                f"one pass over all {result['answers']:,} answers",
+                "< 200 ms",
+            )
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--learners", type=int, default=300, help="learners replayed at once")
+    parser.add_argument(
+        "--limited", type=int, default=12, help="learners sent through the rate limiter"
+    )
+    parser.add_argument(
+        "--holding", type=int, default=10_000, help="learners holding state, vs PTB's way"
+    )
+    parser.add_argument("--many", type=int, default=100_000, help="learners holding sessions")
+    parser.add_argument("--cohort", type=int, default=1_000, help="learners in the cohort")
+    parser.add_argument("--answers", type=int, default=1_000, help="answers per cohort learner")
+    args = parser.parse_args()
+    report = Report()
+    start = time.perf_counter()
+    print(HEADER)
+    with tempfile.TemporaryDirectory() as folder:
+        scripts_file = Path(folder) / "scripts.json"
+        scripts = dispatch_figures(report, scripts_file, args.learners)
+        limit_figures(report, scripts, args.limited)
+        conversation_figures(report, scripts, args.holding)
+        # 100 active learners are enough to see whether idle ones slow them down.
+        save_scripts(scripts[:ACTIVE_AT_SCALE], scripts_file)
+        scale_figures(report, scripts_file, args.many)
+    report_figures(report, args.cohort, args.answers)
+    bench_micro(report)
+    seconds = time.perf_counter() - start
+    report.write(seconds)
+    print(f"\n{seconds:.0f} s; written to bench/results.json")
+
+
+if __name__ == "__main__":
+    main()
