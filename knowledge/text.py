@@ -120,6 +120,8 @@ _SPELLINGS: dict[str, str] = {
     "f/u: n/a": "no follow up",
     "no f/u": "no follow up",
     "f/u": "follow up",
+    "pwd": "password",
+    "pw": "password",
     "f/up": "follow up",
     "f-up": "follow up",
     "f/upp": "follow up",
@@ -131,6 +133,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"\b{pattern}\b"), replacement)
     for pattern, replacement in (
         (r"(?:no|not) (?:later|more|longer) than", "within"),
+        # "card no. 4929…", "ref no 4471": a number, not a "no".
+        (r"(card|acc|account|ref|order|phone|tel|policy) no\.?(?! (?:longer|more|one|need))", r"\1 number"),
         (r"at the (?:latest|most)", ""),
         (r"if not,?", "otherwise"),
         # "if that doesn't work, money back": the "not" is the failed repair's, not the refund's.
