@@ -134,7 +134,10 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, replacement in (
         (r"(?:no|not) (?:later|more|longer) than", "within"),
         # "card no. 4929…", "ref no 4471": a number, not a "no".
-        (r"(card|acc|account|ref|order|phone|tel|policy) no\.?(?! (?:longer|more|one|need))", r"\1 number"),
+        (
+            r"(card|acc|account|ref|order|phone|tel|policy) no\.?(?! (?:longer|more|one|need))",
+            r"\1 number",
+        ),
         (r"at the (?:latest|most)", ""),
         (r"if not,?", "otherwise"),
         # "if that doesn't work, money back": the "not" is the failed repair's, not the refund's.
