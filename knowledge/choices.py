@@ -140,7 +140,8 @@ def _labels(text: str, order: bool) -> list[str] | None:
 # "…keep trying updates (b)": one letter with an explanation beside it. A leading "a" or "i"
 # is a word ("a refund…"), so those two count only when punctuation or "because" follows.
 _LEADING_LABEL_RE = re.compile(
-    r"^(?:([a-j])\s*(?:[,):.\-–—]|\s(?:because|as|since|cos|coz|bc|so)\b)|([b-hj])\s)",
+    r"^(?:([a-j])\s*(?:[,):.\-–—]|\s(?:because|as|since|cos|coz|bc|so|they|theyre|it|its|he|she)\b)"
+    r"|([b-hj])\s)",
     re.IGNORECASE,
 )
 _TRAILING_LABEL_RE = re.compile(
