@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge.choices import ChoiceReading, presented_order, read_choice
 from knowledge.models import (
@@ -246,7 +247,12 @@ def _wrong_facts(
             for m in find_all(p, tokens)
         ):
             wrong.append(Problem(claim.id, claim.feedback))
-    wrong.extend(_shared_claims_said(question.shared_claims, tokens, hits, case))
+    # A bank question's prompt may set the case too ("bought in your shop 12 days ago").
+    wrong.extend(
+        _shared_claims_said(
+            question.shared_claims, tokens, hits, case or _case_in(question.prompt)
+        )
+    )
     wrong.extend(Problem("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
     if _wrong_sections(question, tokens):
         wrong.append(
@@ -278,6 +284,42 @@ def _wrong_facts(
 
 _DENIED = frozenset({"appli", "matter", "relev", "count", "affect"})
 DENIAL_REACH = 8
+
+
+_AGO_RE = re.compile(
+    r"\b(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+    r"(day|week|month|year)s?\s+(?:ago|later|after)\b",
+    re.IGNORECASE,
+)
+_WORD_NUMBERS = {
+    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+@lru_cache(maxsize=1024)
+def _case_in(prompt: str) -> CaseContext | None:
+    """The case a bank question's prompt sets: how long ago the goods were bought or arrived
+    ("…stopped working after a week", "three weeks later") and where ("in your shop",
+    "online"); None when it sets neither."""
+    match = _AGO_RE.search(prompt)
+    days = None
+    if match:
+        count = match.group(1).lower()
+        number = int(count) if count.isdigit() else _WORD_NUMBERS[count]
+        days = number * _UNIT_DAYS[match.group(2).lower()]
+    lowered = prompt.lower()
+    channel = (
+        "online"
+        if "online" in lowered or "website" in lowered
+        else "in store"
+        if re.search(r"\bin (?:your|the|our) (?:shop|store)|\bin-store\b", lowered)
+        else ""
+    )
+    if days is None and not channel:
+        return None
+    return CaseContext(texts=(prompt,), channel=channel, days_since=days)
 
 
 def _shared_claims_said(
@@ -353,10 +395,17 @@ _CONDITION_CUES: tuple[tuple[str, ...], ...] = (
     ("as", "long", "as"),
     ("so", "long", "as"),
     ("on", "condition"),
+    ("only", "cover"),
+    ("must", "claim", "within"),
+    ("must", "be", "within"),
+    ("has", "to", "be", "within"),
+    ("have", "to", "be", "within"),
 )
 
 
-_CUE_STARTS = frozenset({"only", "but", "unless", "except", "provided", "as", "so", "on"})
+_CUE_STARTS = frozenset(
+    {"only", "but", "unless", "except", "provided", "as", "so", "on", "must", "has", "have"}
+)
 
 
 def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str | None:
