@@ -600,7 +600,8 @@ class SqliteProgressStore:
         """After an erasure: copy the WAL into the file and empty it, so no old copy of the
         learner's pages stays in the WAL (secure_delete has zeroed them in the file)."""
         try:
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Fetched to the end: a pragma left mid-result blocks the next SAVEPOINT.
+            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error:
             # The erasure is committed; the next automatic checkpoint catches up.
             log.warning("could not checkpoint the WAL after an erasure", exc_info=True)

@@ -88,7 +88,8 @@ async def test_a_later_migration_is_applied_on_reopen(db_path: Path) -> None:
 
 
 async def test_report_counts_are_filled_from_answers_already_stored(db_path: Path) -> None:
-    before_counts = [m for m in load_migrations() if m.version < 5]
+    counts_version = 7  # 0007_report_counts.sql
+    before_counts = [m for m in load_migrations() if m.version < counts_version]
     async with SqliteProgressStore.open(db_path, migrations=before_counts) as store:
         await store.apply(commit(1, 1, answers=(1, 2, 3)))
         await store.apply(commit(2, 1, answers=(4,)))
