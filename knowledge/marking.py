@@ -330,16 +330,16 @@ def _shared_claims_said(
     for shared in claims:
         if not shared.fits(case) or any(hits.has(name) for name in shared.unless):
             continue
-        # An exception named at all ("not a straight refund") shows the answer knows it.
-        if any(find(p, tokens) is not None for p in shared.unless_said):
-            continue
-        if any(
+        if not any(
             _states(m, tokens)
             and not _preceded_by(tokens, m.start, shared.not_after)
             and not _inside_one_concept(hits, m.start, m.end)
             for p in shared.patterns
             for m in find_all(p, tokens)
         ):
+            continue
+        # An exception named at all ("not a straight refund") shows the answer knows it.
+        if not any(find(p, tokens) is not None for p in shared.unless_said):
             said.append(Problem(shared.id, shared.feedback))
     return said
 

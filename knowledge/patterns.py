@@ -35,6 +35,7 @@ from knowledge.text import (
 )
 
 GAP_WORDS = 5
+SHORT_WORD = 5  # letters: shorter words match exactly, longer ones also by a one-letter typo
 SHORT_GAP_WORDS = 3
 NEGATION_WINDOW = 4
 PROHIBITION_WINDOW = 8
@@ -105,6 +106,11 @@ class Pattern:
     anchored: bool
     starters: tuple[Word, ...] | None
     """Words a match can begin with (None: it may begin anywhere), to skip hopeless starts."""
+    short_starters: frozenset[str] = frozenset()
+    """The starters' stems shorter than five letters: they match only themselves."""
+    long_starters: tuple[tuple[str, tuple[Word, ...]], ...] = ()
+    """The other starters (typo-tolerant, prefixes, exact words) by their first letter: a word
+    can only match a token with the same first letter."""
 
 
 def _starters(elements: tuple[Element, ...]) -> tuple[Word, ...] | None:
@@ -126,11 +132,14 @@ def _starters(elements: tuple[Element, ...]) -> tuple[Word, ...] | None:
 
 def _positions(word: Word, tokens: Tokens) -> frozenset[int]:
     """Every position where the word matches; only same-letter words can match by typo."""
-    cached = tokens.matches.get(word)
+    # Keyed by what the word is, not which pattern holds it: the shared claims and the rubric
+    # repeat many words, and each is looked up once per answer.
+    key = (word.stem, word.exact, word.prefix)
+    cached = tokens.matches.get(key)
     if cached is None:
         candidates = tokens.starting_with(word.stem[:1]) if word.stem else []
         cached = frozenset(p for p in candidates if word.matches(tokens.stems[p], tokens.words[p]))
-        tokens.matches[word] = cached
+        tokens.matches[key] = cached
     return cached
 
 
@@ -178,7 +187,22 @@ class _Parser:
         elements = choice.alternatives[0] if len(choice.alternatives) == 1 else (choice,)
         if not any(isinstance(e, Word | Choice) for e in elements):
             raise PatternError(f"pattern {self.source!r} has no words")
-        return Pattern(self.source, elements, anchored, _starters(elements))
+        starters = _starters(elements)
+        short = [
+            w for w in starters or () if not w.prefix and not w.exact and len(w.stem) < SHORT_WORD
+        ]
+        by_letter: dict[str, list[Word]] = {}
+        for word in starters or ():
+            if word not in short:
+                by_letter.setdefault(word.stem[:1], []).append(word)
+        return Pattern(
+            self.source,
+            elements,
+            anchored,
+            starters,
+            frozenset(w.stem for w in short),
+            tuple((letter, tuple(words)) for letter, words in by_letter.items()),
+        )
 
     def _alternatives(self, closing: str | None) -> Choice:
         alternatives: list[tuple[Element, ...]] = []
@@ -341,9 +365,18 @@ def _starts(pattern: Pattern, tokens: Tokens) -> list[int]:
     positions = range(min(1, len(tokens))) if pattern.anchored else range(len(tokens))
     if pattern.starters is None:
         return list(positions)
+    # A short word matches only itself (no typo tolerance under five letters): one set lookup
+    # instead of a scan per word; the shared claims try hundreds of such words per answer.
+    stems = tokens.stem_positions()
     found: set[int] = set()
-    for word in pattern.starters:
-        found.update(_positions(word, tokens))
+    for stem in pattern.short_starters & stems.keys():
+        found.update(stems[stem])
+    for letter, words in pattern.long_starters:
+        if tokens.starting_with(letter):
+            for word in words:
+                found.update(_positions(word, tokens))
+    if not found:
+        return []
     return sorted(p for p in found if p in positions)
 
 

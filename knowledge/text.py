@@ -287,6 +287,17 @@ class Tokens:
     # Where each pattern word matches, worked out once and shared by every pattern of a marking.
     matches: dict[object, frozenset[int]] = field(default_factory=dict, compare=False)
     _by_first: dict[str, list[int]] | None = field(default=None, compare=False)
+    _by_stem: dict[str, list[int]] | None = field(default=None, compare=False)
+
+    def stem_positions(self) -> dict[str, list[int]]:
+        """Positions of each stem."""
+        if self._by_stem is None:
+            index: dict[str, list[int]] = {}
+            for position, stem in enumerate(self.stems):
+                index.setdefault(stem, []).append(position)
+            object.__setattr__(self, "_by_stem", index)
+        assert self._by_stem is not None
+        return self._by_stem
 
     def starting_with(self, letter: str) -> list[int]:
         """Positions of the words that start with this letter (candidates for a typo match)."""
