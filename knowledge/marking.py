@@ -282,7 +282,7 @@ def _wrong_facts(
     return wrong
 
 
-_DENIED = frozenset({"appli", "matter", "relev", "count", "affect"})
+_DENIED = frozenset({"appli", "matter", "relev", "count", "affect", "first", "yet"})
 DENIAL_REACH = 8
 
 
@@ -648,8 +648,8 @@ def _unexpected_numbers(
 # Stems that make a clause a statement about the law (its periods and shares).
 _LEGAL_WORDS = frozenset(
     {"law", "legal", "right", "entitl", "refund", "reject", "cancel", "claim", "period",
-     "deadlin", "limit", "act", "regul", "section", "deduct", "guarante", "warranti", "must",
-     "within", "allow", "repair", "replac", "respond", "repli"}
+     "deadlin", "limit", "act", "regul", "section", "deduct", "guarante", "warranti", "allow",
+     "repair", "replac", "respond", "repli"}
 )  # fmt: skip
 
 
