@@ -72,6 +72,7 @@ def _case_context(
         channel=case.channel,
         days_since=int(days) if days.isdigit() else None,
         facts=dict(facts),
+        values=values,
     )
 
 

@@ -91,12 +91,20 @@ class _Hits:
         return bool(self.positions.get(concept_id))
 
 
-def _find_concepts(concepts: Sequence[Concept], tokens: Tokens) -> _Hits:
+def _find_concepts(
+    concepts: Sequence[Concept], tokens: Tokens, case: CaseContext | None = None
+) -> _Hits:
     positions: dict[str, tuple[int, ...]] = {}
     covered: set[int] = set()
     spans: set[tuple[int, int]] = set()
     for concept in concepts:
         starts: set[int] = set()
+        if case is not None:
+            for name in concept.case_values:
+                for start, end in _case_value_at(case.values.get(name, ""), tokens):
+                    starts.add(start)
+                    covered.update(range(start, end))
+                    spans.add((start, end))
         for pattern in concept.patterns:
             for match in find_all(pattern, tokens):
                 if not match.negated:
@@ -105,6 +113,24 @@ def _find_concepts(concepts: Sequence[Concept], tokens: Tokens) -> _Hits:
                     spans.add((match.start, match.end))
         positions[concept.id] = tuple(sorted(starts))
     return _Hits(positions, frozenset(covered), tuple(sorted(spans)))
+
+
+def _case_value_at(value: str, tokens: Tokens) -> list[tuple[int, int]]:
+    """Where a case value ("Gary Mitchell", "CMP-9021", "American-style fridge freezer") is
+    said: the whole value, or a distinctive word of it (a surname, the reference's number)."""
+    wanted = tokenize_cached(value).stems
+    if not wanted:
+        return []
+    size = len(wanted)
+    found = [
+        (i, i + size)
+        for i in range(len(tokens) - size + 1)
+        if tokens.stems[i : i + size] == wanted
+    ]
+    if not found and size > 1:
+        distinctive = [w for w in wanted if len(w) >= 4 or w.isdigit()]
+        found = [(i, i + 1) for i, stem in enumerate(tokens.stems) if stem in distinctive[-1:]]
+    return found
 
 
 def _in_order(order: Sequence[str], hits: _Hits) -> bool:
@@ -135,7 +161,7 @@ def _mark_text(question: TextQuestion, answer: str, case: CaseContext | None) ->
     if answer.strip().lower() in _NON_ANSWERS:
         answer = "unsure"
     tokens = tokenize(answer[:MARKED_CHARACTERS])
-    hits = _find_concepts(rubric.all_concepts(), tokens)
+    hits = _find_concepts(rubric.all_concepts(), tokens, case)
     found, missing, score = _credit(rubric, hits)
     wrong = _wrong_facts(question, tokens, hits, case)
     short_groups = [g for g in rubric.groups if sum(hits.has(c.id) for c in g.concepts) < g.need]

@@ -195,6 +195,9 @@ class Concept(Frozen):
     patterns: Annotated[tuple[CompiledPattern, ...], Field(min_length=1)]
     partial_credit: bool = False
     """For optional concepts: saying only this still earns a partial verdict."""
+    case_values: tuple[Literal["name", "reference", "product", "price", "payment"], ...] = ()
+    """In a scenario step, the case's own value counts too: a brief that says "Gary Mitchell,
+    ref CMP-9021" passes on the customer's name and the reference."""
 
 
 class ConceptGroup(Frozen):
@@ -289,6 +292,8 @@ class CaseContext:
     channel: str = ""
     days_since: int | None = None
     facts: Mapping[str, str] = dataclass_field(default_factory=dict)
+    values: Mapping[str, str] = dataclass_field(default_factory=dict)
+    """The case card's values by name (name, reference, product, price, payment)."""
 
     @cached_property
     def numbers(self) -> frozenset[int]:

@@ -3,7 +3,9 @@ and the review flag."""
 
 from flows.engine import Coach
 from flows.loader import ScenarioContent
+from flows.questions import find_askable
 from knowledge.loader import KnowledgeBase
+from knowledge.marking import mark
 from storage.memory import MemoryProgressStore
 from tests.flows.chat import Chat
 
@@ -90,3 +92,15 @@ async def test_an_answer_with_something_unrecognised_is_flagged_and_the_learner_
     assert last.review is True
     assert last.outcome == "partial"
     assert any("half off your next kettle" in text for text in last.unrecognised)
+
+
+def test_a_brief_that_gives_the_cases_own_details_passes_them_on(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    step = find_askable(kb, shipped, "angry-repeat-complaint/refer_info")
+    brief = (
+        "Sam, Gary Mitchell on hold, ref CMP-9021: fridge not cooling, two no-shows, he wants £200"
+    )
+    assert mark(step.question, brief, step.case).outcome == "correct"
+    # Without the case, a name and a reference are just words.
+    assert mark(step.question, "Gary Mitchell, CMP-9021").outcome == "incorrect"
