@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.app import build_application
 from bot.telegram.context import CoachApplication
-from tests.bot.fakes import RecordingRequest, Updates
+from tests.bot.fakes import RecordingRequest, Updates, settings_for
+from tests.conftest import TEST_SCENARIOS
+
+
+@asynccontextmanager
+async def running_app(
+    db_path: Path, fake: RecordingRequest, admin_ids: Sequence[int]
+) -> AsyncIterator[CoachApplication]:
+    """The bot on the test scenarios, started as `coach run` starts it, over the fake."""
+    settings = settings_for(db_path, admin_ids=tuple(admin_ids))
+    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
+    async with application:
+        await application.post_init(application)  # type: ignore[misc]
+        await application.start()
+        yield application
+        await application.stop()
+        await application.post_shutdown(application)  # type: ignore[misc]
 
 
 class People:

@@ -24,7 +24,7 @@ from storage.memory import MemoryProgressStore
 from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore
 from storage.staff import StaffStore
 from tests.bot.fakes import BOT_ID, DATE, TOKEN, RecordingRequest, settings_for
-from tests.bot.people import People, button_data
+from tests.bot.people import People, button_data, running_app
 from tests.conftest import TEST_SCENARIOS
 
 ADMIN = 1
@@ -34,14 +34,8 @@ LEARNER = 4
 
 @pytest.fixture
 async def sec_app(tmp_path: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
-    settings = settings_for(tmp_path / "security.db", admin_ids=(ADMIN,))
-    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
-    async with application:
-        await application.post_init(application)  # type: ignore[misc]
-        await application.start()
+    async with running_app(tmp_path / "security.db", fake, (ADMIN,)) as application:
         yield application
-        await application.stop()
-        await application.post_shutdown(application)  # type: ignore[misc]
 
 
 @pytest.fixture

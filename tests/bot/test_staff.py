@@ -5,11 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application
 from bot.telegram.context import CoachApplication
-from tests.bot.fakes import BOT_USERNAME, RecordingRequest, settings_for
-from tests.bot.people import People, button_data
-from tests.conftest import TEST_SCENARIOS
+from tests.bot.fakes import BOT_USERNAME, RecordingRequest
+from tests.bot.people import People, button_data, running_app
 
 ADMIN = 1
 TUTOR = 2
@@ -19,14 +17,8 @@ LEARNER = 4
 
 @pytest.fixture
 async def staff_app(tmp_path: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
-    settings = settings_for(tmp_path / "staff.db", admin_ids=(ADMIN,))
-    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
-    async with application:
-        await application.post_init(application)  # type: ignore[misc]
-        await application.start()
+    async with running_app(tmp_path / "staff.db", fake, (ADMIN,)) as application:
         yield application
-        await application.stop()
-        await application.post_shutdown(application)  # type: ignore[misc]
 
 
 @pytest.fixture
