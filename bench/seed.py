@@ -29,15 +29,23 @@ async def migrated(path: Path) -> None:
         pass
 
 
+# A step of the shipped kettle scenario (a state it lacks would be closed as stale, not played).
+PART_WAY = "resolve_refund"
+
+
+def _insert_learners(db: sqlite3.Connection, learners: range, stamp: str) -> None:
+    db.executemany(
+        "INSERT INTO learners (id, display_name, username, first_seen, last_active)"
+        " VALUES (?, ?, NULL, ?, ?)",
+        ((i, f"Learner {i}", stamp, stamp) for i in learners),
+    )
+
+
 def seed_sessions(path: Path, learners: range) -> None:
     """Learners part-way through a scenario, as the engine stores them."""
     stamp = NOW.isoformat()
     with sqlite3.connect(path) as db:
-        db.executemany(
-            "INSERT INTO learners (id, display_name, username, first_seen, last_active)"
-            " VALUES (?, ?, NULL, ?, ?)",
-            ((i, f"Learner {i}", stamp, stamp) for i in learners),
-        )
+        _insert_learners(db, learners, stamp)
         db.executemany(
             "INSERT INTO sessions (learner_id, scenario_id, state, version, data, updated_at)"
             " VALUES (?, ?, ?, 1, ?, ?)",
@@ -45,11 +53,12 @@ def seed_sessions(path: Path, learners: range) -> None:
                 (
                     i,
                     "faulty-kettle-refund",
-                    "refund",
+                    PART_WAY,
                     SessionSnapshot(
                         learner_id=i,
                         scenario_id="faulty-kettle-refund",
-                        state="refund",
+                        state=PART_WAY,
+                        facts=(("days_ago", "12"), ("within_30_days", "yes")),
                         ask_seq=3,
                         version=1,
                         updated_at=NOW,
@@ -66,11 +75,7 @@ def seed_answers(path: Path, learners: range, per_learner: int, cohort_id: int) 
     rng = random.Random(7)  # noqa: S311  # repeatable data, not secrets
     stamp = NOW.isoformat()
     with sqlite3.connect(path) as db:
-        db.executemany(
-            "INSERT INTO learners (id, display_name, username, first_seen, last_active)"
-            " VALUES (?, ?, NULL, ?, ?)",
-            ((i, f"Learner {i}", stamp, stamp) for i in learners),
-        )
+        _insert_learners(db, learners, stamp)
         db.executemany(
             "INSERT INTO memberships (cohort_id, learner_id, joined_at) VALUES (?, ?, ?)",
             ((cohort_id, i, stamp) for i in learners),

@@ -125,6 +125,20 @@ class TestProgressStore:
         assert sorted(results) == [False, False, False, False, True]
         assert await store.answers(1) == [answer(1, 1)]
 
+    async def test_a_flagged_answer_keeps_its_flag_and_what_was_not_recognised(
+        self, store: Store
+    ) -> None:
+        flagged = answer(1, 2).model_copy(
+            update={"review": True, "unrecognised": ("only if it's boxed", "half off")}
+        )
+        await store.apply(Commit(learner=profile(1), answers=(answer(1, 1), flagged)))
+        assert await store.answers(1) == [answer(1, 1), flagged]
+        exported = (await store.export_learner(1))["answers"]
+        assert [a["review"] for a in exported] == [False, True]
+        assert exported[1]["unrecognised"] == ["only if it's boxed", "half off"]
+        await store.forget_learner(1)
+        assert await store.answers(1) == []
+
     async def test_answers_and_runs_come_back_oldest_first(self, store: Store) -> None:
         await store.apply(commit(1, 1, answers=(1, 2)))
         await store.apply(commit(1, 2, answers=(3,), finished=1))
