@@ -28,7 +28,7 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP_DEV)
-	$(BIN)/mypy bot flows knowledge storage tests bench
+	$(BIN)/mypy bot flows knowledge storage tutoring tests bench
 
 unit: $(STAMP_DEV)
 	$(BIN)/pytest --cov --cov-report=term

@@ -12,6 +12,7 @@ FORBIDDEN = {
     "knowledge": {"telegram", "aiosqlite", "bot", "flows", "storage"},
     "flows": {"telegram", "aiosqlite", "bot", "storage"},
     "storage": {"telegram", "bot"},
+    "tutoring": {"telegram", "aiosqlite", "bot", "storage"},
 }
 
 
