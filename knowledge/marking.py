@@ -310,6 +310,11 @@ def _wrong_facts(
 
 _DENIED = frozenset({"appli", "matter", "relev", "count", "affect", "first", "yet"})
 DENIAL_REACH = 8
+# "…30 days so it's not late yet": a conjunction starts a clause the denial cannot reach past.
+_NEW_CLAUSE = frozenset({"so", "but", "becaus", "therefor", "sinc", "although", "though"})
+# "has passed", "is over", "had expired" (stems): what the clause named no longer holds.
+_STILL_VERBS = frozenset({"has", "have", "had", "is", "was", "s", "are", "were", "now"})
+_GONE = frozenset({"pass", "expir", "laps", "gone", "finish"})
 
 
 _AGO_RE = re.compile(
@@ -375,11 +380,16 @@ def _denied_after(tokens: Tokens, end: int) -> bool:
     apply", "the cooling-off period doesn't matter here"."""
     stems = tokens.stems
     for i in range(end, min(len(tokens), end + DENIAL_REACH)):
-        if i > end and tokens.breaks[i] != NO_BREAK:
+        if (i > end and tokens.breaks[i] != NO_BREAK) or stems[i] in _NEW_CLAUSE:
             return False
         if stems[i] == "irrelev":
             return True
         if stems[i] == "not" and any(s in _DENIED for s in stems[i + 1 : i + 3]):
+            return True
+        # "the 30-day right to reject has passed", "…is over", "…no longer applies"
+        if stems[i] in _STILL_VERBS and i + 1 < len(tokens) and stems[i + 1] in _GONE:
+            return True
+        if stems[i] == "no" and i + 1 < len(tokens) and stems[i + 1] == "longer":
             return True
     return False
 
@@ -635,7 +645,12 @@ def _unexpected_numbers(
     )
     stray: list[int] = []
     for i, word in enumerate(tokens.stems):
-        if not word.isdigit() or i in in_durations or is_negated(tokens, i, ()):
+        if (
+            not word.isdigit()
+            or i in in_durations
+            or is_negated(tokens, i, ())
+            or (case is not None and _elapsed(tokens, i))
+        ):
             continue
         value = int(word)
         following = tokens.stems[i + 1] if i + 1 < len(tokens) else ""
@@ -677,6 +692,15 @@ _LEGAL_WORDS = frozenset(
      "deadlin", "limit", "act", "regul", "section", "deduct", "guarante", "warranti", "allow",
      "repair", "replac", "respond", "repli"}
 )  # fmt: skip
+
+
+def _elapsed(tokens: Tokens, position: int) -> bool:
+    """'over a week ago', 'two weeks later': time that has passed in the case, not a period
+    the law sets."""
+    return bool(_ELAPSED.intersection(tokens.stems[position + 1 : position + 4]))
+
+
+_ELAPSED = frozenset({"ago", "later", "since"})
 
 
 def _legal_clause(tokens: Tokens, position: int) -> bool:
@@ -931,6 +955,24 @@ def _figures(tokens: Tokens) -> list[tuple[int, int, str | None]]:
     return found
 
 
+def _hedged(tokens: Tokens, figures: Sequence[tuple[int, int, str | None]], value: int) -> bool:
+    """A rival figure in the answer's first clause ("14 days or 30 days")."""
+    return bool(figures) and any(
+        (other, other_unit) != (value, figures[0][2]) and _same_clause(tokens, figures[0][0], at)
+        for at, other, other_unit in figures[1:]
+    )
+
+
+_CONCLUSION_WORDS = frozenset({"so", "therefor", "henc", "answer", "=", "thus"})
+
+
+def _concludes(tokens: Tokens, position: int) -> bool:
+    """Whether the figure at `position` opens its clause after 'so', 'therefore', 'answer'."""
+    start = max(0, position - 2)
+    opens_clause = any(tokens.breaks[i] != NO_BREAK for i in range(start, position + 1))
+    return opens_clause and bool(_CONCLUSION_WORDS.intersection(tokens.stems[start:position]))
+
+
 def _same_clause(tokens: Tokens, first: int, second: int) -> bool:
     return all(tokens.breaks[i] == NO_BREAK for i in range(first + 1, second + 1))
 
@@ -946,13 +988,19 @@ def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
     # The answer is the first figure stated; later clauses may explain ("12 months: the
     # period ends 12 months after the normal 14 days"), but a rival figure in the same
     # clause ("14 days or 30 days") is hedging.
+    wrong = _hedged(tokens, figures, value)
+    # "9 or 10 are promoters, so 9": a hedge the answer settles by picking one of its figures.
+    settled = [
+        f
+        for n, f in enumerate(figures)
+        if n and _concludes(tokens, f[0]) and any(f[1:] == e[1:] for e in figures[:n])
+    ]
+    if wrong and settled:
+        figures = [f for f in figures if f[0] >= settled[-1][0]]
+        wrong = _hedged(tokens, figures, value)
     right = bool(figures) and (
         (figures[0][1] == value and figures[0][2] == unit)
         or (figures[0][1] == as_written and figures[0][2] is None)
-    )
-    wrong = bool(figures) and any(
-        (other, other_unit) != (value, figures[0][2]) and _same_clause(tokens, figures[0][0], at)
-        for at, other, other_unit in figures[1:]
     )
     if right and not wrong:
         # The figure is right; what else the answer says about the law must be right too.

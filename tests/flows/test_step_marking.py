@@ -104,3 +104,37 @@ def test_a_brief_that_gives_the_cases_own_details_passes_them_on(
     assert mark(step.question, brief, step.case).outcome == "correct"
     # Without the case, a name and a reference are just words.
     assert mark(step.question, "Gary Mitchell, CMP-9021").outcome == "incorrect"
+
+
+def test_time_that_has_passed_in_the_case_is_not_a_figure_of_the_law(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    step = find_askable(kb, shipped, "late-refund-complaint/reply")
+    reply = (
+        "I understand, and I'm sorry we've let you down - your refund should have been made over"
+        " a week ago. I've just refunded the full £189 plus the £4.99 delivery charge to your"
+        " card. I'll call you on Friday to check it has arrived."
+    )
+    assert mark(step.question, reply, step.case).outcome == "correct"
+    late = reply.replace("over a week ago", "within 60 days")
+    assert mark(step.question, late, step.case).outcome == "incorrect"
+
+
+def test_a_window_said_to_have_passed_is_not_offered(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    step = find_askable(kb, shipped, "laptop-fault-after-six-months/remedy")
+    passed = "The 30-day right to reject has passed, so a free repair or replacement, his choice."
+    assert mark(step.question, passed, step.case).outcome == "correct"
+    offered = "He can use the 30-day right to reject, or a free repair or replacement."
+    assert mark(step.question, offered, step.case).outcome == "incorrect"
+
+
+def test_a_step_is_marked_against_the_version_of_the_case_that_reaches_it(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    # Only the customer who bought the kettle 45 days ago is offered a repair.
+    step = find_askable(kb, shipped, "faulty-kettle-refund/reply_repair")
+    assert step.case is not None
+    assert step.case.days_since == 45
+    assert mark(step.question, step.question.model_answer, step.case).outcome == "correct"

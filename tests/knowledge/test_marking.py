@@ -393,3 +393,26 @@ def test_shipped_rubrics_on_iqa_lessons(
     kb: KnowledgeBase, question_id: str, answer: str, outcome: str
 ) -> None:
     assert mark(kb.questions[question_id], answer).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("9 or 10 are promoters, so 9", "correct"),
+        ("9 or 10", "incorrect"),
+        ("8, so 9", "incorrect"),
+    ],
+)
+def test_a_hedge_settled_by_the_answer_is_its_answer(
+    kb: KnowledgeBase, answer: str, outcome: str
+) -> None:
+    assert mark(kb.questions["nps-promoter-score"], answer).outcome == outcome
+
+
+def test_a_denial_does_not_reach_past_a_new_clause(kb: KnowledgeBase) -> None:
+    # "so it's not late yet" is about the refund, not a denial of the 30 days just claimed.
+    verdict = mark(
+        kb.questions["ccr-refund-timing"],
+        "14 days. Refunds can take up to 30 days so it's not late yet.",
+    )
+    assert "refund-takes-longer" in verdict.misconceptions
