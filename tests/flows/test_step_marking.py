@@ -138,3 +138,16 @@ def test_a_step_is_marked_against_the_version_of_the_case_that_reaches_it(
     assert step.case is not None
     assert step.case.days_since == 45
     assert mark(step.question, step.question.model_answer, step.case).outcome == "correct"
+
+
+def test_what_the_case_excludes_is_wrong_to_promise(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    shoes = find_askable(kb, shipped, "online-shoes-cancellation/acknowledge")
+    both = "Dear Ms Hassan, thank you for your email. I confirm both items are cancelled."
+    assert "cancel-both" in mark(shoes.question, both, shoes.case).misconceptions
+    refund = find_askable(kb, shipped, "late-refund-complaint/reply")
+    short = "Sorry again. I've refunded the £189 today and I'll call you on Friday to check."
+    assert "price-only" in mark(refund.question, short, refund.case).misconceptions
+    full = short.replace("the £189", "the £189 and the £4.99 delivery")
+    assert mark(refund.question, full, refund.case).outcome == "correct"

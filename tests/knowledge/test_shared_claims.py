@@ -97,6 +97,29 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " month",
             "breach-reported-in-a-month",
         ),
+        (
+            "cpa-property-threshold",
+            "£275, including the faulty heater itself",
+            "product-itself-covered",
+        ),
+        ("cpa-longstop-years", "10 years from the date they bought it", "longstop-from-purchase"),
+        ("equality-nine-characteristics", "9, including social class", "class-as-protected"),
+        ("nps-promoter-score", "9, with 7 and 8 counted as detractors", "passives-as-detractors"),
+        (
+            "dp-complaint-acknowledge-days",
+            "30 days, extended by two more months if it's complex",
+            "dp-complaint-extended",
+        ),
+        (
+            "s75-trader-gone-bust",
+            "section 75, but they must claim within 30 days or the card company isn't liable",
+            "section-75-deadline",
+        ),
+        (
+            "iso-10002-name-principles",
+            "accessibility, responsiveness and only dealing with written complaints",
+            "complaints-only-in-writing",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
