@@ -26,6 +26,7 @@ from knowledge.models import (
     SharedClaim,
     TextQuestion,
     Verdict,
+    figure_unit,
 )
 from knowledge.patterns import Match, find, find_all, is_negated
 from knowledge.text import (
@@ -273,12 +274,14 @@ def _wrong_facts(
             for m in find_all(p, tokens)
         ):
             wrong.append(Problem(claim.id, claim.feedback))
-    # A bank question's prompt may set the case too ("bought in your shop 12 days ago").
-    wrong.extend(
-        _shared_claims_said(
-            question.shared_claims, tokens, hits, case or _case_in(question.prompt)
-        )
+    # A bank question's prompt may set the case too ("bought in your shop 12 days ago"). A
+    # rubric's own item of the same name speaks for it (its feedback fits the question), but
+    # the shared patterns still count.
+    own = {problem.kind for problem in wrong}
+    shared = _shared_claims_said(
+        question.shared_claims, tokens, hits, case or _case_in(question.prompt)
     )
+    wrong.extend(problem for problem in shared if problem.kind not in own)
     wrong.extend(Problem("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
     if _wrong_sections(question, tokens):
         wrong.append(
@@ -670,6 +673,7 @@ def _unexpected_numbers(
         if (
             value in question.known_numbers
             or (case is not None and value in case.numbers)
+            or (case is not None and _taught_here(case, tokens, i, value))
             or (value == 100 and following in {"%", "percent", "per"})
             or following in _ORDINAL_ENDINGS
             # "two of them I remember", "3 of the 7 principles": a count of what is listed.
@@ -692,6 +696,21 @@ _LEGAL_WORDS = frozenset(
      "deadlin", "limit", "act", "regul", "section", "deduct", "guarante", "warranti", "allow",
      "repair", "replac", "respond", "repli"}
 )  # fmt: skip
+
+
+def _taught_here(case: CaseContext, tokens: Tokens, position: int, value: int) -> bool:
+    """Whether another step of the case teaches this figure about the same thing: its clause
+    shares a word with a model-answer clause that uses it ("6-year limitation")."""
+    taught = case.taught.get((value, figure_unit(tokens.stems, position)))
+    if not taught:
+        return False
+    start = position
+    while start > 0 and tokens.breaks[start] == NO_BREAK:
+        start -= 1
+    end = position + 1
+    while end < len(tokens) and tokens.breaks[end] == NO_BREAK:
+        end += 1
+    return bool(taught.intersection(tokens.stems[start:end]))
 
 
 def _elapsed(tokens: Tokens, position: int) -> bool:
@@ -927,7 +946,11 @@ def _wrong_sections(question: TextQuestion | NumericQuestion, tokens: Tokens) ->
 def _cited(tokens: Tokens, position: int) -> bool:
     """Whether the number at `position` cites the law (s.75, reg. 31, Art. 12, and the end of
     a range: the 11 of "ss.9-11")."""
-    if position >= 2 and tokens.stems[position - 1].isdigit():
+    if (
+        position >= 2
+        and tokens.stems[position - 1].isdigit()
+        and tokens.breaks[position] < SENTENCE_BREAK  # "ss.9-11", "ss 9 to 11"; not "s.23; 6"
+    ):
         return _cited(tokens, position - 1)
     if position == 0 or tokens.stems[position - 1] not in _CITATION_WORDS:
         return False

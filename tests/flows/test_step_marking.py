@@ -151,3 +151,28 @@ def test_what_the_case_excludes_is_wrong_to_promise(
     assert "price-only" in mark(refund.question, short, refund.case).misconceptions
     full = short.replace("the £189", "the £189 and the £4.99 delivery")
     assert mark(refund.question, full, refund.case).outcome == "correct"
+
+
+def test_a_rubric_item_of_the_same_name_does_not_hide_the_shared_patterns(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    # The kitchen's first reply has its own "dismissive" item; the shared one's patterns
+    # ("sorry you feel that way") still count, reported once under the rubric's feedback.
+    step = find_askable(kb, shipped, "poor-kitchen-fitting/acknowledge")
+    verdict = mark(step.question, "I'm sorry you feel that way. I'll look into it.", step.case)
+    assert verdict.misconceptions.count("dismissive") == 1
+    assert verdict.outcome == "incorrect"
+
+
+def test_a_figure_another_step_of_the_case_teaches_may_be_repeated(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    step = find_askable(kb, shipped, "laptop-fault-after-six-months/record")
+    record = (
+        "Rohan Shah RET-3319, battery fault from manufacture. Replacement ordered under CRA s.23;"
+        " 6-year limitation explained. Follow-up: call on Friday."
+    )
+    assert mark(step.question, record, step.case).outcome == "correct"
+    # The same figure about something else is still a wrong figure.
+    wrong = record.replace("6-year limitation explained", "6 days to reject explained")
+    assert mark(step.question, wrong, step.case).outcome == "incorrect"

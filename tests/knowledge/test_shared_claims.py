@@ -120,6 +120,11 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "accessibility, responsiveness and only dealing with written complaints",
             "complaints-only-in-writing",
         ),
+        (
+            "cra-services-remedy",
+            "she can choose either a refund of the fitting or for us to redo it",
+            "service-refund-first",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
