@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.staff import StaffDesk
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
+from tutoring.review import ReviewDesk
 
 
 class PollRegistry(Protocol):
@@ -38,6 +39,7 @@ class BotServices:
     desk: StaffDesk | None = None
     reports: ReportDesk | None = None
     push_desk: PushDesk | None = None
+    review_desk: ReviewDesk | None = None
     clock: Callable[[], datetime] = utc_now
     """The time the bot goes by (tests set it to check schedules)."""
 

@@ -119,7 +119,12 @@ async def on_progress(update: Update, context: CoachContext) -> None:
     if not await _reports(context).is_staff(user.id):
         await on_text(update, context)
         return
-    await _send(update, context, [await _reports(context).progress(user.id, _arg(context))])
+    report = await _reports(context).progress(user.id, _arg(context))
+    desk = context.bot_data.review_desk
+    line = await desk.open_line(user.id, _arg(context)) if desk is not None else ""
+    if line:  # the review queue's size rides in the same message
+        report = Reply(text=f"{report.text}\n\n{line}", buttons=report.buttons)
+    await _send(update, context, [report])
 
 
 async def on_progress_page(update: Update, context: CoachContext) -> None:
