@@ -46,6 +46,7 @@ from storage.reviews import SqliteReviewStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
+from tutoring.question_stats import QuestionDesk
 from tutoring.review import ReviewDesk
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ TUTOR_COMMANDS = [
     BotCommand("evidence", "Evidence checklist for an assessor: /evidence ID"),
     BotCommand("chart", "Chart of accuracy and criteria (or: /chart COHORT)"),
     BotCommand("review", "Review queue: appealed and flagged answers (or: /review COHORT)"),
+    BotCommand("questions", "Question statistics, worst first (or: /questions ID)"),
 ]
 ADMIN_COMMANDS = [
     BotCommand("stats", "Learners, activity and answers today"),
@@ -148,6 +150,7 @@ async def _post_init(application: CoachApplication) -> None:
         questions.update({q.id: q for q in content.questions.values()})
     reviews = SqliteReviewStore(store, admin_ids=services.settings.admin_ids)
     services.review_desk = ReviewDesk(reviews, kb, questions, clock=services.clock)
+    services.question_desk = QuestionDesk(services.review_desk, questions)
     services.coach = Coach(
         kb, scenarios, store, clock=services.clock, appeals=services.review_desk
     )
@@ -260,6 +263,7 @@ def build_application(
         # The review queue (tutors: their cohorts' answers; admins: any).
         CommandHandler("review", review.on_review, filters=private),
         CallbackQueryHandler(review.on_review_button, pattern=REVIEW_BUTTONS),
+        CommandHandler("questions", review.on_questions, filters=private),
         # A reply to the bot's message: a tutor's comment on a review, else an ordinary text.
         MessageHandler(private & filters.TEXT & filters.REPLY & ~filters.COMMAND, review.on_reply),
         # Joining a cohort: /join CODE, or the deep link /start join_CODE.

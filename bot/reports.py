@@ -26,6 +26,7 @@ from storage.reports import (
     LearnerSummary,
     TopicStat,
 )
+from tutoring.question_stats import QuestionStat
 
 UNIT_TITLES: dict[str, str] = {
     "POST": "Provide post-transaction customer service",
@@ -385,6 +386,36 @@ def answers_csv(answers: Sequence[AnswerRow], learners: Sequence[LearnerSummary]
                 _cell(answer.answer),
             )
         )
+    return _csv(header, rows)
+
+
+def questions_csv(stats: Sequence[QuestionStat]) -> bytes:
+    """One CSV row per question, worst first: facility, wrong answers, overrides, flags."""
+    header = (
+        "question_id",
+        "topic",
+        "answers",
+        "learners",
+        "facility_percent",
+        "overridden_up",
+        "overridden_down",
+        "flagged_percent",
+        "common_wrong_answers",
+    )
+    rows = [
+        (
+            stat.question_id,
+            stat.topic,
+            stat.answers,
+            stat.learners,
+            "" if stat.facility is None else f"{stat.facility * 100:.1f}",
+            stat.raised,
+            stat.lowered,
+            f"{stat.flagged_share * 100:.1f}",
+            _cell(" | ".join(f"{text} ×{count}" for text, count in stat.wrong)),
+        )
+        for stat in stats
+    ]
     return _csv(header, rows)
 
 

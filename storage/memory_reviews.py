@@ -14,6 +14,7 @@ from flows.ports import AnswerRecord
 from storage.memory import MemoryProgressStore
 from tutoring.ports import (
     DECISION_SCORES,
+    AnswerStat,
     AppealWrite,
     CohortRef,
     Decision,
@@ -227,3 +228,27 @@ class MemoryReviewStore:
     async def forget(self, learner_id: int) -> None:
         await asyncio.sleep(0)
         self._rows = {key: row for key, row in self._rows.items() if key[0] != learner_id}
+
+    async def answer_stats(self, learner_ids: frozenset[int] | None) -> list[AnswerStat]:
+        await asyncio.sleep(0)
+        stats = []
+        for answer in self._progress.all_answers():
+            if learner_ids is not None and answer.learner_id not in learner_ids:
+                continue
+            row = self._rows.get((answer.learner_id, answer.ask_seq or -1))
+            stats.append(
+                AnswerStat.model_validate(
+                    {
+                        "learner_id": answer.learner_id,
+                        "question_id": answer.question_id,
+                        "topic": answer.topic,
+                        "answer": answer.answer,
+                        "outcome": answer.outcome,
+                        "machine_outcome": row.machine_outcome if row else answer.outcome,
+                        "decision": row.decision if row else None,
+                        "flagged": answer.review,
+                        "created_at": answer.created_at,
+                    }
+                )
+            )
+        return sorted(stats, key=lambda s: s.created_at)

@@ -15,6 +15,7 @@ from storage.sqlite import SqliteProgressStore
 from storage.staff import StaffStore
 from tutoring.ports import (
     DECISION_SCORES,
+    AnswerStat,
     AppealWrite,
     CohortRef,
     Decision,
@@ -227,3 +228,25 @@ class SqliteReviewStore:
         await self._store._write_statements(
             ("DELETE FROM review_items WHERE learner_id = ?", (learner_id,))
         )
+
+    async def answer_stats(self, learner_ids: frozenset[int] | None) -> list[AnswerStat]:
+        where, parameters = _within(learner_ids)
+        rows = await self._store._fetch(
+            "SELECT a.learner_id, a.question_id, a.topic, a.answer, a.outcome,"  # noqa: S608
+            " coalesce(r.machine_outcome, a.outcome), r.decision, a.review, a.created_at"
+            f" FROM answers a LEFT JOIN review_items r ON r.answer_id = a.id WHERE 1 = 1{where}"
+            " ORDER BY a.created_at, a.id",
+            parameters,
+        )
+        names = [
+            "learner_id",
+            "question_id",
+            "topic",
+            "answer",
+            "outcome",
+            "machine_outcome",
+            "decision",
+            "flagged",
+            "created_at",
+        ]
+        return [AnswerStat.model_validate(dict(zip(names, row, strict=True))) for row in rows]

@@ -67,6 +67,21 @@ class ReviewItem(Record):
         )
 
 
+class AnswerStat(Record):
+    """One answer as question statistics see it."""
+
+    learner_id: int
+    question_id: str
+    topic: str
+    answer: str
+    outcome: Outcome
+    """The verdict that counts (the tutor's, if one decided)."""
+    machine_outcome: Outcome
+    decision: Decision | None = None
+    flagged: bool = False
+    created_at: datetime
+
+
 class ReviewStore(Protocol):
     """Appeals, the queue and tutors' decisions; who may review whom."""
 
@@ -132,4 +147,8 @@ class ReviewStore(Protocol):
 
     async def forget(self, learner_id: int) -> None:
         """Erase the learner's appeals and the decisions on their answers."""
+        ...
+
+    async def answer_stats(self, learner_ids: frozenset[int] | None) -> list[AnswerStat]:
+        """Every answer of these learners (None: all), oldest first, for /questions."""
         ...

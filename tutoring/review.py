@@ -103,7 +103,7 @@ class ReviewDesk:
 
     # --- tutors ----------------------------------------------------------------------------------
 
-    async def _scope(self, user_id: int, cohort_word: str | None) -> Scope | str:
+    async def scope(self, user_id: int, cohort_word: str | None) -> Scope | str:
         role = await self.store.role_of(user_id)
         if role == "learner":
             return render.NOT_STAFF
@@ -125,7 +125,7 @@ class ReviewDesk:
 
     async def _scope_of(self, user_id: int, cohort_id: int) -> Scope | str:
         """The scope a button carries, checked again (roles and cohorts change)."""
-        return await self._scope(user_id, f"#{cohort_id}" if cohort_id else None)
+        return await self.scope(user_id, f"#{cohort_id}" if cohort_id else None)
 
     async def _next(self, scope: Scope, after: ReviewItem | None = None) -> Reply:
         found = await self.store.open_items(scope.learner_ids, after.key if after else None)
@@ -140,14 +140,14 @@ class ReviewDesk:
 
     async def queue(self, user_id: int, cohort_word: str | None) -> Reply:
         """/review [COHORT]: the oldest open item."""
-        scope = await self._scope(user_id, cohort_word)
+        scope = await self.scope(user_id, cohort_word)
         if isinstance(scope, str):
             return Reply(text=scope)
         return await self._next(scope)
 
     async def open_line(self, user_id: int, cohort_word: str | None) -> str:
         """The queue's size for /progress ("" for someone who has no queue)."""
-        scope = await self._scope(user_id, cohort_word)
+        scope = await self.scope(user_id, cohort_word)
         if isinstance(scope, str):
             return ""
         return render.open_line(await self.store.open_count(scope.learner_ids))

@@ -91,3 +91,11 @@ async def on_reply(update: Update, context: CoachContext) -> None:
         await on_text(update, context)
         return
     await _carry_out(update, context, step)
+
+
+async def on_questions(update: Update, context: CoachContext) -> None:
+    """/questions [COHORT|all] [TOPIC], or /questions QUESTION_ID."""
+    user, chat = update.effective_user, update.effective_chat
+    desk = context.bot_data.question_desk
+    if user is not None and chat is not None and desk is not None:
+        await _send(context, chat.id, [await desk.command(user.id, list(context.args or []))])

@@ -135,6 +135,21 @@ async def test_appeal_review_and_the_learner_told(people: People) -> None:
     )
     assert "Review queue: empty" in await people.say(TUTOR, "/progress")
 
+    # The override shows in the question statistics, and in /export as a CSV.
+    listing = await people.say(TUTOR, "/questions all")
+    assert "worst first" in listing
+    assert "overridden 1↑ 0↓" in listing
+    question_id = listing.split("• ", 1)[1].split(" – ")[0]
+    detail = await people.say(TUTOR, f"/questions {question_id}")
+    assert "Tutors overrode the marker: 1 up, 0 down" in detail
+    assert "Facility (right on the first try): 100%" in detail  # the tutor's verdict counts
+    assert "only for tutors" in await people.say(LEARNER, "/questions")
+    assert "No cohort “Evening”" in await people.say(TUTOR, "/questions Evening")
+    assert "no answers yet" in await people.say(OTHER_TUTOR, "/questions all goods")
+    before = len(fake.sent("sendDocument"))
+    await people.say(TUTOR, "/export Tuesday")
+    assert len(fake.sent("sendDocument")) == before + 3  # answers, progress, questions
+
     # /mydata carries the appeal and the decision; /forget erases them.
     await people.say(LEARNER, "/mydata")
     assert fake.sent("sendDocument")

@@ -177,3 +177,19 @@ async def test_forget_erases_appeals_and_decisions(world: World) -> None:
     assert await reviews.items_of(1) == []
     assert [i.learner_id for i in await reviews.open_items(None, limit=5)] == [2]
     assert await reviews.decided_since(None) == []
+
+
+async def test_answer_stats_carry_both_verdicts(world: World) -> None:
+    await answered(world, 1, 2, 3)
+    await answered(world, 2, 4, flagged=True)
+    await world.reviews.decide(1, 2, "correct", TUTOR, LATER)
+    stats = await world.reviews.answer_stats(None)
+    assert [
+        (s.learner_id, s.question_id, s.outcome, s.machine_outcome, s.decision) for s in stats
+    ] == [
+        (1, "q2", "correct", "incorrect", "correct"),
+        (1, "q3", "correct", "correct", None),
+        (2, "q4", "incorrect", "incorrect", None),
+    ]
+    assert [s.flagged for s in stats] == [False, False, True]
+    assert [s.learner_id for s in await world.reviews.answer_stats(frozenset({2}))] == [2]

@@ -1,0 +1,79 @@
+"""Question statistics: facility on the first try, wrong answers grouped, overrides, flags."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+from bot.reports import questions_csv
+from knowledge.loader import KnowledgeBase
+from tutoring.ports import AnswerStat
+from tutoring.question_stats import detail_text, listing_text, question_stats
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def stat(
+    n: int, learner: int, question: str, answer: str, outcome: str, **extra: object
+) -> AnswerStat:
+    return AnswerStat.model_validate(
+        {
+            "learner_id": learner,
+            "question_id": question,
+            "topic": "goods",
+            "answer": answer,
+            "outcome": outcome,
+            "machine_outcome": extra.pop("machine", outcome),
+            "created_at": T0 + timedelta(minutes=n),
+            **extra,
+        }
+    )
+
+
+ROWS = [
+    stat(1, 1, "easy", "refund", "correct"),
+    stat(2, 2, "easy", "Refund!", "correct"),
+    stat(3, 1, "hard", "A repair.", "incorrect"),
+    stat(4, 1, "hard", "30 days", "correct"),  # right on the second try: not facility
+    stat(5, 2, "hard", "a  REPAIR", "incorrect", flagged=True),
+    stat(6, 3, "hard", "30 days", "correct", machine="incorrect", decision="correct"),
+    stat(7, 4, "hard", "=cmd()", "incorrect", machine="partial", decision="incorrect"),
+]
+
+
+def test_worst_first_with_wrong_answers_grouped(kb: KnowledgeBase) -> None:
+    hard, easy = question_stats(ROWS, kb.questions)
+    assert (easy.question_id, easy.facility) == ("easy", 1.0)
+    assert hard.question_id == "hard"
+    assert (hard.answers, hard.learners, hard.first_correct) == (5, 4, 1)
+    assert hard.facility == 0.25
+    assert hard.wrong == (("A repair.", 2), ("=cmd()", 1))
+    assert (hard.raised, hard.lowered, hard.flagged) == (1, 1, 1)
+    assert question_stats(ROWS, kb.questions, topic="privacy") == []
+
+    listing = listing_text([hard, easy], "Tuesday")
+    assert listing.index("• hard") < listing.index("• easy")
+    assert "facility 25% of 4 learner(s), 5 answer(s); overridden 1↑ 1↓; flagged 20%" in listing
+    assert "most common wrong: “A repair.” ×2" in listing
+    detail = detail_text(hard, "Tuesday")
+    assert "• “A repair.” ×2" in detail
+    assert "Tutors overrode the marker: 1 up, 1 down" in detail
+
+
+def test_questions_csv_neutralises_formulas(kb: KnowledgeBase) -> None:
+    rows = list(
+        csv.reader(io.StringIO(questions_csv(question_stats(ROWS, kb.questions)).decode()))
+    )
+    assert rows[0][:5] == ["question_id", "topic", "answers", "learners", "facility_percent"]
+    assert rows[1][0] == "hard"
+    assert rows[1][4] == "25.0"
+    assert rows[1][-1] == "A repair. ×2 | =cmd() ×1"  # a formula only at the start is run
+    assert rows[2][-1] == ""
+
+
+def test_choice_answers_show_their_option(kb: KnowledgeBase) -> None:
+    choice = next(q for q in kb.questions.values() if q.type == "single")
+    [found] = question_stats([stat(1, 1, choice.id, "3", "incorrect")], kb.questions)
+    assert found.wrong == ((choice.options[3].text, 1),)  # type: ignore[union-attr]
+    assert found.prompt == choice.prompt
