@@ -75,5 +75,5 @@ def test_questions_csv_neutralises_formulas(kb: KnowledgeBase) -> None:
 def test_choice_answers_show_their_option(kb: KnowledgeBase) -> None:
     choice = next(q for q in kb.questions.values() if q.type == "single")
     [found] = question_stats([stat(1, 1, choice.id, "3", "incorrect")], kb.questions)
-    assert found.wrong == ((choice.options[3].text, 1),)  # type: ignore[union-attr]
+    assert found.wrong == ((choice.options[3].text, 1),)
     assert found.prompt == choice.prompt
