@@ -195,8 +195,10 @@ def learner_detail(
     kb: KnowledgeBase,
     *,
     scenario_titles: Mapping[str, str] | None = None,
+    notes: Mapping[tuple[str, datetime], str] | None = None,
 ) -> str:
-    """One learner: scenarios with scores, weakest topics and the last answers with verdicts."""
+    """One learner: scenarios with scores, weakest topics and the last answers with verdicts
+    (`notes`: a verdict's review history, by question id and time answered)."""
     titles = scenario_titles or {}
     learner = detail.learner
     lines = [
@@ -217,6 +219,9 @@ def learner_detail(
             f"{_verdict(answer.outcome, answer.score)}"
         )
         lines.append(f"  “{_clip(answer.answer, EXCERPT_MAX)}”")
+        note = (notes or {}).get((answer.question_id, answer.created_at))
+        if note:
+            lines.append(f"  ↳ {_clip(note, 200)}")
     return _fit(lines)
 
 
@@ -508,8 +513,10 @@ def evidence_html(
     *,
     scenario_titles: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
+    notes: Mapping[tuple[str, datetime], str] | None = None,
 ) -> bytes:
-    """A self-contained, printable evidence checklist for an assessor (UTF-8 HTML)."""
+    """A self-contained, printable evidence checklist for an assessor (UTF-8 HTML); `notes`:
+    a verdict's review history, by question id and time answered."""
     titles = scenario_titles or {}
     by_criterion: dict[str, list[EvidenceRow]] = defaultdict(list)
     for row in evidence:
@@ -548,13 +555,16 @@ def evidence_html(
         parts.append(f"<h2>{_e(unit)} – {_e(UNIT_TITLES.get(unit, unit))}</h2>")
         for criterion in criteria:
             rows = by_criterion.get(criterion.code, [])
-            parts += _criterion_html(criterion, rows, titles)
+            parts += _criterion_html(criterion, rows, titles, notes or {})
     parts.append("</body>\n</html>\n")
     return "\n".join(parts).encode("utf-8")
 
 
 def _criterion_html(
-    criterion: Criterion, rows: Sequence[EvidenceRow], titles: Mapping[str, str]
+    criterion: Criterion,
+    rows: Sequence[EvidenceRow],
+    titles: Mapping[str, str],
+    notes: Mapping[tuple[str, datetime], str],
 ) -> list[str]:
     css, status = _status(criterion, rows)
     parts = [
@@ -569,10 +579,12 @@ def _criterion_html(
         )
         for row in rows:
             activity = _activity(row, titles)
+            note = notes.get((row.question_id, row.created_at))
+            history = f'<br><span class="note">{_e(note)}</span>' if note else ""
             parts.append(
                 f"<tr><td>{_e(activity)}</td><td>{_e(_minute(row.created_at))}</td>"
                 f'<td class="answer">{_e(row.answer)}</td>'
-                f"<td>{_e(_verdict(row.outcome, row.score))}</td></tr>"
+                f"<td>{_e(_verdict(row.outcome, row.score))}{history}</td></tr>"
             )
         parts.append("</tbody>\n</table>")
     parts.append(

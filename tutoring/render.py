@@ -4,7 +4,8 @@ learner told of a decision. Plain text; transports escape it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from flows.io import Button, Reply
 from flows.render import OUTCOME_MARKS
@@ -128,3 +129,33 @@ def learner_notice(
         entry = entries[0]
         lines += ["", f"📖 {entry.title} ({entry.citation})", entry.summary]
     return "\n".join(lines)
+
+
+def history_line(item: ReviewItem) -> str | None:
+    """The history of an answer's verdict, for /learner and the assessor's evidence."""
+
+    def day(moment: datetime) -> str:
+        return f"{moment.day} {moment:%b %Y}"
+
+    machine = LABELS.get(item.machine_outcome, item.machine_outcome).lower()
+    if item.decision is not None and item.decided_at is not None:
+        decision = LABELS[item.decision].lower()
+        how = "confirmed as" if item.decision == item.machine_outcome else "corrected to"
+        line = (
+            f"marked {machine} automatically, {how} {decision} by tutor {item.decided_by}"
+            f" on {day(item.decided_at)}"
+        )
+        return f"{line}: {item.comment}" if item.comment else line
+    if item.appealed_at is not None:
+        return f"marked {machine} automatically; the learner appealed on {day(item.appealed_at)}"
+    return None
+
+
+def history_notes(items: Sequence[ReviewItem]) -> dict[tuple[str, datetime], str]:
+    """History lines by (question id, answered at): how reports find an answer's."""
+    notes = {}
+    for item in items:
+        line = history_line(item)
+        if line is not None:
+            notes[item.question_id, item.created_at] = line
+    return notes

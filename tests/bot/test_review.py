@@ -135,6 +135,11 @@ async def test_appeal_review_and_the_learner_told(people: People) -> None:
     )
     assert "Review queue: empty" in await people.say(TUTOR, "/progress")
 
+    # The history of the verdict shows in /learner (and in /evidence's verdict column).
+    detail = await people.say(TUTOR, f"/learner {LEARNER}")
+    assert "↳ marked incorrect automatically, corrected to correct by tutor 2 on" in detail
+    assert ": Good – you apologised first." in detail
+
     # The override shows in the question statistics, and in /export as a CSV.
     listing = await people.say(TUTOR, "/questions all")
     assert "worst first" in listing

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.reports import questions_csv
 from knowledge.loader import KnowledgeBase
-from tutoring.ports import AnswerStat
+from tutoring.ports import AnswerStat, ReviewItem
 from tutoring.question_stats import detail_text, listing_text, question_stats
+from tutoring.render import history_line, history_notes
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -77,3 +78,35 @@ def test_choice_answers_show_their_option(kb: KnowledgeBase) -> None:
     [found] = question_stats([stat(1, 1, choice.id, "3", "incorrect")], kb.questions)
     assert found.wrong == ((choice.options[3].text, 1),)
     assert found.prompt == choice.prompt
+
+
+def test_history_lines() -> None:
+    base = {
+        "learner_id": 1,
+        "learner_name": "Ann",
+        "ask_seq": 3,
+        "question_id": "q",
+        "answer": "a",
+        "topic": "goods",
+        "source": "quiz",
+        "created_at": T0,
+        "machine_outcome": "incorrect",
+        "machine_score": 0.0,
+        "flagged": False,
+    }
+    assert history_line(ReviewItem.model_validate(base)) is None
+    appealed = ReviewItem.model_validate({**base, "appealed_at": T0})
+    assert history_line(appealed) == (
+        "marked incorrect automatically; the learner appealed on 1 Dec 2026"
+    )
+    decided = {**base, "decision": "correct", "decided_by": 2, "decided_at": T0}
+    assert history_line(ReviewItem.model_validate({**decided, "comment": "fine"})) == (
+        "marked incorrect automatically, corrected to correct by tutor 2 on 1 Dec 2026: fine"
+    )
+    same = ReviewItem.model_validate({**decided, "decision": "incorrect"})
+    assert history_line(same) == (
+        "marked incorrect automatically, confirmed as incorrect by tutor 2 on 1 Dec 2026"
+    )
+    assert history_notes([same, ReviewItem.model_validate(base)]) == {
+        ("q", T0): history_line(same)
+    }
