@@ -57,9 +57,13 @@ _NAMES = (
     "comment",
     "notified_at",
 )
+# Open: flagged by the marker, or appealed, and not decided. Candidates come from the partial
+# index on flagged answers and the (small) review_items table, so neither /review nor the
+# count in /progress reads every answer of a cohort.
 _OPEN = (
-    "a.ask_seq IS NOT NULL AND r.decided_at IS NULL"
-    " AND (a.review = 1 OR r.appealed_at IS NOT NULL)"
+    "a.id IN (SELECT id FROM answers WHERE review = 1"
+    " UNION SELECT answer_id FROM review_items WHERE decided_at IS NULL)"
+    " AND a.ask_seq IS NOT NULL AND r.decided_at IS NULL"
 )
 # The newest answer to a question: one input marks one answer, so this is the answer itself.
 _ANSWER_ID = "SELECT id FROM answers WHERE learner_id = ? AND ask_seq = ? ORDER BY id DESC LIMIT 1"
@@ -238,15 +242,19 @@ class SqliteReviewStore:
             " ORDER BY a.created_at, a.id",
             parameters,
         )
-        names = [
-            "learner_id",
-            "question_id",
-            "topic",
-            "answer",
-            "outcome",
-            "machine_outcome",
-            "decision",
-            "flagged",
-            "created_at",
+        # Rows of our own table, read in bulk (a cohort's whole history): built without
+        # validation, which would add a quarter to the ~1.2 s that 100,000 answers take.
+        return [
+            AnswerStat.model_construct(
+                learner_id=int(row[0]),
+                question_id=str(row[1]),
+                topic=str(row[2]),
+                answer=str(row[3]),
+                outcome=row[4],
+                machine_outcome=row[5],
+                decision=row[6],
+                flagged=bool(row[7]),
+                created_at=datetime.fromisoformat(row[8]),
+            )
+            for row in rows
         ]
-        return [AnswerStat.model_validate(dict(zip(names, row, strict=True))) for row in rows]
