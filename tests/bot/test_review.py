@@ -106,8 +106,11 @@ async def test_appeal_review_and_the_learner_told(people: People) -> None:
     assert "nothing waiting" in await people.say(OTHER_TUTOR, "/review")
 
     correct = button_data(fake, "✅ Correct")
+    before = len(fake.calls)
     decided = await people.press(TUTOR, correct)
     assert "Your decision: ✅ Correct (marked ❌ Incorrect) – saved." in decided
+    # A decision costs one edit of the item (the acknowledgement is not rate-limited).
+    assert [c.method for c in fake.calls[before:]] == ["answerCallbackQuery", "editMessageText"]
     # A second reviewer (an admin may review anyone) is told the first decision stands.
     incorrect = correct.removesuffix("|c") + "|i"
     assert "Another tutor got there first" in await people.press(ADMIN, incorrect)
@@ -183,7 +186,13 @@ async def test_flagged_answers_reach_the_queue_without_an_appeal(people: People)
     await people.press(TUTOR, button_data(people.fake, "🟡 Partial"))
     before = len(people.fake.calls)
     assert "nothing waiting" in await people.press(TUTOR, button_data(people.fake, "No comment"))
-    notice = [c for c in people.fake.calls[before:] if c.params.get("chat_id") == LEARNER]
+    finishing = people.fake.calls[before:]
+    assert [c.method for c in finishing] == [
+        "answerCallbackQuery",
+        "editMessageText",  # the tutor's message becomes the next item
+        "sendMessage",  # the learner's notice
+    ]
+    notice = [c for c in finishing if c.params.get("chat_id") == LEARNER]
     assert "Verdict: 🟡 Partial – as marked" in notice[0].params["text"]
 
 
