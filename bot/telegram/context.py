@@ -16,6 +16,8 @@ from bot.settings import Settings
 from bot.staff import StaffDesk
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
+from tutoring.question_stats import QuestionDesk
+from tutoring.review import ReviewDesk
 
 
 class PollRegistry(Protocol):
@@ -38,6 +40,8 @@ class BotServices:
     desk: StaffDesk | None = None
     reports: ReportDesk | None = None
     push_desk: PushDesk | None = None
+    review_desk: ReviewDesk | None = None
+    question_desk: QuestionDesk | None = None
     clock: Callable[[], datetime] = utc_now
     """The time the bot goes by (tests set it to check schedules)."""
 
