@@ -9,7 +9,7 @@ does not allow, steps out of order) always makes the answer incorrect.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -580,6 +580,24 @@ def _sentence_of(tokens: Tokens, position: int) -> int:
     return position
 
 
+_CONDITION_WORDS = frozenset({"if", "unless", "until"})
+
+
+def _conditional_positions(tokens: Tokens) -> set[int]:
+    """Positions inside a condition: from 'if', 'unless', 'otherwise'… to the clause's end."""
+    inside: set[int] = set()
+    for i, stem in enumerate(tokens.stems):
+        if stem not in _CONDITION_WORDS:
+            continue
+        j = i
+        while j < len(tokens) and (j == i or tokens.breaks[j] == NO_BREAK):
+            if j > i and tokens.stems[j] == "then":  # "if nobody complains then…" ends it
+                break
+            inside.add(j)
+            j += 1
+    return inside
+
+
 def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
     """In a list-like answer, the items in which no concept was found."""
     items: list[tuple[int, int]] = []
@@ -597,10 +615,15 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
     # Only sentences that list something the rubric knows are lists; another sentence is
     # comment ("Fit for purpose. That's the main one, it has to work.").
     listing = {_sentence_of(tokens, p) for p in found}
+    conditional = _conditional_positions(tokens)
     stray: list[str] = []
     for first, last in items:
         words = [tokens.words[i] for i in range(first, last)]
         if all(w in _FILLER for w in words) or "unsure" in words:
+            continue
+        # "…if that fails or takes too long": what goes on a condition begun before is not an
+        # item of its own ("…or if they want more money" still is).
+        if first in conditional and tokens.stems[first] not in _CONDITION_WORDS:
             continue
         if _sentence_of(tokens, first) not in listing:
             continue
@@ -769,6 +792,10 @@ def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
         if not hits:
             continue
         if not mention.fits and law.replaced_by is None and fitting_named:
+            # "CPA 1987 or CRA 2015" is a guess between laws, not a true extra statement.
+            if not _offered_as_alternative(tokens, hits, named, mentions):
+                continue
+            notes.append(f"Choose the law that applies: not the {law.name}.")
             continue
         if law.replaced_by is not None:
             if not any(_said_to_be_old(tokens, m.start) for m in hits):
@@ -784,6 +811,28 @@ def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
         ):
             notes.append(f"Check the year: it is the {law.name}.")
     return notes
+
+
+def _offered_as_alternative(
+    tokens: Tokens,
+    other: Sequence[Match],
+    named: Mapping[str, Sequence[Match]],
+    mentions: Sequence[LawMention],
+) -> bool:
+    """Whether a law is named as an 'or' alternative to the law that applies, in one clause."""
+    fitting = [m for mention in mentions if mention.fits for m in named[mention.law.id]]
+    for a in other:
+        for b in fitting:
+            first, second = (a, b) if a.start < b.start else (b, a)
+            between = range(first.end, second.start)
+            if (
+                between
+                and all(tokens.breaks[i] < SENTENCE_BREAK for i in between)
+                and "or" in {tokens.stems[i] for i in between}
+                and len(between) <= 3
+            ):
+                return True
+    return False
 
 
 def _preceded_by(tokens: Tokens, start: int, words: Sequence[str]) -> bool:

@@ -416,3 +416,22 @@ def test_a_denial_does_not_reach_past_a_new_clause(kb: KnowledgeBase) -> None:
         "14 days. Refunds can take up to 30 days so it's not late yet.",
     )
     assert "refund-takes-longer" in verdict.misconceptions
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "outcome"),
+    [
+        ("cra-claim-time-limit", "5 or 6 years I think", "incorrect"),  # a hedge, read as one
+        ("cpa-product-liability", "CPA '87", "correct"),  # a law's year written short
+        ("cra-change-of-mind", "no legal right, only if our T&Cs offer it", "correct"),
+        # the parts of a condition are not list items of their own
+        (
+            "cra-digital-content",
+            "fixed or a new copy, and if that fails or takes too long, some money back, and"
+            " compensation if it damaged the phone",
+            "correct",
+        ),
+    ],
+)
+def test_everyday_forms(kb: KnowledgeBase, question_id: str, answer: str, outcome: str) -> None:
+    assert mark(kb.questions[question_id], answer).outcome == outcome

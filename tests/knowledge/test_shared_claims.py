@@ -125,6 +125,26 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "she can choose either a refund of the fitting or for us to redo it",
             "service-refund-first",
         ),
+        (
+            "cra-after-30-days",
+            "a repair or replacement, and it's the shop that decides which one",
+            "trader-chooses-remedy",
+        ),
+        (
+            "cra-after-30-days",
+            "repair or replacement, or maybe a partial refund, not sure which comes first",
+            "remedy-order-unknown",
+        ),
+        (
+            "additional-needs",
+            "ask for proof of their disability before helping",
+            "proof-of-disability",
+        ),
+        (
+            "satisfaction-methods",
+            "ring them every day and ask for a 5-star review",
+            "incentivised-review",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
