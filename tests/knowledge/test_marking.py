@@ -435,3 +435,21 @@ def test_a_denial_does_not_reach_past_a_new_clause(kb: KnowledgeBase) -> None:
 )
 def test_everyday_forms(kb: KnowledgeBase, question_id: str, answer: str, outcome: str) -> None:
     assert mark(kb.questions[question_id], answer).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "outcome"),
+    [
+        ("cra-refund-deadline", "without undue delay", "partial"),
+        ("cra-refund-deadline", "as soon as possible, within 40 days", "incorrect"),
+        ("gdpr-breach-72h", "as soon as possible to the ICO", "partial"),
+        ("cra-claim-time-limit", "a number of years under the Limitation Act", "partial"),
+        ("cra-claim-time-limit", "2 years under the Limitation Act", "incorrect"),
+        ("ccr-cancel-online", "they can cancel", "partial"),
+        ("ccr-cancel-online", "7 days cooling off", "incorrect"),
+    ],
+)
+def test_the_right_direction_without_the_figure_is_partial(
+    kb: KnowledgeBase, question_id: str, answer: str, outcome: str
+) -> None:
+    assert mark(kb.questions[question_id], answer).outcome == outcome
