@@ -41,7 +41,7 @@ FLOORS = {
     "steps4_blind_answers.yaml": (0.88, 0.005, 0.01),
     "wave4_blind_answers.yaml": (0.91, 0.005, 0.01),
     "wave5_blind_answers.yaml": (0.85, 0.005, 0.035),
-    "core_hard_blind_answers.yaml": (0.89, 0.005, 0.04),
+    "core_hard_blind_answers.yaml": (0.9, 0.005, 0.04),
 }
 
 
