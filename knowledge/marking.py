@@ -725,15 +725,7 @@ def _taught_here(case: CaseContext, tokens: Tokens, position: int, value: int) -
     """Whether another step of the case teaches this figure about the same thing: its clause
     shares a word with a model-answer clause that uses it ("6-year limitation")."""
     taught = case.taught.get((value, figure_unit(tokens.stems, position)))
-    if not taught:
-        return False
-    start = position
-    while start > 0 and tokens.breaks[start] == NO_BREAK:
-        start -= 1
-    end = position + 1
-    while end < len(tokens) and tokens.breaks[end] == NO_BREAK:
-        end += 1
-    return bool(taught.intersection(tokens.stems[start:end]))
+    return bool(taught) and bool(taught.intersection(_clause_stems(tokens, position)))
 
 
 def _elapsed(tokens: Tokens, position: int) -> bool:
@@ -747,13 +739,18 @@ _ELAPSED = frozenset({"ago", "later", "since"})
 
 def _legal_clause(tokens: Tokens, position: int) -> bool:
     """Whether the clause holding `position` speaks of the law (a right, a period, a refund)."""
+    return bool(_LEGAL_WORDS.intersection(_clause_stems(tokens, position)))
+
+
+def _clause_stems(tokens: Tokens, position: int) -> tuple[str, ...]:
+    """The stems of the clause (between punctuation breaks) that holds `position`."""
     start = position
     while start > 0 and tokens.breaks[start] == NO_BREAK:
         start -= 1
     end = position + 1
     while end < len(tokens) and tokens.breaks[end] == NO_BREAK:
         end += 1
-    return bool(_LEGAL_WORDS.intersection(tokens.stems[start:end]))
+    return tokens.stems[start:end]
 
 
 _OLD_LAW_CUES = frozenset(
