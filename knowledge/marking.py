@@ -724,8 +724,8 @@ _LEGAL_WORDS = frozenset(
 def _taught_here(case: CaseContext, tokens: Tokens, position: int, value: int) -> bool:
     """Whether another step of the case teaches this figure about the same thing: its clause
     shares a word with a model-answer clause that uses it ("6-year limitation")."""
-    taught = case.taught.get((value, figure_unit(tokens.stems, position)))
-    return bool(taught) and bool(taught.intersection(_clause_stems(tokens, position)))
+    taught = case.taught.get((value, figure_unit(tokens.stems, position)), frozenset())
+    return bool(taught.intersection(_clause_stems(tokens, position)))
 
 
 def _elapsed(tokens: Tokens, position: int) -> bool:
