@@ -654,6 +654,12 @@ def _write_one(db: sqlite3.Connection, work: _Work, clock: Clock) -> bool | Writ
             db.execute("DELETE FROM memberships WHERE learner_id = ?", (work.learner_id,))
             db.execute("DELETE FROM deliveries WHERE learner_id = ?", (work.learner_id,))
             db.execute("DELETE FROM denied_attempts WHERE user_id = ?", (work.learner_id,))
+            # The inbox holds their raw messages; the outbox, replies not yet sent.
+            db.execute(
+                "DELETE FROM inbox WHERE user_id = ? OR chat_id = ?",
+                (work.learner_id, work.learner_id),
+            )
+            db.execute("DELETE FROM outbox WHERE learner_id = ?", (work.learner_id,))
             written = True
         elif isinstance(work, _Statements):
             rowcounts: list[int] = []
@@ -709,6 +715,15 @@ def _write_commit(db: sqlite3.Connection, commit: Commit, clock: Clock) -> bool:
             "INSERT INTO applied_updates (update_key, learner_id, applied_at) VALUES (?, ?, ?)",
             (commit.update_key, learner.learner_id, now),
         )
+        if commit.replies:
+            # The outbox (storage/inbox.py): the replies commit with the input they answer.
+            replies = json.dumps([reply.model_dump(mode="json") for reply in commit.replies])
+            db.execute(
+                # attempts 1: the transport sends them as soon as this commit is on disk.
+                "INSERT INTO outbox (update_key, learner_id, replies, attempts, created_at)"
+                " VALUES (?, ?, ?, 1, ?)",
+                (commit.update_key, learner.learner_id, replies, now),
+            )
     return True
 
 
