@@ -65,7 +65,7 @@ async def wait_for_reply(emu: BotApiEmulator, learner: Learner, since: int, text
 
 async def think() -> None:
     """A moment before each action: the answers spread over all the kills."""
-    await asyncio.sleep(random.uniform(0.0, THINK_SECONDS))  # noqa: S311  # not security
+    await asyncio.sleep(random.uniform(0.0, THINK_SECONDS))  # not security
 
 
 async def vote(emu: BotApiEmulator, learner: Learner, expect: str) -> None:
@@ -101,7 +101,7 @@ async def take_quiz(emu: BotApiEmulator, learner: Learner, votes: int) -> None:
 
 
 async def a_learner(emu: BotApiEmulator, learner: Learner) -> None:
-    await asyncio.sleep(random.random())  # noqa: S311  # spread, not security
+    await asyncio.sleep(random.random())  # spread, not security
     await take_quiz(emu, learner, QUESTIONS)
     await take_quiz(emu, learner, 2)
 
@@ -135,7 +135,7 @@ def without_repeats(sent: list[tuple[int, str]], kills: list[int]) -> tuple[list
 
 
 async def test_kill_9_at_random_points_loses_no_update_and_no_reply(tmp_path: Path) -> None:
-    rng = random.Random(15)  # noqa: S311  # kill times, not security
+    rng = random.Random(15)  # kill times, not security
     database = tmp_path / "e2e.db"
     learners = [Learner(chat) for chat in LEARNERS]
     kills: list[int] = []
@@ -174,9 +174,7 @@ async def test_kill_9_at_random_points_loses_no_update_and_no_reply(tmp_path: Pa
 
     with sqlite3.connect(database) as db:
         inbox = db.execute("SELECT update_id, handled_at IS NOT NULL FROM inbox").fetchall()
-        answers = db.execute(
-            "SELECT learner_id, question_id FROM answers ORDER BY id"
-        ).fetchall()
+        answers = db.execute("SELECT learner_id, question_id FROM answers ORDER BY id").fetchall()
         sessions = dict(db.execute("SELECT learner_id, data FROM sessions").fetchall())
         unsent = db.execute("SELECT count(*) FROM outbox WHERE status <> 'sent'").fetchone()
     # Every update the emulator delivered is stored once, and handled.

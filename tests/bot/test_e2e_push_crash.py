@@ -85,8 +85,8 @@ async def test_a_push_killed_halfway_finishes_after_a_restart_and_leaves_nobody_
         told, finished = await run_coach(
             emu, tmp_path, bot_log, finished_push, conversation_seconds=40, extra_env=environment
         )
-        [held] = [c.chat_id for c in emu.sent("sendPoll") if c.status == 200][2:]
-        again = await emu.wait_for_message(held or 0, "(sent again in case you missed it)", 1)
+        [held] = [c.chat_id or 0 for c in emu.sent("sendPoll") if c.status == 200][2:]
+        again = await emu.wait_for_message(held, "(sent again in case you missed it)", 1)
     # Leaving the emulator ends the held request: Telegram did deliver that poll after all, so
     # the learner it was for has two copies (answers to either count once).
     polls = answered_polls(emu)
