@@ -473,6 +473,8 @@ class SqliteProgressStore:
             "push_deliveries": held["push_deliveries"],
             "refused_commands": held["refused_commands"],
             "role": held["role"][0] if held["role"] else None,
+            "inbox": held["inbox"],
+            "outbox": held["outbox"],
         }
         if not rows:
             return export_document(**others)
@@ -857,6 +859,16 @@ _HELD: tuple[tuple[str, str], ...] = (
         " FROM denied_attempts WHERE user_id = ? ORDER BY id",
     ),
     ("role", "SELECT role, granted_by, granted_at FROM roles WHERE user_id = ?"),
+    (
+        "inbox",
+        "SELECT update_id, raw, received_at, handled_at FROM inbox WHERE user_id = ?"
+        " ORDER BY bot_id, update_id",
+    ),
+    (
+        "outbox",
+        "SELECT update_key, status, attempts, replies, message_ids, reason, created_at, sent_at"
+        " FROM outbox WHERE learner_id = ? ORDER BY created_at, rowid",
+    ),
 )
 
 

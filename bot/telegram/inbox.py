@@ -45,6 +45,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         self._bot_id = 0
         self.repeats = 0
         """Updates dropped because they were stored before."""
+        self._storing: set[asyncio.Future[None]] = set()
 
     def attach(self, inbox: Inbox, bot_id: int) -> None:
         """Store updates from now on (set up in post_init, once the database is open)."""
@@ -52,22 +53,36 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
     async def put(self, item: object) -> None:
         """Store an update, then queue it; a repeat is dropped, anything else just queued."""
-        if self._inbox is not None and isinstance(item, Update):
-            raw = json.dumps(item.to_dict(), ensure_ascii=False)
-            chat = item.effective_chat
-            user = item.effective_user
-            stored = await self._inbox.receive(
-                self._bot_id,
-                item.update_id,
-                chat.id if chat is not None else update_owner(item),
-                user.id if user is not None else None,
-                raw,
-            )
-            if not stored:
-                self.repeats += 1
-                log.info("update %s was received before: not handled again", item.update_id)
-                return
-        await super().put(item)
+        if self._inbox is None or not isinstance(item, Update):
+            # PTB's stop signal among them: updates still being stored go in before it.
+            if self._storing:
+                await asyncio.wait(self._storing)
+            await super().put(item)
+            return
+        # Shielded: at SIGTERM the polling loop is cancelled, perhaps in the middle of this
+        # put; an update already stored must still be queued, or it would wait for the next
+        # start. The task is kept until done and awaited before the stop signal.
+        storing = asyncio.ensure_future(self._store_then_queue(item, self._inbox))
+        self._storing.add(storing)
+        storing.add_done_callback(self._storing.discard)
+        await asyncio.shield(storing)
+
+    async def _store_then_queue(self, update: Update, inbox: Inbox) -> None:
+        raw = json.dumps(update.to_dict(), ensure_ascii=False)
+        chat = update.effective_chat
+        user = update.effective_user
+        stored = await inbox.receive(
+            self._bot_id,
+            update.update_id,
+            chat.id if chat is not None else update_owner(update),
+            user.id if user is not None else None,
+            raw,
+        )
+        if not stored:
+            self.repeats += 1
+            log.info("update %s was received before: not handled again", update.update_id)
+            return
+        await super().put(update)
 
 
 async def mark_handled(update: Update, context: CoachContext) -> None:

@@ -206,3 +206,37 @@ async def test_kill_9_at_random_points_loses_no_update_and_no_reply(tmp_path: Pa
         assert '"asked":2' in sessions[learner.chat].replace(" ", "")
     print_figures = f"kills={len(kills)} updates={len(sent_updates)} resent={again_total}"
     assert again_total <= len(kills) * len(LEARNERS), print_figures
+
+
+async def test_sigterm_under_load_finishes_what_it_took_and_sends_its_replies(
+    tmp_path: Path,
+) -> None:
+    learners = [Learner(chat) for chat in LEARNERS]
+    with (tmp_path / "bot.log").open("wb") as bot_log:
+        async with BotApiEmulator() as emu:
+            work = asyncio.gather(*(a_learner(emu, learner) for learner in learners))
+            process = await start_coach(emu, tmp_path, bot_log)
+            try:
+                await polling_again(emu, 0)
+                await emu.wait_for(lambda _: len(emu.sent("sendPoll")) >= len(LEARNERS), 60, 0)
+                began = asyncio.get_running_loop().time()
+                process.terminate()
+                code = await asyncio.wait_for(process.wait(), SHUTDOWN_SECONDS)
+                shutdown = asyncio.get_running_loop().time() - began
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError, AssertionError):
+                    await work
+    log = (tmp_path / "bot.log").read_text(errors="replace")
+    assert code == 0, log[-3000:]
+    assert shutdown < SHUTDOWN_SECONDS
+    with sqlite3.connect(tmp_path / "e2e.db") as db:
+        [(stored,)] = db.execute("SELECT count(*) FROM inbox").fetchall()
+        [(unhandled,)] = db.execute("SELECT count(*) FROM inbox WHERE handled_at IS NULL")
+        [(unsent,)] = db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'")
+    assert stored > len(LEARNERS)
+    # Everything taken in was handled and its replies sent before the bot exited.
+    assert (unhandled, unsent) == (0, 0)
