@@ -24,9 +24,10 @@ TITLE = "Mixed review"
 QUESTIONS = 10
 LEARNERS = tuple(range(7001, 7041))
 KILLS = 10
+UPDATES = len(LEARNERS) * 16
 STARTUP_SECONDS = 30.0
 WAIT_SECONDS = 120.0
-THINK_SECONDS = 0.6
+THINK_SECONDS = 0.2
 REVOTE_SECONDS = 8.0
 """A vote with no answer for this long (its poll's record was lost in a kill) is given again
 on the newest copy of the poll, as a person would tap the question in front of them."""
@@ -51,6 +52,15 @@ def question(number: int) -> str:
 def latest_poll(emu: BotApiEmulator, chat: int) -> str:
     polls = [c for c in emu.calls if c.method == "sendPoll" and to_chat(c, chat)]
     return str(polls[-1].result["poll"]["id"])
+
+
+async def progress(learners: list[Learner], updates: int) -> None:
+    """Until the learners have sent this many updates in all (a bound, not a timing)."""
+    for _ in range(int(WAIT_SECONDS / 0.01)):
+        if sum(len(learner.updates) for learner in learners) >= updates:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the learners did not reach {updates} updates")
 
 
 async def polling_again(emu: BotApiEmulator, since: int) -> None:
@@ -143,12 +153,15 @@ async def test_kill_9_at_random_points_loses_no_update_and_no_reply(tmp_path: Pa
         async with BotApiEmulator() as emu:
             work = asyncio.gather(*(a_learner(emu, learner) for learner in learners))
             try:
-                for _ in range(KILLS):
+                for kill in range(KILLS):
                     since = len(emu.calls)
                     process = await start_coach(emu, tmp_path, bot_log)
                     try:
                         await polling_again(emu, since)
-                        await asyncio.sleep(rng.uniform(0.05, 0.8))
+                        # Kills spread by progress, not by time (machines differ in speed):
+                        # the k-th at a random point of the k-th of eleven equal parts.
+                        share = rng.uniform(kill, kill + 1) / (KILLS + 1)
+                        await progress(learners, int(share * UPDATES))
                     finally:
                         process.kill()  # SIGKILL: nothing after this line runs in the bot
                         await process.wait()
