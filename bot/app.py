@@ -32,7 +32,7 @@ from bot.pushing import BUTTON_PATTERN, PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
 from bot.staff import StaffDesk
-from bot.telegram import learner, staff
+from bot.telegram import learner, review, staff
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.delivery import PushDelivery
 from bot.telegram.inbox import (
@@ -51,8 +51,12 @@ from knowledge.loader import load_knowledge_base
 from storage.inbox import InboxStore
 from storage.pushes import PushStore
 from storage.reports import ReportStore
+from storage.reviews import SqliteReviewStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore
+from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
+from tutoring.question_stats import QuestionDesk
+from tutoring.review import ReviewDesk
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,8 @@ TUTOR_COMMANDS = [
     BotCommand("export", "CSV of answers and progress (or: /export COHORT)"),
     BotCommand("evidence", "Evidence checklist for an assessor: /evidence ID"),
     BotCommand("chart", "Chart of accuracy and criteria (or: /chart COHORT)"),
+    BotCommand("review", "Review queue: appealed and flagged answers (or: /review COHORT)"),
+    BotCommand("questions", "Question statistics, worst first (or: /questions ID)"),
 ]
 ADMIN_COMMANDS = [
     BotCommand("stats", "Learners, activity and answers today"),
@@ -147,14 +153,25 @@ async def _post_init(application: CoachApplication) -> None:
     scenarios = load_scenarios(kb, services.scenario_dir or SCENARIO_DIR)
     store = await SqliteProgressStore.open(database_path(services.settings.database_url))
     services.kb = kb
-    services.coach = Coach(kb, scenarios, store, clock=services.clock)
+    # Every question an answer may name: the bank's and the scenario steps' own.
+    questions = {**kb.questions}
+    for content in scenarios.values():
+        questions.update({q.id: q for q in content.questions.values()})
+    reviews = SqliteReviewStore(store, admin_ids=services.settings.admin_ids)
+    services.review_desk = ReviewDesk(reviews, kb, questions, clock=services.clock)
+    services.question_desk = QuestionDesk(services.review_desk, questions)
+    services.coach = Coach(
+        kb, scenarios, store, clock=services.clock, appeals=services.review_desk
+    )
     services.polls = store
     staff = StaffStore(store, admin_ids=services.settings.admin_ids)
     services.desk = StaffDesk(
         staff, application.bot.username, bot_id=application.bot.id, clock=services.clock
     )
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
-    services.reports = ReportDesk(staff, ReportStore(store), kb, titles, clock=services.clock)
+    services.reports = ReportDesk(
+        staff, ReportStore(store), kb, titles, clock=services.clock, reviews=reviews
+    )
     pushes = PushStore(store, clock=services.clock)
     zone = ZoneInfo(services.settings.timezone)
     delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
@@ -266,6 +283,12 @@ def build_application(
         CommandHandler("push", staff.on_push, filters=private),
         CommandHandler("pushes", staff.on_pushes, filters=private),
         CallbackQueryHandler(staff.on_push_button, pattern=BUTTON_PATTERN),
+        # The review queue (tutors: their cohorts' answers; admins: any).
+        CommandHandler("review", review.on_review, filters=private),
+        CallbackQueryHandler(review.on_review_button, pattern=REVIEW_BUTTONS),
+        CommandHandler("questions", review.on_questions, filters=private),
+        # A reply to the bot's message: a tutor's comment on a review, else an ordinary text.
+        MessageHandler(private & filters.TEXT & filters.REPLY & ~filters.COMMAND, review.on_reply),
         # Joining a cohort: /join CODE, or the deep link /start join_CODE.
         CommandHandler("join", staff.on_join, filters=private),
         CommandHandler(

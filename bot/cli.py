@@ -9,6 +9,7 @@ import logging
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -36,8 +37,11 @@ from knowledge.loader import (
 from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion
 from storage.reports import ReportStore
+from storage.reviews import SqliteReviewStore
 from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore, database_path
 from storage.staff import StaffStore, find_cohort
+from tutoring.examples import examples_yaml
+from tutoring.ports import ReviewItem
 
 
 def _settings() -> Settings:
@@ -387,6 +391,38 @@ def _content_questions(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- coach content examples
+
+
+def _content_examples(args: argparse.Namespace) -> int:
+    settings = _settings()
+    kb = _knowledge()
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise SystemExit(
+                f"error: --since wants a date like 2026-12-01, not {args.since!r}"
+            ) from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    where = {
+        askable.question.id: (
+            f"scenario step {askable.id} (its `ask:` block)"
+            if askable.case is not None
+            else f"bank question {askable.id}"
+        )
+        for askable in all_askables(kb, _scenarios(kb))
+    }
+    sys.stdout.write(examples_yaml(asyncio.run(_decided(settings, since)), where))
+    return 0
+
+
+async def _decided(settings: Settings, since: datetime | None) -> list[ReviewItem]:
+    async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
+        return await SqliteReviewStore(store).decided_since(since)
+
+
 # ---------------------------------------------------------------- wiring
 
 
@@ -410,6 +446,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagram.add_argument("scenario")
     diagram.set_defaults(handler=_content_diagram)
+
+    examples = content_commands.add_parser(
+        "examples", help="tutors' overrides as ready-to-paste rubric examples"
+    )
+    examples.add_argument(
+        "--from-reviews", action="store_true", required=True, help="from the review queue"
+    )
+    examples.add_argument("--since", help="only decisions from this date (YYYY-MM-DD) on")
+    examples.set_defaults(handler=_content_examples)
 
     cited = content_commands.add_parser(
         "citations", help="list every distinct legal citation and where it is used"

@@ -14,6 +14,8 @@ from flows.io import Button, Document, Reply
 from knowledge.loader import KnowledgeBase
 from storage.reports import LearnerSummary, ReportStore
 from storage.staff import RANK, Cohort, StaffStore, find_cohort
+from tutoring.ports import ReviewStore
+from tutoring.render import history_notes
 
 PAGE_PREFIX = "rp"
 
@@ -38,12 +40,16 @@ class ReportDesk:
         kb: KnowledgeBase,
         scenario_titles: dict[str, str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        reviews: ReviewStore | None = None,
     ) -> None:
+        """`reviews`: where the history of reviewed verdicts comes from (/learner, /evidence)."""
         self.staff = staff
         self.store = store
         self.kb = kb
         self.titles = scenario_titles
         self.clock = clock
+        self.reviews = reviews
 
     async def is_staff(self, user_id: int) -> bool:
         return RANK[await self.staff.role_of(user_id)] >= RANK["tutor"]
@@ -117,7 +123,9 @@ class ReportDesk:
         detail = await self.store.learner_detail(learner_id)
         if detail is None:
             return Reply(text=f"No learner {learner_id} has used the coach.")
-        return Reply(text=reports.learner_detail(detail, self.kb, scenario_titles=self.titles))
+        notes = await self._notes(learner_id)
+        text = reports.learner_detail(detail, self.kb, scenario_titles=self.titles, notes=notes)
+        return Reply(text=text)
 
     async def criteria(self, user_id: int, cohort_word: str | None) -> list[Reply]:
         scope = await self._scope(user_id, cohort_word)
@@ -148,7 +156,12 @@ class ReportDesk:
             return Reply(text=f"No learner {learner_id} has used the coach.")
         rows = await self.store.evidence([learner_id])
         page = reports.evidence_html(
-            summary, rows, self.kb, scenario_titles=self.titles, generated_at=self.clock()
+            summary,
+            rows,
+            self.kb,
+            scenario_titles=self.titles,
+            generated_at=self.clock(),
+            notes=await self._notes(learner_id),
         )
         return _document(f"evidence-{learner_id}.html", page, "Evidence checklist")
 
@@ -166,6 +179,11 @@ class ReportDesk:
             text=scope.title,
             document=Document(filename="progress.png", content=png, caption=scope.title),
         )
+
+    async def _notes(self, learner_id: int) -> dict[tuple[str, datetime], str]:
+        if self.reviews is None:
+            return {}
+        return history_notes(await self.reviews.items_of(learner_id))
 
     async def stats(self, user_id: int) -> Reply:
         refused = await refusal(self.staff, user_id, "admin", "/stats")

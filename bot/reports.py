@@ -26,6 +26,7 @@ from storage.reports import (
     LearnerSummary,
     TopicStat,
 )
+from tutoring.question_stats import QuestionStat
 
 UNIT_TITLES: dict[str, str] = {
     "POST": "Provide post-transaction customer service",
@@ -194,8 +195,10 @@ def learner_detail(
     kb: KnowledgeBase,
     *,
     scenario_titles: Mapping[str, str] | None = None,
+    notes: Mapping[tuple[str, datetime], str] | None = None,
 ) -> str:
-    """One learner: scenarios with scores, weakest topics and the last answers with verdicts."""
+    """One learner: scenarios with scores, weakest topics and the last answers with verdicts
+    (`notes`: a verdict's review history, by question id and time answered)."""
     titles = scenario_titles or {}
     learner = detail.learner
     lines = [
@@ -216,6 +219,9 @@ def learner_detail(
             f"{_verdict(answer.outcome, answer.score)}"
         )
         lines.append(f"  “{_clip(answer.answer, EXCERPT_MAX)}”")
+        note = (notes or {}).get((answer.question_id, answer.created_at))
+        if note:
+            lines.append(f"  ↳ {_clip(note, 200)}")
     return _fit(lines)
 
 
@@ -388,6 +394,36 @@ def answers_csv(answers: Sequence[AnswerRow], learners: Sequence[LearnerSummary]
     return _csv(header, rows)
 
 
+def questions_csv(stats: Sequence[QuestionStat]) -> bytes:
+    """One CSV row per question, worst first: facility, wrong answers, overrides, flags."""
+    header = (
+        "question_id",
+        "topic",
+        "answers",
+        "learners",
+        "facility_percent",
+        "overridden_up",
+        "overridden_down",
+        "flagged_percent",
+        "common_wrong_answers",
+    )
+    rows = [
+        (
+            stat.question_id,
+            stat.topic,
+            stat.answers,
+            stat.learners,
+            "" if stat.facility is None else f"{stat.facility * 100:.1f}",
+            stat.raised,
+            stat.lowered,
+            f"{stat.flagged_share * 100:.1f}",
+            _cell(" | ".join(f"{text} ×{count}" for text, count in stat.wrong)),
+        )
+        for stat in stats
+    ]
+    return _csv(header, rows)
+
+
 def progress_csv(rows: Sequence[LearnerSummary], kb: KnowledgeBase) -> bytes:
     """One CSV row per learner with a column per criterion (1 evidenced, 0 not, or practice)."""
     criteria = list(kb.criteria.values())
@@ -477,8 +513,10 @@ def evidence_html(
     *,
     scenario_titles: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
+    notes: Mapping[tuple[str, datetime], str] | None = None,
 ) -> bytes:
-    """A self-contained, printable evidence checklist for an assessor (UTF-8 HTML)."""
+    """A self-contained, printable evidence checklist for an assessor (UTF-8 HTML); `notes`:
+    a verdict's review history, by question id and time answered."""
     titles = scenario_titles or {}
     by_criterion: dict[str, list[EvidenceRow]] = defaultdict(list)
     for row in evidence:
@@ -517,13 +555,16 @@ def evidence_html(
         parts.append(f"<h2>{_e(unit)} – {_e(UNIT_TITLES.get(unit, unit))}</h2>")
         for criterion in criteria:
             rows = by_criterion.get(criterion.code, [])
-            parts += _criterion_html(criterion, rows, titles)
+            parts += _criterion_html(criterion, rows, titles, notes or {})
     parts.append("</body>\n</html>\n")
     return "\n".join(parts).encode("utf-8")
 
 
 def _criterion_html(
-    criterion: Criterion, rows: Sequence[EvidenceRow], titles: Mapping[str, str]
+    criterion: Criterion,
+    rows: Sequence[EvidenceRow],
+    titles: Mapping[str, str],
+    notes: Mapping[tuple[str, datetime], str],
 ) -> list[str]:
     css, status = _status(criterion, rows)
     parts = [
@@ -538,10 +579,12 @@ def _criterion_html(
         )
         for row in rows:
             activity = _activity(row, titles)
+            note = notes.get((row.question_id, row.created_at))
+            history = f'<br><span class="note">{_e(note)}</span>' if note else ""
             parts.append(
                 f"<tr><td>{_e(activity)}</td><td>{_e(_minute(row.created_at))}</td>"
                 f'<td class="answer">{_e(row.answer)}</td>'
-                f"<td>{_e(_verdict(row.outcome, row.score))}</td></tr>"
+                f"<td>{_e(_verdict(row.outcome, row.score))}{history}</td></tr>"
             )
         parts.append("</tbody>\n</table>")
     parts.append(

@@ -68,6 +68,13 @@ class Forget(Action):
     ask: int = Field(ge=0)
 
 
+class Appeal(Action):
+    """“I think this is right” on the verdict of the answer given to question `ask`."""
+
+    prefix = "a"
+    ask: int = Field(ge=0)
+
+
 def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     """Actions by prefix, for `unpack`; a prefix used twice is a programming error."""
     found = {cls.prefix: cls for cls in classes}
@@ -75,7 +82,7 @@ def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     return found
 
 
-LEARNER_ACTIONS = registry(Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget)
+LEARNER_ACTIONS = registry(Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget, Appeal)
 
 
 def unpack(data: str, actions: dict[str, type[Action]] = LEARNER_ACTIONS) -> Action | None:

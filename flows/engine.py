@@ -15,12 +15,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flows import render
-from flows.actions import Action, Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario, unpack
+from flows.actions import (
+    Action,
+    Appeal,
+    Choose,
+    Forget,
+    LawTopic,
+    Menu,
+    StartQuiz,
+    StartScenario,
+    unpack,
+)
 from flows.io import COMMANDS, MAX_ANSWER_CHARACTERS, Document, Input, Reply
 from flows.loader import ScenarioContent
 from flows.machine import ScenarioMachine, Turn, compile_all
 from flows.ports import (
     AnswerRecord,
+    Appeals,
     Commit,
     LearnerProfile,
     ProgressStore,
@@ -33,6 +44,9 @@ from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark
 from knowledge.models import AnyQuestion, ChoiceQuestion, OrderQuestion, Verdict
+
+# One line is enough for a tutor to see why the learner disagrees.
+MAX_REASON_CHARACTERS = 200
 
 # A session with no scenario under way (after a debrief or /cancel).
 _NO_SCENARIO: dict[str, object] = {
@@ -51,8 +65,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _answers_offer(inp: Input) -> bool:
-    """Whether an input answers an offered confirmation (a /forget button)."""
+def _answers_offer(session: SessionSnapshot, inp: Input) -> bool:
+    """Whether an input answers what the last reply offered: a /forget button, or the typed
+    reason for an appeal."""
+    if session.offered == "reason":
+        return inp.kind == "text"
     return inp.kind == "action" and isinstance(unpack(inp.action or ""), Forget)
 
 
@@ -100,12 +117,15 @@ class Coach:
         scenarios: Mapping[str, ScenarioContent],
         store: ProgressStore,
         clock: Callable[[], datetime] = utc_now,
+        appeals: Appeals | None = None,
     ) -> None:
+        """`appeals`: where "I think this is right" goes; without it the button is not shown."""
         self.kb = kb
         self.scenarios = dict(scenarios)
         self.machines: dict[str, ScenarioMachine] = compile_all(self.scenarios)
         self.store = store
         self.clock = clock
+        self.appeals = appeals
         self._locks = _LearnerLocks()
 
     @property
@@ -121,9 +141,9 @@ class Coach:
                 learner_id=learner.learner_id, updated_at=self.clock()
             )
             session, notice = self._still_valid(session)
-            withdrawn = session.offered is not None and not _answers_offer(inp)
+            withdrawn = session.offered is not None and not _answers_offer(session, inp)
             if withdrawn:  # a confirmation works only as the very next input
-                session = session.model_copy(update={"offered": None})
+                session = session.model_copy(update={"offered": None, "reason_for": None})
             outcome = await self._dispatch(session, inp)
             if notice is not None:
                 outcome.replies.insert(0, notice)
@@ -131,6 +151,8 @@ class Coach:
                 outcome.session = outcome.session or session
             if outcome.forget:
                 await self.store.forget_learner(learner.learner_id)
+                if self.appeals is not None:
+                    await self.appeals.forget(learner.learner_id)
                 return outcome.replies
             new_session = None
             if outcome.session is not None:
@@ -180,6 +202,8 @@ class Coach:
             return self._pushed_quiz(session, inp)
         if inp.kind == "push_undelivered":
             return self._withdraw_push(session, inp)
+        if session.offered == "reason":
+            return await self._reason(session, inp.text)
         return await self._text(session, inp.text)
 
     async def _command(self, session: SessionSnapshot, name: str, args: str) -> Outcome:
@@ -188,9 +212,13 @@ class Coach:
         active = session.scenario_id is not None
         match name:
             case "start":
+                # /start (also the cohort join link) offers the appeal button again: the
+                # learner may have a tutor now.
                 return Outcome(
                     [Reply(text=render.WELCOME), render.main_menu(resume=active)],
-                    session.model_copy(update={"paused": active}) if active else None,
+                    session.model_copy(update={"paused": active, "appeals_off": False})
+                    if active or session.appeals_off
+                    else None,
                 )
             case "menu":
                 paused = session.model_copy(update={"paused": True}) if active else None
@@ -229,6 +257,8 @@ class Coach:
             return await self._choose(session, action)
         if isinstance(action, StartQuiz):
             return self._start_quiz(session, action.quiz)
+        if isinstance(action, Appeal):
+            return await self._appeal(session, action.ask)
         if isinstance(action, LawTopic):
             if action.topic not in {e.topic for e in self.kb.entries.values()}:
                 return Outcome([render.law_topics(self.kb)])
@@ -349,11 +379,17 @@ class Coach:
                 created_at=now,
                 review=m.verdict.review,
                 unrecognised=m.verdict.unrecognised,
+                ask_seq=session.ask_seq,
             )
             for m in turn.marked
         ]
         ask_seq = session.ask_seq + 1
         replies = self._render_turn(content, turn, choice if pressed else None, before, ask_seq)
+        if turn.marked:
+            last = turn.marked[-1]
+            replies = self._offer_appeal(
+                session, content.question_for(last.step), last.verdict, replies
+            )
         if new_state == DEBRIEF:
             evidenced = self._evidenced(content, turn)
             replies.append(render.debrief(content, turn.results, self.kb, evidenced))
@@ -629,6 +665,7 @@ class Coach:
             created_at=self.clock(),
             review=verdict.review if verdict is not None else False,
             unrecognised=verdict.unrecognised if verdict is not None else (),
+            ask_seq=session.ask_seq,
         )
 
     def _quiz_answer(self, session: SessionSnapshot, answer: Answer, shown: str) -> Outcome:
@@ -643,9 +680,11 @@ class Coach:
         replies = [Reply(text=render.verdict_text(verdict))]
         if verdict.outcome != "correct":
             replies[0] = Reply(text=f"{render.verdict_text(verdict)}\n📖 {question.model_answer}")
-        return self._next_quiz_question(
+        outcome = self._next_quiz_question(
             session, session.quiz, replies, [record], correct=verdict.outcome == "correct"
         )
+        outcome.replies = self._offer_appeal(session, question, verdict, outcome.replies)
+        return outcome
 
     def _next_quiz_question(
         self,
@@ -689,6 +728,52 @@ class Coach:
         del outcome.replies[0]
         return outcome
 
+    # ------------------------------------------------------------------ appeals
+
+    def _offer_appeal(
+        self,
+        session: SessionSnapshot,
+        question: AnyQuestion,
+        verdict: Verdict,
+        replies: list[Reply],
+    ) -> list[Reply]:
+        """Put "I think this is right" under a typed answer's verdict (partial or incorrect and
+        not already flagged for a tutor), on the message the verdict is sent in."""
+        if (
+            self.appeals is None
+            or session.appeals_off
+            or isinstance(question, ChoiceQuestion | OrderQuestion)
+            or verdict.outcome == "correct"
+            or verdict.review
+        ):
+            return replies
+        return render.with_appeal_button(replies, session.ask_seq)
+
+    async def _appeal(self, session: SessionSnapshot, ask: int) -> Outcome:
+        if self.appeals is None:
+            return Outcome([Reply(text=render.NO_REVIEWER)])
+        result = await self.appeals.appeal(session.learner_id, ask)
+        if result == "sent":
+            offer = {"offered": "reason", "reason_for": ask, "appeals_off": False}
+            return Outcome([render.appeal_sent()], session.model_copy(update=offer))
+        if result == "no_reviewer":
+            return Outcome(
+                [Reply(text=render.NO_REVIEWER)], session.model_copy(update={"appeals_off": True})
+            )
+        if result == "already":
+            return Outcome([Reply(text=render.APPEAL_ALREADY)])
+        return Outcome([Reply(text=render.APPEAL_UNKNOWN)])
+
+    async def _reason(self, session: SessionSnapshot, text: str) -> Outcome:
+        """The learner's one-line reason for the appeal they just sent."""
+        done = session.model_copy(update={"offered": None, "reason_for": None})
+        reason = " ".join(text.split())[:MAX_REASON_CHARACTERS]
+        if not reason or self.appeals is None or session.reason_for is None:
+            return Outcome([Reply(text=render.REASON_EMPTY)], done)
+        added = await self.appeals.add_reason(session.learner_id, session.reason_for, reason)
+        open_question = self._current_question(session) is not None
+        return Outcome([render.reason_added(added, open_question)], done)
+
     # ------------------------------------------------------------------ other commands
 
     def _law(self, query: str) -> Reply:
@@ -709,6 +794,8 @@ class Coach:
 
     async def _my_data(self, learner_id: int) -> Outcome:
         data = await self.store.export_learner(learner_id)
+        if self.appeals is not None:
+            data["reviews"] = await self.appeals.export(learner_id)
         content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
         document = Document(
             filename="aftercare-coach-my-data.json",

@@ -73,6 +73,10 @@ def _case_context(
         days_since=int(days) if days.isdigit() else None,
         facts=dict(facts),
         values=values,
+        taught_texts=tuple(
+            (f"{question.prompt} {question.basis}", question.model_answer)
+            for question in content.questions.values()
+        ),
     )
 
 

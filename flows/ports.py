@@ -64,8 +64,13 @@ class SessionSnapshot(Record):
     """The case facts of this attempt (e.g. ("within_30_days", "yes")), which steps branch on."""
     ask_seq: int = 0
     """Counts questions asked; buttons carry it, so a button from an older question is stale."""
-    offered: Literal["forget"] | None = None
-    """A confirmation the last reply offered; the next input of any other kind withdraws it."""
+    offered: Literal["forget", "reason"] | None = None
+    """A confirmation the last reply offered (or, "reason", a one-line reason for an appeal
+    just sent); the next input of any other kind withdraws it."""
+    reason_for: int | None = None
+    """With offered "reason": the ask_seq of the appealed answer the reason belongs to."""
+    appeals_off: bool = False
+    """The learner was told nobody can review their answers: the appeal button is not offered."""
     version: int = 0
     updated_at: datetime
 
@@ -90,6 +95,8 @@ class AnswerRecord(Record):
     """The marker did not recognise everything in it: a tutor should check the verdict."""
     unrecognised: tuple[str, ...] = ()
     """What the marker did not recognise, quoted from the answer."""
+    ask_seq: int | None = None
+    """The session's ask_seq of the question this answers: names the answer in an appeal."""
 
 
 class ScenarioRun(Record):
@@ -152,4 +159,28 @@ class ProgressStore(Protocol):
 
     async def forget_learner(self, learner_id: int) -> None:
         """Erase the learner's personal data, session, answers and runs."""
+        ...
+
+
+AppealResult = Literal["sent", "already", "no_reviewer", "unknown"]
+
+
+class Appeals(Protocol):
+    """Where a learner's "I think this is right" goes (tutoring implements it): the engine
+    only records the press and the reason, and reports what happened."""
+
+    async def appeal(self, learner_id: int, ask_seq: int) -> AppealResult:
+        """Send the answer given at `ask_seq` to the learner's tutors' review queue."""
+        ...
+
+    async def add_reason(self, learner_id: int, ask_seq: int, reason: str) -> bool:
+        """Attach the learner's one-line reason to their open appeal; False if none is open."""
+        ...
+
+    async def export(self, learner_id: int) -> list[dict[str, Any]]:
+        """The learner's appeals and the tutors' decisions on their answers (for /mydata)."""
+        ...
+
+    async def forget(self, learner_id: int) -> None:
+        """Erase the learner's appeals and the decisions on their answers."""
         ...

@@ -2,8 +2,9 @@
 
 A bank question is named by its id (`cra-reject-window`); a scenario step by
 `SCENARIO_ID/STEP_ID` (`faulty-kettle-refund/reply_refund`), marked against the scenario's case
-in its first variant unless another variant is named. `coach grade`, `coach content questions`
-and the content check use this one catalogue, so a step is measured like any bank question.
+in the first variant that reaches the step unless another variant is named. `coach grade`,
+`coach content questions` and the content check use this one catalogue, so a step is measured
+like any bank question.
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ def find_askable(
                 + (f" ({', '.join(names)})" if names else " (it has none)")
             )
         index = names.index(variant)
+    else:
+        # The first version of the case that reaches the step: a step only the 45-day
+        # customer meets is marked against 45 days.
+        reaching = [
+            n
+            for n in range(max(1, len(variants)))
+            if step in reachable_steps(content, content.scenario.facts_for(n))
+        ]
+        index = reaching[0] if reaching else 0
     facts = content.scenario.facts_for(index)
     return Askable(
         question_id,
@@ -75,7 +85,7 @@ def find_askable(
 
 
 def all_askables(kb: KnowledgeBase, scenarios: Mapping[str, ScenarioContent]) -> Iterator[Askable]:
-    """Every bank question, then every scenario step (in its first variant)."""
+    """Every bank question, then every scenario step (in the first variant that reaches it)."""
     for question_id in kb.questions:
         yield find_askable(kb, scenarios, question_id)
     for scenario_id, content in scenarios.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from flows import placeholders
-from flows.actions import Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario
+from flows.actions import Appeal, Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario
 from flows.io import Button, Poll, Reply
 from flows.loader import ScenarioContent, case_values
 from flows.ports import AnswerRecord, ScenarioRun, StepResult
@@ -402,3 +402,49 @@ def forget_confirm(ask: int) -> Reply:
             ),
         ),
     )
+
+
+# --- appeals ("I think this is right") ---------------------------------------------------------
+
+APPEAL_LABEL = "🙋 I think this is right"
+NO_REVIEWER = (
+    "There's nobody to review your answers yet: you're not in a cohort with a tutor. Ask your"
+    " tutor for their join link – the 🙋 button comes back once you've joined."
+)
+APPEAL_ALREADY = "You've already sent this answer to your tutor – they'll get back to you."
+APPEAL_UNKNOWN = "I can't find that answer any more, so it can't be sent for review."
+REASON_EMPTY = "No reason added – your tutor will still review the answer."
+
+
+def with_appeal_button(replies: Sequence[Reply], ask: int) -> list[Reply]:
+    """Add the appeal button to the message the verdict goes out in: transports join a text
+    without buttons to the message after it, so that is the first one with buttons (or the last
+    message); the button then costs no Bot API call of its own."""
+    messages = [i for i, r in enumerate(replies) if r.kind == "message"]
+    if not messages:
+        return list(replies)
+    buttoned = [i for i in messages if replies[i].buttons]
+    target = buttoned[0] if buttoned else messages[-1]
+    row = (Button(label=APPEAL_LABEL, data=Appeal(ask=ask).pack()),)
+    reply = replies[target]
+    changed = Reply(text=reply.text, buttons=(*reply.buttons, row))
+    return [*replies[:target], changed, *replies[target + 1 :]]
+
+
+def appeal_sent() -> Reply:
+    return Reply(
+        text="🙋 Sent to your tutor's review queue – you'll hear back here.\n"
+        "If you like, type one line saying why you think it's right (or tap Carry on).",
+        buttons=((Button(label="▶️ Carry on", data=Menu(target="resume").pack()),),),
+    )
+
+
+def reason_added(added: bool, open_question: bool) -> Reply:
+    text = (
+        "📝 Thanks – your tutor will see your reason."
+        if added
+        else "Your tutor has already dealt with that answer, so the reason wasn't added."
+    )
+    if open_question:
+        text += " Carry on with the question above when you're ready (/resume shows it again)."
+    return Reply(text=text)

@@ -9,7 +9,7 @@ does not allow, steps out of order) always makes the answer incorrect.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +26,7 @@ from knowledge.models import (
     SharedClaim,
     TextQuestion,
     Verdict,
+    figure_unit,
 )
 from knowledge.patterns import Match, find, find_all, is_negated
 from knowledge.text import (
@@ -273,12 +274,14 @@ def _wrong_facts(
             for m in find_all(p, tokens)
         ):
             wrong.append(Problem(claim.id, claim.feedback))
-    # A bank question's prompt may set the case too ("bought in your shop 12 days ago").
-    wrong.extend(
-        _shared_claims_said(
-            question.shared_claims, tokens, hits, case or _case_in(question.prompt)
-        )
+    # A bank question's prompt may set the case too ("bought in your shop 12 days ago"). A
+    # rubric's own item of the same name speaks for it (its feedback fits the question), but
+    # the shared patterns still count.
+    own = {problem.kind for problem in wrong}
+    shared = _shared_claims_said(
+        question.shared_claims, tokens, hits, case or _case_in(question.prompt)
     )
+    wrong.extend(problem for problem in shared if problem.kind not in own)
     wrong.extend(Problem("wrong-law", note) for note in _law_problems(rubric.law_mentions, tokens))
     if _wrong_sections(question, tokens):
         wrong.append(
@@ -310,6 +313,11 @@ def _wrong_facts(
 
 _DENIED = frozenset({"appli", "matter", "relev", "count", "affect", "first", "yet"})
 DENIAL_REACH = 8
+# "…30 days so it's not late yet": a conjunction starts a clause the denial cannot reach past.
+_NEW_CLAUSE = frozenset({"so", "but", "becaus", "therefor", "sinc", "although", "though"})
+# "has passed", "is over", "had expired" (stems): what the clause named no longer holds.
+_STILL_VERBS = frozenset({"has", "have", "had", "is", "was", "s", "are", "were", "now"})
+_GONE = frozenset({"pass", "expir", "laps", "gone", "finish"})
 
 
 _AGO_RE = re.compile(
@@ -375,11 +383,16 @@ def _denied_after(tokens: Tokens, end: int) -> bool:
     apply", "the cooling-off period doesn't matter here"."""
     stems = tokens.stems
     for i in range(end, min(len(tokens), end + DENIAL_REACH)):
-        if i > end and tokens.breaks[i] != NO_BREAK:
+        if (i > end and tokens.breaks[i] != NO_BREAK) or stems[i] in _NEW_CLAUSE:
             return False
         if stems[i] == "irrelev":
             return True
         if stems[i] == "not" and any(s in _DENIED for s in stems[i + 1 : i + 3]):
+            return True
+        # "the 30-day right to reject has passed", "…is over", "…no longer applies"
+        if stems[i] in _STILL_VERBS and i + 1 < len(tokens) and stems[i + 1] in _GONE:
+            return True
+        if stems[i] == "no" and i + 1 < len(tokens) and stems[i + 1] == "longer":
             return True
     return False
 
@@ -567,6 +580,24 @@ def _sentence_of(tokens: Tokens, position: int) -> int:
     return position
 
 
+_CONDITION_WORDS = frozenset({"if", "unless", "until"})
+
+
+def _conditional_positions(tokens: Tokens) -> set[int]:
+    """Positions inside a condition: from 'if', 'unless', 'otherwise'… to the clause's end."""
+    inside: set[int] = set()
+    for i, stem in enumerate(tokens.stems):
+        if stem not in _CONDITION_WORDS:
+            continue
+        j = i
+        while j < len(tokens) and (j == i or tokens.breaks[j] == NO_BREAK):
+            if j > i and tokens.stems[j] == "then":  # "if nobody complains then…" ends it
+                break
+            inside.add(j)
+            j += 1
+    return inside
+
+
 def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
     """In a list-like answer, the items in which no concept was found."""
     items: list[tuple[int, int]] = []
@@ -584,10 +615,15 @@ def _unrecognised_items(tokens: Tokens, hits: _Hits) -> list[str]:
     # Only sentences that list something the rubric knows are lists; another sentence is
     # comment ("Fit for purpose. That's the main one, it has to work.").
     listing = {_sentence_of(tokens, p) for p in found}
+    conditional = _conditional_positions(tokens)
     stray: list[str] = []
     for first, last in items:
         words = [tokens.words[i] for i in range(first, last)]
         if all(w in _FILLER for w in words) or "unsure" in words:
+            continue
+        # "…if that fails or takes too long": what goes on a condition begun before is not an
+        # item of its own ("…or if they want more money" still is).
+        if first in conditional and tokens.stems[first] not in _CONDITION_WORDS:
             continue
         if _sentence_of(tokens, first) not in listing:
             continue
@@ -635,7 +671,12 @@ def _unexpected_numbers(
     )
     stray: list[int] = []
     for i, word in enumerate(tokens.stems):
-        if not word.isdigit() or i in in_durations or is_negated(tokens, i, ()):
+        if (
+            not word.isdigit()
+            or i in in_durations
+            or is_negated(tokens, i, ())
+            or (case is not None and _elapsed(tokens, i))
+        ):
             continue
         value = int(word)
         following = tokens.stems[i + 1] if i + 1 < len(tokens) else ""
@@ -655,6 +696,7 @@ def _unexpected_numbers(
         if (
             value in question.known_numbers
             or (case is not None and value in case.numbers)
+            or (case is not None and _taught_here(case, tokens, i, value))
             or (value == 100 and following in {"%", "percent", "per"})
             or following in _ORDINAL_ENDINGS
             # "two of them I remember", "3 of the 7 principles": a count of what is listed.
@@ -677,6 +719,30 @@ _LEGAL_WORDS = frozenset(
      "deadlin", "limit", "act", "regul", "section", "deduct", "guarante", "warranti", "allow",
      "repair", "replac", "respond", "repli"}
 )  # fmt: skip
+
+
+def _taught_here(case: CaseContext, tokens: Tokens, position: int, value: int) -> bool:
+    """Whether another step of the case teaches this figure about the same thing: its clause
+    shares a word with a model-answer clause that uses it ("6-year limitation")."""
+    taught = case.taught.get((value, figure_unit(tokens.stems, position)))
+    if not taught:
+        return False
+    start = position
+    while start > 0 and tokens.breaks[start] == NO_BREAK:
+        start -= 1
+    end = position + 1
+    while end < len(tokens) and tokens.breaks[end] == NO_BREAK:
+        end += 1
+    return bool(taught.intersection(tokens.stems[start:end]))
+
+
+def _elapsed(tokens: Tokens, position: int) -> bool:
+    """'over a week ago', 'two weeks later': time that has passed in the case, not a period
+    the law sets."""
+    return bool(_ELAPSED.intersection(tokens.stems[position + 1 : position + 4]))
+
+
+_ELAPSED = frozenset({"ago", "later", "since"})
 
 
 def _legal_clause(tokens: Tokens, position: int) -> bool:
@@ -726,6 +792,10 @@ def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
         if not hits:
             continue
         if not mention.fits and law.replaced_by is None and fitting_named:
+            # "CPA 1987 or CRA 2015" is a guess between laws, not a true extra statement.
+            if not _offered_as_alternative(tokens, hits, named, mentions):
+                continue
+            notes.append(f"Choose the law that applies: not the {law.name}.")
             continue
         if law.replaced_by is not None:
             if not any(_said_to_be_old(tokens, m.start) for m in hits):
@@ -741,6 +811,28 @@ def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
         ):
             notes.append(f"Check the year: it is the {law.name}.")
     return notes
+
+
+def _offered_as_alternative(
+    tokens: Tokens,
+    other: Sequence[Match],
+    named: Mapping[str, Sequence[Match]],
+    mentions: Sequence[LawMention],
+) -> bool:
+    """Whether a law is named as an 'or' alternative to the law that applies, in one clause."""
+    fitting = [m for mention in mentions if mention.fits for m in named[mention.law.id]]
+    for a in other:
+        for b in fitting:
+            first, second = (a, b) if a.start < b.start else (b, a)
+            between = range(first.end, second.start)
+            if (
+                between
+                and all(tokens.breaks[i] < SENTENCE_BREAK for i in between)
+                and "or" in {tokens.stems[i] for i in between}
+                and len(between) <= 3
+            ):
+                return True
+    return False
 
 
 def _preceded_by(tokens: Tokens, start: int, words: Sequence[str]) -> bool:
@@ -903,7 +995,11 @@ def _wrong_sections(question: TextQuestion | NumericQuestion, tokens: Tokens) ->
 def _cited(tokens: Tokens, position: int) -> bool:
     """Whether the number at `position` cites the law (s.75, reg. 31, Art. 12, and the end of
     a range: the 11 of "ss.9-11")."""
-    if position >= 2 and tokens.stems[position - 1].isdigit():
+    if (
+        position >= 2
+        and tokens.stems[position - 1].isdigit()
+        and tokens.breaks[position] < SENTENCE_BREAK  # "ss.9-11", "ss 9 to 11"; not "s.23; 6"
+    ):
         return _cited(tokens, position - 1)
     if position == 0 or tokens.stems[position - 1] not in _CITATION_WORDS:
         return False
@@ -931,6 +1027,24 @@ def _figures(tokens: Tokens) -> list[tuple[int, int, str | None]]:
     return found
 
 
+def _hedged(tokens: Tokens, figures: Sequence[tuple[int, int, str | None]], value: int) -> bool:
+    """A rival figure in the answer's first clause ("14 days or 30 days")."""
+    return bool(figures) and any(
+        (other, other_unit) != (value, figures[0][2]) and _same_clause(tokens, figures[0][0], at)
+        for at, other, other_unit in figures[1:]
+    )
+
+
+_CONCLUSION_WORDS = frozenset({"so", "therefor", "henc", "answer", "=", "thus"})
+
+
+def _concludes(tokens: Tokens, position: int) -> bool:
+    """Whether the figure at `position` opens its clause after 'so', 'therefore', 'answer'."""
+    start = max(0, position - 2)
+    opens_clause = any(tokens.breaks[i] != NO_BREAK for i in range(start, position + 1))
+    return opens_clause and bool(_CONCLUSION_WORDS.intersection(tokens.stems[start:position]))
+
+
 def _same_clause(tokens: Tokens, first: int, second: int) -> bool:
     return all(tokens.breaks[i] == NO_BREAK for i in range(first + 1, second + 1))
 
@@ -946,13 +1060,19 @@ def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
     # The answer is the first figure stated; later clauses may explain ("12 months: the
     # period ends 12 months after the normal 14 days"), but a rival figure in the same
     # clause ("14 days or 30 days") is hedging.
+    wrong = _hedged(tokens, figures, value)
+    # "9 or 10 are promoters, so 9": a hedge the answer settles by picking one of its figures.
+    settled = [
+        f
+        for n, f in enumerate(figures)
+        if n and _concludes(tokens, f[0]) and any(f[1:] == e[1:] for e in figures[:n])
+    ]
+    if wrong and settled:
+        figures = [f for f in figures if f[0] >= settled[-1][0]]
+        wrong = _hedged(tokens, figures, value)
     right = bool(figures) and (
         (figures[0][1] == value and figures[0][2] == unit)
         or (figures[0][1] == as_written and figures[0][2] is None)
-    )
-    wrong = bool(figures) and any(
-        (other, other_unit) != (value, figures[0][2]) and _same_clause(tokens, figures[0][0], at)
-        for at, other, other_unit in figures[1:]
     )
     if right and not wrong:
         # The figure is right; what else the answer says about the law must be right too.

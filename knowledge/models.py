@@ -29,7 +29,7 @@ from pydantic import (
 
 from knowledge import citations
 from knowledge.patterns import Pattern, PatternError, compile_pattern
-from knowledge.text import durations, tokenize, tokenize_cached
+from knowledge.text import NO_BREAK, durations, tokenize, tokenize_cached
 
 CRITERION_RE = re.compile(r"^(POST:P[1-4]|Y/504/6243:[12]\.\d|A/500/7158:[12]\.\d)$")
 ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -280,6 +280,27 @@ class SharedClaim(ForbiddenClaim):
         return True
 
 
+# Words too common to show two clauses are about the same thing (stems).
+_COMMON_STEMS = frozenset(
+    {"within", "after", "befor", "from", "that", "this", "have", "your", "their", "will",
+     "must", "with", "they", "them", "what", "when", "which", "week", "month", "year", "hour",
+     "days", "more", "than", "also", "only", "into", "onto", "about"}
+)  # fmt: skip
+
+
+_UNIT_STEMS = frozenset({"day", "week", "month", "year", "hour", "%", "percent"})
+
+
+def figure_unit(stems: Sequence[str], position: int) -> str:
+    """The unit after the number at `position` ("day", "month", "%"), or ""."""
+    following = stems[position + 1] if position + 1 < len(stems) else ""
+    return following if following in _UNIT_STEMS else ""
+
+
+def _content_words(stems: Sequence[str]) -> set[str]:
+    return {w for w in stems if len(w) >= 4 and w not in _COMMON_STEMS and not w.isdigit()}
+
+
 @dataclass(frozen=True)
 class CaseContext:
     """What a scenario step's answer is marked against besides its question: the case.
@@ -294,6 +315,29 @@ class CaseContext:
     facts: Mapping[str, str] = dataclass_field(default_factory=dict)
     values: Mapping[str, str] = dataclass_field(default_factory=dict)
     """The case card's values by name (name, reference, product, price, payment)."""
+    taught_texts: tuple[tuple[str, str], ...] = ()
+    """The scenario's questions as (task and basis, model answer): a reply may repeat a figure
+    another step of the same case teaches ("6 years to claim"), about the same thing."""
+
+    @cached_property
+    def taught(self) -> Mapping[tuple[int, str], frozenset[str]]:
+        """Each figure the model answers use (a number and its unit, "" for none), with the
+        words of its clause and its task."""
+        words: dict[tuple[int, str], set[str]] = {}
+        for task, answer in self.taught_texts:
+            asked = _content_words(tokenize_cached(task).stems)
+            tokens = tokenize_cached(answer)
+            start = 0
+            for end in range(1, len(tokens) + 1):
+                if end < len(tokens) and tokens.breaks[end] == NO_BREAK:
+                    continue
+                clause = tokens.stems[start:end]
+                for at, w in enumerate(clause):
+                    if w.isdigit():
+                        key = (int(w), figure_unit(clause, at))
+                        words.setdefault(key, set()).update(_content_words(clause), asked)
+                start = end
+        return {n: frozenset(ws) for n, ws in words.items()}
 
     @cached_property
     def numbers(self) -> frozenset[int]:
@@ -542,9 +586,7 @@ class TextQuestion(QuestionBase):
         copy._shared_claims = tuple(
             claim
             for claim in claims
-            if claim.applies_to(self.topic, self.entries)
-            and claim.id not in self.rubric.allows
-            and claim.id not in {own.id for own in self.rubric.forbidden}
+            if claim.applies_to(self.topic, self.entries) and claim.id not in self.rubric.allows
         )
         return copy
 

@@ -139,6 +139,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"\1 number",
         ),
         (r"at the (?:latest|most)", ""),
+        (r"ts? ?(?:&|and|n) ?cs?", "terms"),
         (r"if not,?", "otherwise"),
         # "if that doesn't work, money back": the "not" is the failed repair's, not the refund's.
         (
@@ -205,6 +206,16 @@ def _spoken_year(match: re.Match[str]) -> str:
     return str(century * 100 + _TENS[match.group(2)] * 10 + unit)
 
 
+_SHORT_YEAR_RE = re.compile(
+    r"\b(act|cra|cpa|ccr|ccrs|dpa|gdpr|sga|sgsa|eqa|dmcc|cputr|dda|regs?) ?'(\d\d)\b"
+)
+
+
+def _full_year(two_digits: str) -> str:
+    return ("20" if int(two_digits) <= 40 else "19") + two_digits
+
+
+_RANGE_UNIT_RE = re.compile(r"\b(\d+) (or|to|and) (\d+) (days?|weeks?|months?|years?|hours?)\b")
 _SPELLING_RE = re.compile(
     r"(?<![\w-])("
     + "|".join(re.escape(k) for k in sorted(_SPELLINGS, key=len, reverse=True))
@@ -319,6 +330,8 @@ def _canonical_text(text: str) -> str:
     text = text.replace("\u201c", '"').replace("\u201d", '"')
     text = _SPELLING_RE.sub(lambda m: _SPELLINGS[m.group(1)], text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 30,000 is one number
+    # "CPA '87", "the CRA '15": a law's year written short.
+    text = _SHORT_YEAR_RE.sub(lambda m: f"{m.group(1)} {_full_year(m.group(2))}", text)
     text = _NUMBER_TYPO_RE.sub(lambda m: _NUMBER_TYPOS[m.group(1)], text)
     text = _GLUED_UNIT_RE.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
     text = _IZE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}s{m.group(3)}", text)
@@ -332,6 +345,9 @@ def _canonical_text(text: str) -> str:
     text = alpha2digit(text, "en", threshold=0)
     text = re.sub(r"(?<=\d)(?=[a-z])", " ", text)
     text = re.sub(r"\b(ss?|regs?|arts?|sch)(?=\d)", r"\1 ", text)  # "s75" cites s.75
+    text = _RANGE_UNIT_RE.sub(
+        lambda m: f"{m.group(1)} {m.group(4)} {m.group(2)} {m.group(3)} {m.group(4)}", text
+    )
     text = _HALF_YEAR_RE.sub("6 months", text)
     text = _DECADE_RE.sub(lambda m: f"{int(m.group(1) or 1) * 10} years", text)
     text = _ONE_UNIT_RE.sub(lambda m: f"1 {m.group(2)}", text)

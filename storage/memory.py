@@ -11,6 +11,7 @@ from flows.ports import (
     AnswerRecord,
     Commit,
     LearnerProfile,
+    Outcome,
     ScenarioRun,
     SessionSnapshot,
     StaleSessionError,
@@ -140,3 +141,24 @@ class MemoryProgressStore:
         """The learner and question a poll was sent for, or None for an unknown poll."""
         await asyncio.sleep(0)
         return self._polls.get(poll_id)
+
+    # --- for the in-memory review store (storage.memory_reviews) -------------------------------
+
+    def all_answers(self) -> list[AnswerRecord]:
+        """Every learner's answers, each learner's in the order they were committed."""
+        return [a for learner in self._learners.values() for a in learner.answers]
+
+    def learner_name(self, learner_id: int) -> str:
+        learner = self._learners.get(learner_id)
+        return learner.profile.display_name if learner else ""
+
+    def set_verdict(self, learner_id: int, ask_seq: int, outcome: Outcome, score: float) -> None:
+        """Give the learner's newest answer to question `ask_seq` a tutor's verdict."""
+        learner = self._learners.get(learner_id)
+        if learner is None:
+            return
+        for index in reversed(range(len(learner.answers))):
+            if learner.answers[index].ask_seq == ask_seq:
+                changed = {"outcome": outcome, "score": score}
+                learner.answers[index] = learner.answers[index].model_copy(update=changed)
+                return

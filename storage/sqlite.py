@@ -109,7 +109,8 @@ class Migration:
 
 
 def load_migrations() -> tuple[Migration, ...]:
-    """The shipped migrations in order; numbering must run 1, 2, 3 … without gaps."""
+    """The shipped migrations in order; numbers are unique and start at 1. Gaps are allowed:
+    features developed side by side each take a number, and one may land before another."""
     found: list[Migration] = []
     for entry in (resources.files("storage") / "migrations").iterdir():
         if not entry.name.endswith(".sql"):
@@ -121,8 +122,8 @@ def load_migrations() -> tuple[Migration, ...]:
         found.append(Migration(int(match[1]), entry.name.removesuffix(".sql"), sql))
     found.sort(key=lambda migration: migration.version)
     versions = [migration.version for migration in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise ValueError(f"migrations must be numbered 1, 2, 3 … without gaps: found {versions}")
+    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
+        raise ValueError(f"migrations must have unique numbers from 1: found {versions}")
     return tuple(found)
 
 
@@ -166,15 +167,18 @@ async def _apply_pending(db: aiosqlite.Connection, migrations: Sequence[Migratio
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    rows = list(await db.execute_fetchall("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
-    current = int(rows[0][0])
+    rows = list(await db.execute_fetchall("SELECT version FROM schema_version"))
+    applied = {int(row[0]) for row in rows}
+    current = max(applied, default=0)
     if current > latest:
         raise SchemaVersionError(
             f"the database is at schema version {current}, newer than this code knows"
             f" ({latest}): upgrade Aftercare Coach or point DATABASE_URL at another file"
         )
     for migration in migrations:
-        if migration.version <= current:
+        # By set, not by the highest number: a migration numbered below one already applied
+        # (merged later from a branch developed in parallel) still runs.
+        if migration.version in applied:
             continue
         for statement in split_statements(migration.sql):
             await db.execute(statement)
@@ -305,8 +309,9 @@ ON CONFLICT (id) DO NOTHING
 """
 _INSERT_ANSWER = """
 INSERT INTO answers (learner_id, question_id, answer, outcome, score, criteria, topic,
-                     scenario_id, step, source, push_id, created_at, review, unrecognised)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     scenario_id, step, source, push_id, created_at, review, unrecognised,
+                     ask_seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_RUN = """
 INSERT INTO scenario_runs (learner_id, scenario_id, score, results, finished_at)
@@ -314,7 +319,7 @@ VALUES (?, ?, ?, ?, ?)
 """
 _SELECT_ANSWERS = """
 SELECT learner_id, question_id, answer, outcome, score, criteria, topic, scenario_id, step,
-       source, push_id, created_at, review, unrecognised
+       source, push_id, created_at, review, unrecognised, ask_seq
 FROM answers WHERE learner_id = ? ORDER BY id
 """
 _SELECT_RUNS = """
@@ -785,6 +790,7 @@ def _answer_row(answer: AnswerRecord) -> tuple[object, ...]:
         answer.created_at.isoformat(),
         int(answer.review),
         json.dumps(list(answer.unrecognised)),
+        answer.ask_seq,
     )
 
 
@@ -814,6 +820,7 @@ async def _fetch_answers(db: aiosqlite.Connection, learner_id: int) -> list[Answ
                 "created_at": datetime.fromisoformat(row[11]),
                 "review": bool(row[12]),
                 "unrecognised": tuple(json.loads(row[13])),
+                "ask_seq": row[14],
             }
         )
         for row in rows

@@ -16,6 +16,8 @@ from bot.settings import Settings
 from bot.staff import StaffDesk
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
+from tutoring.question_stats import QuestionDesk
+from tutoring.review import ReviewDesk
 
 
 class PollRegistry(Protocol):
@@ -60,6 +62,8 @@ class BotServices:
     desk: StaffDesk | None = None
     reports: ReportDesk | None = None
     push_desk: PushDesk | None = None
+    review_desk: ReviewDesk | None = None
+    question_desk: QuestionDesk | None = None
     inbox: Inbox | None = None
     """The durable inbox and outbox (bot/telegram/inbox.py)."""
     clock: Callable[[], datetime] = utc_now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import MessageOriginUser, Update
 
+from bot import reports
 from bot.pushing import PUSH_ACTIONS, PushDesk
 from bot.reporting import ReportDesk, parse_page_data
 from bot.staff import JOIN_PREFIX, Caller, StaffDesk
@@ -11,7 +12,7 @@ from bot.telegram.context import CoachContext
 from bot.telegram.learner import learner_of, on_text
 from bot.telegram.render import acknowledge, edit_reply, escape, send_replies
 from flows.actions import unpack
-from flows.io import Reply
+from flows.io import Document, Reply
 
 FORWARD_PLEASE = (
     "Reply to a message of theirs that you forwarded to me, or give their numeric id or @username."
@@ -119,7 +120,12 @@ async def on_progress(update: Update, context: CoachContext) -> None:
     if not await _reports(context).is_staff(user.id):
         await on_text(update, context)
         return
-    await _send(update, context, [await _reports(context).progress(user.id, _arg(context))])
+    report = await _reports(context).progress(user.id, _arg(context))
+    desk = context.bot_data.review_desk
+    line = await desk.open_line(user.id, _arg(context)) if desk is not None else ""
+    if line:  # the review queue's size rides in the same message
+        report = Reply(text=f"{report.text}\n\n{line}", buttons=report.buttons)
+    await _send(update, context, [report])
 
 
 async def on_progress_page(update: Update, context: CoachContext) -> None:
@@ -153,7 +159,16 @@ async def on_criteria(update: Update, context: CoachContext) -> None:
 async def on_export(update: Update, context: CoachContext) -> None:
     if update.effective_user is not None:
         user_id = update.effective_user.id
-        await _send(update, context, await _reports(context).export(user_id, _arg(context)))
+        replies = await _reports(context).export(user_id, _arg(context))
+        questions = context.bot_data.question_desk
+        if questions is not None and all(r.kind == "document" for r in replies):
+            found = await questions.stats(user_id, _arg(context))
+            if not isinstance(found, str):
+                stamp = context.bot_data.clock().strftime("%Y%m%d")
+                content = reports.questions_csv(found[1])
+                document = Document(filename=f"questions-{stamp}.csv", content=content)
+                replies.append(Reply(kind="document", text="Questions", document=document))
+        await _send(update, context, replies)
 
 
 async def on_evidence(update: Update, context: CoachContext) -> None:

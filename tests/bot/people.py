@@ -14,11 +14,15 @@ from tests.conftest import TEST_SCENARIOS
 
 @asynccontextmanager
 async def running_app(
-    db_path: Path, fake: RecordingRequest, admin_ids: Sequence[int]
+    db_path: Path,
+    fake: RecordingRequest,
+    admin_ids: Sequence[int],
+    scenario_dir: Path | None = TEST_SCENARIOS,
 ) -> AsyncIterator[CoachApplication]:
-    """The bot on the test scenarios, started as `coach run` starts it, over the fake."""
+    """The bot on the test scenarios (None: the shipped ones), started as `coach run` starts
+    it, over the fake."""
     settings = settings_for(db_path, admin_ids=tuple(admin_ids))
-    application = build_application(settings, request=fake, scenario_dir=TEST_SCENARIOS)
+    application = build_application(settings, request=fake, scenario_dir=scenario_dir)
     async with application:
         await application.post_init(application)  # type: ignore[misc]
         await application.start()

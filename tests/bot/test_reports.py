@@ -422,3 +422,20 @@ async def test_stats_text(reports: ReportStore) -> None:
         "Scenarios finished: 3",
         "Quiz pushes pending: 0",
     ]
+
+
+async def test_evidence_shows_a_verdicts_review_history(
+    reports: ReportStore, kb: KnowledgeBase
+) -> None:
+    alice = await reports.learner_summary(ALICE)
+    assert alice is not None
+    evidence = await reports.evidence([ALICE])
+    first = evidence[0]
+    note = "marked incorrect automatically, corrected to correct by tutor 2 on 1 Dec 2026: <ok>"
+    page = evidence_html(
+        alice, evidence, kb, notes={(first.question_id, first.created_at): note}
+    ).decode("utf-8")
+    assert (
+        '<span class="note">marked incorrect automatically, corrected to correct by tutor 2'
+        " on 1 Dec 2026: &lt;ok&gt;</span>"
+    ) in page

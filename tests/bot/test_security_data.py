@@ -49,6 +49,12 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
         await people.say(LEARNER, "/stats")  # refused: a learner is no admin
         await people.say(LEARNER, "/scenarios")
         await people.press(LEARNER, "s|test-kettle")
+        await people.say(LEARNER, "vuvuzela")  # marked incorrect: the learner appeals
+        await people.press(LEARNER, button_data(bot.fake, "🙋"))
+        await people.say(LEARNER, "quokkas know I was right")
+        await people.say(TUTOR, "/review")
+        await people.press(TUTOR, button_data(bot.fake, "✅ Correct"))
+        await people.press(TUTOR, button_data(bot.fake, "No comment"))
         await people.say(LEARNER, ANSWER)
         await people.say(TUTOR, f"/push {quiz.id} Class")
         await status_is(bot, 1, "sent")
@@ -65,6 +71,9 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
             ("/stats", 1)
         ]
         assert ANSWER in [a["answer"] for a in exported["answers"]]
+        assert coach.appeals is not None
+        [review] = await coach.appeals.export(LEARNER)
+        assert (review["reason"], review["decision"]) == ("quokkas know I was right", "correct")
 
         await people.say(LEARNER, "/forget")
         await people.press(LEARNER, button_data(bot.fake, "Yes, erase it"))
@@ -73,7 +82,15 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
         store = coach.store
         assert isinstance(store, SqliteProgressStore)
         on_disk = read_database_files(tmp_path)
-        for trace in (NAME, HANDLE, "xylophonic", f'"learner_id": {LEARNER}'):
+        assert await coach.appeals.export(LEARNER) == []
+        for trace in (
+            NAME,
+            HANDLE,
+            "xylophonic",
+            "vuvuzela",
+            "quokkas",
+            f'"learner_id": {LEARNER}',
+        ):
             assert trace.encode() not in on_disk, trace
 
 

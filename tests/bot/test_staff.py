@@ -140,9 +140,9 @@ async def test_reports_for_a_tutor_and_an_admin(people: People, fake: RecordingR
     before = len(fake.sent("sendDocument"))
     await people.say(TUTOR, "/export Reports")
     documents = fake.sent("sendDocument")[before:]
-    assert len(documents) == 2
+    assert len(documents) == 3  # answers, progress and questions
     await people.say(TUTOR, f"/evidence {LEARNER}")
-    assert len(fake.sent("sendDocument")) == before + 3
+    assert len(fake.sent("sendDocument")) == before + 4
     await people.say(TUTOR, "/chart")
     assert fake.sent("sendPhoto")
 

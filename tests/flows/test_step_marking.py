@@ -104,3 +104,75 @@ def test_a_brief_that_gives_the_cases_own_details_passes_them_on(
     assert mark(step.question, brief, step.case).outcome == "correct"
     # Without the case, a name and a reference are just words.
     assert mark(step.question, "Gary Mitchell, CMP-9021").outcome == "incorrect"
+
+
+def test_time_that_has_passed_in_the_case_is_not_a_figure_of_the_law(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    step = find_askable(kb, shipped, "late-refund-complaint/reply")
+    reply = (
+        "I understand, and I'm sorry we've let you down - your refund should have been made over"
+        " a week ago. I've just refunded the full £189 plus the £4.99 delivery charge to your"
+        " card. I'll call you on Friday to check it has arrived."
+    )
+    assert mark(step.question, reply, step.case).outcome == "correct"
+    late = reply.replace("over a week ago", "within 60 days")
+    assert mark(step.question, late, step.case).outcome == "incorrect"
+
+
+def test_a_window_said_to_have_passed_is_not_offered(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    step = find_askable(kb, shipped, "laptop-fault-after-six-months/remedy")
+    passed = "The 30-day right to reject has passed, so a free repair or replacement, his choice."
+    assert mark(step.question, passed, step.case).outcome == "correct"
+    offered = "He can use the 30-day right to reject, or a free repair or replacement."
+    assert mark(step.question, offered, step.case).outcome == "incorrect"
+
+
+def test_a_step_is_marked_against_the_version_of_the_case_that_reaches_it(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    # Only the customer who bought the kettle 45 days ago is offered a repair.
+    step = find_askable(kb, shipped, "faulty-kettle-refund/reply_repair")
+    assert step.case is not None
+    assert step.case.days_since == 45
+    assert mark(step.question, step.question.model_answer, step.case).outcome == "correct"
+
+
+def test_what_the_case_excludes_is_wrong_to_promise(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    shoes = find_askable(kb, shipped, "online-shoes-cancellation/acknowledge")
+    both = "Dear Ms Hassan, thank you for your email. I confirm both items are cancelled."
+    assert "cancel-both" in mark(shoes.question, both, shoes.case).misconceptions
+    refund = find_askable(kb, shipped, "late-refund-complaint/reply")
+    short = "Sorry again. I've refunded the £189 today and I'll call you on Friday to check."
+    assert "price-only" in mark(refund.question, short, refund.case).misconceptions
+    full = short.replace("the £189", "the £189 and the £4.99 delivery")
+    assert mark(refund.question, full, refund.case).outcome == "correct"
+
+
+def test_a_rubric_item_of_the_same_name_does_not_hide_the_shared_patterns(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    # The kitchen's first reply has its own "dismissive" item; the shared one's patterns
+    # ("sorry you feel that way") still count, reported once under the rubric's feedback.
+    step = find_askable(kb, shipped, "poor-kitchen-fitting/acknowledge")
+    verdict = mark(step.question, "I'm sorry you feel that way. I'll look into it.", step.case)
+    assert verdict.misconceptions.count("dismissive") == 1
+    assert verdict.outcome == "incorrect"
+
+
+def test_a_figure_another_step_of_the_case_teaches_may_be_repeated(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    step = find_askable(kb, shipped, "laptop-fault-after-six-months/record")
+    record = (
+        "Rohan Shah RET-3319, battery fault from manufacture. Replacement ordered under CRA s.23;"
+        " 6-year limitation explained. Follow-up: call on Friday."
+    )
+    assert mark(step.question, record, step.case).outcome == "correct"
+    # The same figure about something else is still a wrong figure.
+    wrong = record.replace("6-year limitation explained", "6 days to reject explained")
+    assert mark(step.question, wrong, step.case).outcome == "incorrect"

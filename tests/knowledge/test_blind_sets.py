@@ -14,6 +14,9 @@ general fixes they led to; see the README's marking section for the per-question
 | new_questions_blind (the 17 questions added for issue 10) | 134 | 80.6% / 2.0% / 0.7% |
 | bank3_blind (one class's ordinary mix, after all the fixes above) | 248 | 89.1% / 4.9% / 3.6% |
 | steps4_blind (one class's ordinary mix, likewise) | 357 | 83.2% / 2.7% / 0.8% |
+| wave4_blind (another class, bank and steps, after all of the above) | 236 | 80.9% / 3.2% / 1.7% |
+| wave5_blind (all steps, 56 bank questions, after all of the above) | 423 | 82.3% / 1.3% / 3.3% |
+| core_hard_blind (the 36 core questions in hard styles, likewise) | 360 | 83.1% / 3.5% / 4.4% |
 
 The floors below are what the marker reaches now, so a change that makes marking worse
 fails; they are below the targets (97% agreement, no wrong answer marked correct, at most 5%
@@ -28,14 +31,17 @@ from tests.blind import DATA, grade_set, tally
 
 FLOORS = {
     # set: (least agreement, most wrong marked correct, most flagged)
-    "bank_blind_answers.yaml": (0.90, 0.01, 0.05),
-    "steps1_blind_answers.yaml": (0.90, 0.025, 0.02),
-    "steps2_blind_answers.yaml": (0.85, 0.02, 0.01),
-    "bank2_blind_answers.yaml": (0.88, 0.05, 0.065),
-    "steps3_blind_answers.yaml": (0.83, 0.015, 0.015),
-    "new_questions_blind_answers.yaml": (0.90, 0.025, 0.01),
-    "bank3_blind_answers.yaml": (0.91, 0.025, 0.03),
-    "steps4_blind_answers.yaml": (0.87, 0.025, 0.01),
+    "bank_blind_answers.yaml": (0.9, 0.005, 0.045),
+    "steps1_blind_answers.yaml": (0.91, 0.01, 0.02),
+    "steps2_blind_answers.yaml": (0.87, 0.01, 0.01),
+    "bank2_blind_answers.yaml": (0.9, 0.02, 0.06),
+    "steps3_blind_answers.yaml": (0.84, 0.005, 0.015),
+    "new_questions_blind_answers.yaml": (0.9, 0.005, 0.01),
+    "bank3_blind_answers.yaml": (0.93, 0.015, 0.03),
+    "steps4_blind_answers.yaml": (0.88, 0.005, 0.01),
+    "wave4_blind_answers.yaml": (0.91, 0.005, 0.01),
+    "wave5_blind_answers.yaml": (0.85, 0.005, 0.035),
+    "core_hard_blind_answers.yaml": (0.9, 0.005, 0.04),
 }
 
 

@@ -393,3 +393,63 @@ def test_shipped_rubrics_on_iqa_lessons(
     kb: KnowledgeBase, question_id: str, answer: str, outcome: str
 ) -> None:
     assert mark(kb.questions[question_id], answer).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("9 or 10 are promoters, so 9", "correct"),
+        ("9 or 10", "incorrect"),
+        ("8, so 9", "incorrect"),
+    ],
+)
+def test_a_hedge_settled_by_the_answer_is_its_answer(
+    kb: KnowledgeBase, answer: str, outcome: str
+) -> None:
+    assert mark(kb.questions["nps-promoter-score"], answer).outcome == outcome
+
+
+def test_a_denial_does_not_reach_past_a_new_clause(kb: KnowledgeBase) -> None:
+    # "so it's not late yet" is about the refund, not a denial of the 30 days just claimed.
+    verdict = mark(
+        kb.questions["ccr-refund-timing"],
+        "14 days. Refunds can take up to 30 days so it's not late yet.",
+    )
+    assert "refund-takes-longer" in verdict.misconceptions
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "outcome"),
+    [
+        ("cra-claim-time-limit", "5 or 6 years I think", "incorrect"),  # a hedge, read as one
+        ("cpa-product-liability", "CPA '87", "correct"),  # a law's year written short
+        ("cra-change-of-mind", "no legal right, only if our T&Cs offer it", "correct"),
+        # the parts of a condition are not list items of their own
+        (
+            "cra-digital-content",
+            "fixed or a new copy, and if that fails or takes too long, some money back, and"
+            " compensation if it damaged the phone",
+            "correct",
+        ),
+    ],
+)
+def test_everyday_forms(kb: KnowledgeBase, question_id: str, answer: str, outcome: str) -> None:
+    assert mark(kb.questions[question_id], answer).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "outcome"),
+    [
+        ("cra-refund-deadline", "without undue delay", "partial"),
+        ("cra-refund-deadline", "as soon as possible, within 40 days", "incorrect"),
+        ("gdpr-breach-72h", "as soon as possible to the ICO", "partial"),
+        ("cra-claim-time-limit", "a number of years under the Limitation Act", "partial"),
+        ("cra-claim-time-limit", "2 years under the Limitation Act", "incorrect"),
+        ("ccr-cancel-online", "they can cancel", "partial"),
+        ("ccr-cancel-online", "7 days cooling off", "incorrect"),
+    ],
+)
+def test_the_right_direction_without_the_figure_is_partial(
+    kb: KnowledgeBase, question_id: str, answer: str, outcome: str
+) -> None:
+    assert mark(kb.questions[question_id], answer).outcome == outcome

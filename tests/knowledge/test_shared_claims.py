@@ -62,6 +62,89 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "ask them, and offer a £10 voucher for a 5-star review",
             "incentivised-review",
         ),
+        (
+            "cra-sale-sign-rights",
+            "the sign was clearly displayed so the customer accepted the terms: refund only if"
+            " it's faulty",
+            "notice-binds-customer",
+        ),
+        (
+            "dissatisfaction-consequences",
+            "customers lose their statutory rights if they don't complain within 30 days, and"
+            " sales go down",
+            "rights-lost-without-prompt-complaint",
+        ),
+        (
+            "cpa-injury-report",
+            "record the details, tell them to throw the heater away and pass it to my manager",
+            "dispose-of-dangerous-product",
+        ),
+        (
+            "gdpr-third-party-caller",
+            "say I can't discuss her account without her permission, but I can confirm the"
+            " address we have on file",
+            "unverified-disclosure",
+        ),
+        (
+            "referral-how-to",
+            "tell the customer my manager will approve the £150, then send the supervisor the"
+            " case notes",
+            "promise-money-beyond-authority",
+        ),
+        (
+            "why-follow-id-check",
+            "the law, and if the wrong person gets the data we must tell the customer within one"
+            " month",
+            "breach-reported-in-a-month",
+        ),
+        (
+            "cpa-property-threshold",
+            "£275, including the faulty heater itself",
+            "product-itself-covered",
+        ),
+        ("cpa-longstop-years", "10 years from the date they bought it", "longstop-from-purchase"),
+        ("equality-nine-characteristics", "9, including social class", "class-as-protected"),
+        ("nps-promoter-score", "9, with 7 and 8 counted as detractors", "passives-as-detractors"),
+        (
+            "dp-complaint-acknowledge-days",
+            "30 days, extended by two more months if it's complex",
+            "dp-complaint-extended",
+        ),
+        (
+            "s75-trader-gone-bust",
+            "section 75, but they must claim within 30 days or the card company isn't liable",
+            "section-75-deadline",
+        ),
+        (
+            "iso-10002-name-principles",
+            "accessibility, responsiveness and only dealing with written complaints",
+            "complaints-only-in-writing",
+        ),
+        (
+            "cra-services-remedy",
+            "she can choose either a refund of the fitting or for us to redo it",
+            "service-refund-first",
+        ),
+        (
+            "cra-after-30-days",
+            "a repair or replacement, and it's the shop that decides which one",
+            "trader-chooses-remedy",
+        ),
+        (
+            "cra-after-30-days",
+            "repair or replacement, or maybe a partial refund, not sure which comes first",
+            "remedy-order-unknown",
+        ),
+        (
+            "additional-needs",
+            "ask for proof of their disability before helping",
+            "proof-of-disability",
+        ),
+        (
+            "satisfaction-methods",
+            "ring them every day and ask for a 5-star review",
+            "incentivised-review",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
@@ -133,3 +216,38 @@ def test_an_invented_condition_is_flagged_for_review(kb: KnowledgeBase) -> None:
 def test_a_year_is_twelve_months(kb: KnowledgeBase) -> None:
     assert mark(kb.questions["ccr-extension-months"], "a year").outcome == "correct"
     assert mark(kb.questions["cpa-longstop-years"], "a decade").outcome == "correct"
+
+
+def test_a_claim_that_needs_the_case_age_is_checked_against_it(kb: KnowledgeBase) -> None:
+    question = kb.questions["cra-after-30-days"]
+    answer = "repair or replacement, and if that fails a full refund with no deduction whatsoever"
+    eight_months = CaseContext(texts=("bought 8 months ago",), channel="in store", days_since=240)
+    assert "no-deduction-after-six-months" in mark(question, answer, eight_months).misconceptions
+    four_months = CaseContext(texts=("bought 4 months ago",), channel="in store", days_since=120)
+    assert mark(question, answer, four_months).outcome == "correct"
+    # The trader may choose not to deduct: that is an offer, not a statement of the law.
+    offer = "repair or replacement; if that fails we've decided not to deduct anything for use"
+    assert mark(question, offer, eight_months).outcome == "correct"
+
+
+def test_offering_only_a_repair_within_30_days_is_wrong(kb: KnowledgeBase) -> None:
+    question = kb.questions["cra-reject-window"]
+    repair_only = "30 days, and we should offer a repair or replacement"
+    assert (
+        "repair-offered-within-30-days"
+        in mark(question, repair_only, IN_STORE_12_DAYS).misconceptions
+    )
+    both = "30 days to reject it for a refund, or we can offer a repair if they prefer"
+    assert mark(question, both, IN_STORE_12_DAYS).outcome == "correct"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I'm sorry. Have you been overloading it? That usually causes it.",
+        "There's no need to call it robbery. I'll look into it.",
+        "I'm sorry, but I'm not sure there's much we can do about that.",
+    ],
+)
+def test_blame_and_dismissal_in_a_first_reply(kb: KnowledgeBase, answer: str) -> None:
+    assert mark(kb.questions["complaint-acknowledge-actions"], answer).outcome == "incorrect"
