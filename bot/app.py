@@ -23,6 +23,7 @@ from telegram.ext import (
     ContextTypes,
     MessageHandler,
     PollAnswerHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -34,12 +35,20 @@ from bot.staff import StaffDesk
 from bot.telegram import learner, review, staff
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.delivery import PushDelivery
+from bot.telegram.inbox import (
+    PRUNE_EVERY_SECONDS,
+    DurableUpdateQueue,
+    mark_handled,
+    prune,
+    recover,
+)
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR, load_scenarios
 from knowledge.loader import load_knowledge_base
+from storage.inbox import InboxStore
 from storage.pushes import PushStore
 from storage.reports import ReportStore
 from storage.reviews import SqliteReviewStore
@@ -173,6 +182,16 @@ async def _post_init(application: CoachApplication) -> None:
     armed = await delivery.rearm()
     if armed:
         log.info("re-armed %d quiz push(es)", armed)
+    # The inbox: updates are stored from now on; what a crash left is finished first.
+    inbox = InboxStore(store, clock=services.clock)
+    services.inbox = inbox
+    if isinstance(application.update_queue, DurableUpdateQueue):
+        application.update_queue.attach(inbox, application.bot.id)
+    await inbox.prune()
+    await recover(application, inbox, store)
+    job_queue = application.job_queue
+    assert job_queue is not None
+    job_queue.run_repeating(prune, interval=PRUNE_EVERY_SECONDS, first=PRUNE_EVERY_SECONDS)
     await register_commands(application, await staff.staff())
 
 
@@ -221,6 +240,8 @@ def build_application(
         .base_file_url(file_url(settings.telegram_api_base_url))
         .context_types(ContextTypes(context=CoachContext, bot_data=BotServices))
         .concurrent_updates(PerChatUpdateProcessor())
+        # Stores each update before Telegram is told it was received (bot/telegram/inbox.py).
+        .update_queue(DurableUpdateQueue())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         # Keeps sends inside Telegram's limits and honours 429 retry_after (PTB retries none
@@ -287,6 +308,8 @@ def build_application(
         MessageHandler(addressed_in_group, learner.on_group_mention),
     ]
     application.add_handlers(handlers)
+    # In a group of its own, after the handler above: the update is done with (inbox).
+    application.add_handler(TypeHandler(Update, mark_handled), group=1)
     application.add_error_handler(on_error)
     return application
 

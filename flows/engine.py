@@ -167,6 +167,7 @@ class Coach:
                     finished_run=outcome.finished_run,
                     update_key=inp.update_key,
                     by_learner=inp.kind not in {"push", "push_undelivered"},
+                    replies=tuple(outcome.replies) if inp.update_key is not None else (),
                 )
             )
             # A redelivered update was handled before: its replies were already sent.
@@ -595,6 +596,12 @@ class Coach:
         if session.quiz is not None and session.quiz.current is not None:
             earlier = self.kb.quizzes.get(session.quiz.quiz_id)
             left = earlier.title if earlier is not None else session.quiz.quiz_id
+        waiting = session.quiz
+        if waiting is not None and waiting.push_id == inp.push_id and waiting.current is not None:
+            # The same push again (its first send was not confirmed): the question waiting is
+            # asked again, so an answer to either copy counts once.
+            intro = render.pushed_quiz_intro(quiz.title, quiz.description, None)
+            return self._ask_quiz_question(session, waiting, f"{intro}\n{render.SENT_AGAIN}")
         intro = render.pushed_quiz_intro(quiz.title, quiz.description, scenario, left)
         return self._begin_quiz(session, quiz.id, intro, push_id=inp.push_id)
 

@@ -91,6 +91,11 @@ class Poll(Frozen):
 
 
 class Document(Frozen):
+    # Base64 in JSON: a reply waiting in the outbox is stored as JSON, and a photo is not text.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
+
     filename: str
     content: bytes
     caption: str = ""

@@ -11,6 +11,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.io import Reply
+
 Outcome = Literal["correct", "partial", "incorrect", "revealed", "skipped"]
 
 
@@ -119,6 +121,9 @@ class Commit(Record):
     by_learner: bool = True
     """False for an input the bot started (a tutor's push): it does not make the learner
     'last active', nor overwrite the name the learner's own messages stored."""
+    replies: tuple[Reply, ...] = ()
+    """What the input answers, for a store with an outbox: kept (under `update_key`) in the
+    same transaction, so a crash after the commit cannot lose them."""
 
 
 class StaleSessionError(Exception):

@@ -335,6 +335,9 @@ def pushed_quiz_intro(
     return text
 
 
+SENT_AGAIN = "(sent again in case you missed it)"
+
+
 def quiz_summary(title: str, correct: int, asked: int, pushed: bool) -> str:
     summary = f"🏁 {title}: {correct} of {asked} correct."
     if pushed:

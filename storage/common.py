@@ -50,6 +50,8 @@ def export_document(
     push_deliveries: Sequence[Mapping[str, Any]] = (),
     refused_commands: Sequence[Mapping[str, Any]] = (),
     role: Mapping[str, Any] | None = None,
+    inbox: Sequence[Mapping[str, Any]] = (),
+    outbox: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The JSON-ready /mydata document; every adapter builds it here so they cannot drift.
 
@@ -72,4 +74,6 @@ def export_document(
         "push_deliveries": [dict(delivery) for delivery in push_deliveries],
         "refused_commands": [dict(refused) for refused in refused_commands],
         "role": dict(role) if role is not None else None,
+        "inbox": [dict(update) for update in inbox],
+        "outbox": [dict(entry) for entry in outbox],
     }

@@ -1,8 +1,9 @@
 """Tutors' quiz pushes and their per-learner deliveries, in the same SQLite file.
 
-Delivery is at most once: a learner's delivery is claimed (`sending`) and committed before the
-bot sends anything, then marked `sent` or `failed`. A crash between the two leaves `sending`,
-which `interrupted()` turns into a failure ("not confirmed") instead of a second send.
+A learner's delivery is claimed (`sending`) and committed before the bot sends anything, then
+marked `sent` or `failed`. A crash between the two leaves `sending`, which `unconfirmed_again()`
+reopens at the next start: a quiz reaches everyone, and only a send in flight at the crash can
+arrive twice (the learner's answers to either copy count once).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from storage.sqlite import SqliteProgressStore
 
 PushStatus = Literal["scheduled", "sending", "sent", "cancelled", "failed"]
 DeliveryStatus = Literal["pending", "sending", "sent", "failed"]
-INTERRUPTED = "not confirmed: the bot stopped while sending (re-send if they haven't answered)"
+UNCONFIRMED = "not confirmed: the bot stopped while sending, so it was sent again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,18 +273,17 @@ class PushStore:
             )
         )
 
-    async def interrupted(self, push_id: int) -> int:
-        """Deliveries left `sending` by a crash become failures (never sent twice); how many."""
-        stuck = [d for d in await self.deliveries(push_id) if d.status == "sending"]
-        if stuck:
-            await self._store._write_statements(
-                (
-                    "UPDATE deliveries SET status = 'failed', reason = ?, updated_at = ?"
-                    " WHERE push_id = ? AND status = 'sending'",
-                    (INTERRUPTED, self._clock().isoformat(), push_id),
-                )
+    async def unconfirmed_again(self, push_id: int) -> int:
+        """Deliveries left `sending` by a crash go back to pending, to be sent again (with a
+        note): no loss rather than no duplicate. How many."""
+        written = await self._store._write_statements(
+            (
+                "UPDATE deliveries SET status = 'pending', reason = ?, updated_at = ?"
+                " WHERE push_id = ? AND status = 'sending'",
+                (UNCONFIRMED, self._clock().isoformat(), push_id),
             )
-        return len(stuck)
+        )
+        return written.rowcounts[0]
 
     async def deliveries(self, push_id: int) -> list[Delivery]:
         rows = await self._store._fetch(_DELIVERIES, (push_id,))

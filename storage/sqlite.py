@@ -478,6 +478,8 @@ class SqliteProgressStore:
             "push_deliveries": held["push_deliveries"],
             "refused_commands": held["refused_commands"],
             "role": held["role"][0] if held["role"] else None,
+            "inbox": held["inbox"],
+            "outbox": held["outbox"],
         }
         if not rows:
             return export_document(**others)
@@ -659,6 +661,12 @@ def _write_one(db: sqlite3.Connection, work: _Work, clock: Clock) -> bool | Writ
             db.execute("DELETE FROM memberships WHERE learner_id = ?", (work.learner_id,))
             db.execute("DELETE FROM deliveries WHERE learner_id = ?", (work.learner_id,))
             db.execute("DELETE FROM denied_attempts WHERE user_id = ?", (work.learner_id,))
+            # The inbox holds their raw messages; the outbox, replies not yet sent.
+            db.execute(
+                "DELETE FROM inbox WHERE user_id = ? OR chat_id = ?",
+                (work.learner_id, work.learner_id),
+            )
+            db.execute("DELETE FROM outbox WHERE learner_id = ?", (work.learner_id,))
             written = True
         elif isinstance(work, _Statements):
             rowcounts: list[int] = []
@@ -714,6 +722,15 @@ def _write_commit(db: sqlite3.Connection, commit: Commit, clock: Clock) -> bool:
             "INSERT INTO applied_updates (update_key, learner_id, applied_at) VALUES (?, ?, ?)",
             (commit.update_key, learner.learner_id, now),
         )
+        if commit.replies:
+            # The outbox (storage/inbox.py): the replies commit with the input they answer.
+            replies = json.dumps([reply.model_dump(mode="json") for reply in commit.replies])
+            db.execute(
+                # attempts 1: the transport sends them as soon as this commit is on disk.
+                "INSERT INTO outbox (update_key, learner_id, replies, attempts, created_at)"
+                " VALUES (?, ?, ?, 1, ?)",
+                (commit.update_key, learner.learner_id, replies, now),
+            )
     return True
 
 
@@ -849,6 +866,16 @@ _HELD: tuple[tuple[str, str], ...] = (
         " FROM denied_attempts WHERE user_id = ? ORDER BY id",
     ),
     ("role", "SELECT role, granted_by, granted_at FROM roles WHERE user_id = ?"),
+    (
+        "inbox",
+        "SELECT update_id, raw, received_at, handled_at FROM inbox WHERE user_id = ?"
+        " ORDER BY bot_id, update_id",
+    ),
+    (
+        "outbox",
+        "SELECT update_key, status, attempts, replies, message_ids, reason, created_at, sent_at"
+        " FROM outbox WHERE learner_id = ? ORDER BY created_at, rowid",
+    ),
 )
 
 

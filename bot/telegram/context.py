@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +28,28 @@ class PollRegistry(Protocol):
     async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None: ...
 
 
+class Inbox(Protocol):
+    """The store side (storage.inbox.InboxStore), as the transport needs it."""
+
+    async def receive(
+        self, bot_id: int, update_id: int, chat_id: int | None, user_id: int | None, raw: str
+    ) -> bool: ...
+
+    async def handled(self, bot_id: int, update_id: int) -> None: ...
+
+    async def unhandled(self, bot_id: int) -> Sequence[Any]: ...
+
+    async def unsent(self) -> Sequence[Any]: ...
+
+    async def claim(self, update_key: str) -> bool: ...
+
+    async def sent(self, update_key: str, message_ids: list[int]) -> None: ...
+
+    async def failed(self, update_key: str, reason: str) -> None: ...
+
+    async def prune(self) -> int: ...
+
+
 @dataclass
 class BotServices:
     """Set up in post_init, closed in post_shutdown; PTB creates it empty as bot_data."""
@@ -42,6 +64,8 @@ class BotServices:
     push_desk: PushDesk | None = None
     review_desk: ReviewDesk | None = None
     question_desk: QuestionDesk | None = None
+    inbox: Inbox | None = None
+    """The durable inbox and outbox (bot/telegram/inbox.py)."""
     clock: Callable[[], datetime] = utc_now
     """The time the bot goes by (tests set it to check schedules)."""
 

@@ -2,8 +2,13 @@
 
 For each learner: claim the delivery (committed), start the quiz through the coach (committed),
 send it, then record `sent` with the message and poll ids, or `failed` with the reason. A crash
-between the claim and the record leaves `sending`, which the next start records as failed
-("not confirmed") rather than risk sending the same question twice.
+between the claim and the record leaves `sending`, which the next start sends again with a note
+("sent again in case you missed it"): nobody is left without the quiz, and only a send in flight
+at the crash can arrive twice. The copy asks the question the learner is on, so an answer to
+either copy counts once.
+
+A push that reaches a learner still in another push's quiz replaces it for them (one question
+waits at a time); the earlier push's tutor is told how many learners that was.
 """
 
 from __future__ import annotations
@@ -101,13 +106,15 @@ class PushDelivery:
 
     async def rearm(self) -> int:
         """At start: arm every push not yet sent. Deliveries a crash left unconfirmed are
-        recorded as failed (never sent twice); the rest of that push is sent now."""
+        sent again (with a note); the rest of that push is sent now."""
         unfinished = await self.pushes.unfinished()
         for push in unfinished:
             if push.status == "sending":
-                stuck = await self.pushes.interrupted(push.id)
+                stuck = await self.pushes.unconfirmed_again(push.id)
                 log.warning(
-                    "push %s was interrupted; %d delivery(ies) unconfirmed", push.id, stuck
+                    "push %s was interrupted; %d unconfirmed delivery(ies) sent again",
+                    push.id,
+                    stuck,
                 )
             self.arm(push)
         return len(unfinished)
@@ -137,9 +144,10 @@ class PushDelivery:
                 return
             if push.status == "scheduled" and not await self._begin(push):
                 return
-            await self._send_pending(push)
+            superseded = await self._send_pending(push)
             await self.pushes.finish(push.id)
             await self._tell_tutor(push.id)
+            await self._tell_superseded(push, superseded)
         finally:
             del self._running[push_id]
 
@@ -188,12 +196,17 @@ class PushDelivery:
         late = self.clock() - push.send_at > LATE_AFTER
         return await self.pushes.begin(push.id, members, late=late)
 
-    async def _send_pending(self, push: Push) -> None:
+    async def _send_pending(self, push: Push) -> dict[int, int]:
+        """Send to every pending learner; returns, per earlier push whose quiz this one
+        replaced for some learners, how many."""
         gate = asyncio.Semaphore(self.parallel_chats)
+        superseded: dict[int, int] = {}
 
         async def one(learner_id: int) -> None:
             async with gate:
-                await self._deliver(push, learner_id)
+                earlier = await self._deliver(push, learner_id)
+                if earlier is not None:
+                    superseded[earlier] = superseded.get(earlier, 0) + 1
 
         # Re-read until none is left: a re-send may have reopened deliveries meanwhile.
         while pending := await self.pushes.pending(push.id):
@@ -203,18 +216,25 @@ class PushDelivery:
                     # A bug, not Telegram: logged in full; the tutor sees the delivery failed.
                     log.error("push %s to %s failed", push.id, learner_id, exc_info=outcome)
                     await self.pushes.mark_failed(push.id, learner_id, "an error on our side")
+        return superseded
 
-    async def _deliver(self, push: Push, learner_id: int) -> None:
+    async def _deliver(self, push: Push, learner_id: int) -> int | None:
+        """Send the push to one learner; the earlier push whose quiz it replaced, if any."""
         if not await self.pushes.claim(push.id, learner_id):
-            return  # another run has it
+            return None  # another run has it
         services = self.application.bot_data
         assert services.coach is not None
         assert services.polls is not None
+        session = await services.coach.store.load_session(learner_id)
+        waiting = session.quiz if session is not None else None
+        earlier = None
+        if waiting is not None and waiting.current is not None:
+            earlier = waiting.push_id if waiting.push_id != push.id else None
         profile = LearnerProfile(learner_id=learner_id)
         replies = await services.coach.handle(profile, Input.pushed(push.quiz_id, push.id))
         if not replies:
             await self.pushes.mark_failed(push.id, learner_id, QUIZ_GONE)
-            return
+            return None
         try:
             messages = await send_replies(
                 self.application.bot,
@@ -228,10 +248,26 @@ class PushDelivery:
             log.info("push %s to %s: %s", push.id, learner_id, error)
             await self.pushes.mark_failed(push.id, learner_id, failure_reason(error))
             await services.coach.handle(profile, Input.push_undelivered(push.id))
-            return
+            return None
         poll_id = next((m.poll.id for m in messages if m.poll is not None), None)
         last_id = messages[-1].message_id if messages else None
         await self.pushes.mark_sent(push.id, learner_id, last_id, poll_id)
+        return earlier
+
+    async def _tell_superseded(self, push: Push, superseded: dict[int, int]) -> None:
+        """Tell the tutor of each earlier push that this one replaced it for some learners
+        (e.g. two pushes due while the bot was down, sent together at start)."""
+        for earlier_id, learners in sorted(superseded.items()):
+            earlier = await self.pushes.get(earlier_id)
+            if earlier is None:
+                continue
+            text = (
+                f"⚠️ Push #{earlier_id}: {learners} learner(s) had not finished it when push"
+                f" #{push.id} arrived, which replaced it for them. Their answers so far are"
+                f" saved; /push resend {earlier_id} sends it again."
+            )
+            with contextlib.suppress(TelegramError):
+                await self.application.bot.send_message(earlier.tutor_id, text)
 
     async def _tell_tutor(self, push_id: int) -> None:
         """A one-line outcome for the tutor; never fatal (they may have blocked the bot)."""

@@ -10,6 +10,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import CoachContext
+from bot.telegram.inbox import send_committed
 from bot.telegram.render import (
     EDITED,
     NOT_DELIVERED,
@@ -27,16 +28,30 @@ log = logging.getLogger(__name__)
 
 async def _deliver(
     context: CoachContext,
+    update: Update,
     chat_id: int,
     learner_id: int,
     replies: Sequence[Reply],
+    *,
     query: CallbackQuery | None = None,
 ) -> None:
-    """Send replies of an input that is already committed; on failure, point to /resume."""
-    try:
-        await send_replies(
-            context.bot, chat_id, learner_id, replies, polls=context.polls, query=query
+    """Send replies of an input that is already committed, and mark them sent in the outbox
+    (where the commit put them); on failure, point to /resume."""
+    if not replies:
+        return  # nothing to say, or a repeat whose replies went out before
+
+    async def send(_: int, to_send: Sequence[Reply]) -> list[int]:
+        messages = await send_replies(
+            context.bot, chat_id, learner_id, to_send, polls=context.polls, query=query
         )
+        return [message.message_id for message in messages]
+
+    try:
+        inbox = context.bot_data.inbox
+        if inbox is None:
+            await send(learner_id, replies)
+        else:
+            await send_committed(send, inbox, update_key(update, context), learner_id, replies)
     except TelegramError as error:
         raise CoachError(NOT_DELIVERED, f"sending replies failed: {error}") from error
 
@@ -47,8 +62,9 @@ def learner_of(user: User) -> LearnerProfile:
     )
 
 
-def update_key(update: Update) -> str:
-    return f"tg:{update.update_id}"
+def update_key(update: Update, context: CoachContext) -> str:
+    """The input's key for the repeat check and the outbox: Telegram numbers updates per bot."""
+    return f"tg:{context.bot.id}:{update.update_id}"
 
 
 async def _handle(update: Update, context: CoachContext, inp: Input) -> list[Reply]:
@@ -64,8 +80,10 @@ async def on_text(update: Update, context: CoachContext) -> None:
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return
-    replies = await _handle(update, context, Input.typed(message.text, update_key(update)))
-    await _deliver(context, message.chat_id, update.effective_user.id, replies)
+    replies = await _handle(
+        update, context, Input.typed(message.text, update_key(update, context))
+    )
+    await _deliver(context, update, message.chat_id, update.effective_user.id, replies)
 
 
 async def on_button(update: Update, context: CoachContext) -> None:
@@ -75,9 +93,9 @@ async def on_button(update: Update, context: CoachContext) -> None:
         return
     await acknowledge(query)
     data = query.data if isinstance(query.data, str) else ""
-    replies = await _handle(update, context, Input.pressed(data, update_key(update)))
+    replies = await _handle(update, context, Input.pressed(data, update_key(update, context)))
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-    await _deliver(context, chat_id, query.from_user.id, replies, query)
+    await _deliver(context, update, chat_id, query.from_user.id, replies, query=query)
 
 
 async def on_poll_answer(update: Update, context: CoachContext) -> None:
@@ -93,10 +111,10 @@ async def on_poll_answer(update: Update, context: CoachContext) -> None:
         kind="poll_answer",
         poll_question=target[1],
         poll_options=tuple(answer.option_ids),
-        update_key=update_key(update),
+        update_key=update_key(update, context),
     )
     replies = await _handle(update, context, inp)
-    await _deliver(context, answer.user.id, answer.user.id, replies)
+    await _deliver(context, update, answer.user.id, answer.user.id, replies)
 
 
 async def on_other_message(update: Update, context: CoachContext) -> None:

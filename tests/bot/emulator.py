@@ -196,6 +196,10 @@ class BotApiEmulator:
         self._notify()
         return update
 
+    def user_has_started(self, user_id: int) -> None:
+        """The user opened the chat with the bot before: the bot may write to them."""
+        self._chats.add(user_id)
+
     def user_sends_text(self, user_id: int, text: str) -> JSON:
         """A private-chat message from `user_id` (a /command gets its bot_command entity)."""
         self._chats.add(user_id)

@@ -18,7 +18,7 @@ from bot.telegram.delivery import PushDelivery
 from flows.render import poll_for
 from knowledge.loader import KnowledgeBase
 from knowledge.models import ChoiceQuestion, Quiz, TextQuestion
-from storage.pushes import INTERRUPTED, Push, PushStore
+from storage.pushes import Push, PushStore
 from tests.bot.fakes import RecordingRequest, settings_for
 from tests.bot.people import People, button_data
 from tests.conftest import TEST_SCENARIOS
@@ -245,7 +245,7 @@ async def test_a_scheduled_push_survives_restarts_and_a_missed_one_is_sent_late(
         assert "Quiz pushes pending: 0" in await bot.people.say(ADMIN, "/stats")
 
 
-async def test_a_push_interrupted_halfway_resumes_without_sending_anyone_twice(
+async def test_a_push_interrupted_halfway_sends_the_unconfirmed_one_again_with_a_note(
     tmp_path: Path, kb: KnowledgeBase
 ) -> None:
     quiz, db, clock = poll_quiz(kb), tmp_path / "coach.db", Clock(NOW)
@@ -274,16 +274,30 @@ async def test_a_push_interrupted_halfway_resumes_without_sending_anyone_twice(
     second_run = RecordingRequest()
     async with running(db, second_run, clock) as bot:
         await status_is(bot, 1, "sent")
-        assert [polls_to(second_run, learner) for learner in LEARNERS] == [0, 0, 1]
+        # Nobody is left without the quiz: the unconfirmed send goes again, the rest once.
+        assert [polls_to(second_run, learner) for learner in LEARNERS] == [0, 1, 1]
+        # The note rides in the quiz's introduction (a message before the poll).
+        assert any("(sent again in case you missed it)" in t for t in texts_to(second_run, 5))
+        assert not any("sent again" in t for t in texts_to(second_run, 6))
         deliveries = {d.learner_id: d for d in await bot.pushes.deliveries(1)}
-        assert (deliveries[5].status, deliveries[5].reason) == ("failed", INTERRUPTED)
+        assert {d.status for d in deliveries.values()} == {"sent"}
         report = await bot.people.say(TUTOR, "/push report 1")
-        assert "Delivered: 2 of 3" in report
-        assert "✗ U5 (@u5): not confirmed" in report
-        # The tutor decides: a re-send reaches the one whose delivery was not confirmed.
-        await bot.people.press(TUTOR, button_data(second_run, "🔁 Re-send"))
+        assert "Delivered: 3 of 3" in report
+
+
+async def test_a_second_push_replacing_an_unfinished_one_is_reported_to_its_tutor(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    quiz, fake = poll_quiz(kb), RecordingRequest()
+    async with running(tmp_path / "coach.db", fake, Clock(NOW)) as bot:
+        code = await a_class(bot)
+        await bot.people.say(TUTOR, f"/push {quiz.id} {code}")
         await status_is(bot, 1, "sent")
-        assert [polls_to(second_run, learner) for learner in LEARNERS] == [1, 1, 2]
+        other = next(q for q in kb.quizzes.values() if q.id != quiz.id)
+        await bot.people.say(TUTOR, f"/push {other.id} {code}")
+        await status_is(bot, 2, "sent")
+        await tutor_told(bot, "Push #1: 3 learner(s) had not finished it when push #2 arrived")
+        assert "/push resend 1" in texts_to(fake, TUTOR)[-1]
 
 
 async def test_a_429_is_retried_after_retry_after(tmp_path: Path, kb: KnowledgeBase) -> None:

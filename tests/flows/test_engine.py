@@ -497,3 +497,22 @@ def test_every_button_of_shipped_content_fits_telegram(kb: KnowledgeBase) -> Non
         assert len(StartQuiz(quiz=quiz_id).pack().encode()) <= 64
     for scenario_id in load_scenarios(kb):
         assert len(StartScenario(scenario=scenario_id).pack().encode()) <= 64
+
+
+async def test_the_same_push_again_asks_the_waiting_question_so_answers_count_once(
+    quiz_coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(quiz_coach)
+    await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 9))
+    await chat.send("30 days")  # the first question answered from the first copy
+    again = await quiz_coach.handle(chat.learner, Input.pushed("test-quiz", 9))
+    assert "(sent again in case you missed it)" in again[0].text
+    assert "Question 2 of 2" in again[0].text  # not the quiz from the start
+    await chat.send("within 30 days")
+    assert "1 of 2 correct" in chat.text
+    answers = await store.answers(7)
+    assert [(a.push_id, a.question_id) for a in answers] == [
+        (9, answers[0].question_id),
+        (9, answers[1].question_id),
+    ]
+    assert answers[0].question_id != answers[1].question_id

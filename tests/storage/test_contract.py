@@ -46,6 +46,8 @@ EMPTY_EXPORT: dict[str, object] = {
     "push_deliveries": [],
     "refused_commands": [],
     "role": None,
+    "inbox": [],
+    "outbox": [],
 }
 
 
@@ -176,6 +178,8 @@ class TestProgressStore:
             "push_deliveries": [],
             "refused_commands": [],
             "role": None,
+            "inbox": [],
+            "outbox": [],
         }
         assert json.loads(json.dumps(exported)) == exported
 

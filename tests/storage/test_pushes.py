@@ -10,7 +10,7 @@ import pytest
 
 from flows.ports import Commit
 from storage import SqliteProgressStore
-from storage.pushes import INTERRUPTED, PushStore, Tally
+from storage.pushes import UNCONFIRMED, PushStore, Tally
 from storage.staff import Cohort, StaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
 
@@ -92,20 +92,21 @@ async def test_a_claim_is_granted_once(pushes: PushStore, cohort: Cohort) -> Non
     assert (second.status, second.attempts) == ("pending", 0)
 
 
-async def test_an_interrupted_delivery_fails_instead_of_being_sent_again(
-    pushes: PushStore, cohort: Cohort
-) -> None:
+async def test_an_interrupted_delivery_is_sent_again(pushes: PushStore, cohort: Cohort) -> None:
     push = await pushes.create(TUTOR, cohort.id, "data-protection", T0)
     await pushes.begin(push.id, [1, 2, 3], late=False)
     await pushes.claim(push.id, 1)
     await pushes.mark_sent(push.id, 1, 10, None)
     await pushes.claim(push.id, 2)  # the bot stops here, mid-send
 
-    assert await pushes.interrupted(push.id) == 1
-    assert await pushes.interrupted(push.id) == 0
+    assert await pushes.unconfirmed_again(push.id) == 1
+    assert await pushes.unconfirmed_again(push.id) == 0
     statuses = {d.learner_id: (d.status, d.reason) for d in await pushes.deliveries(push.id)}
-    assert statuses == {1: ("sent", None), 2: ("failed", INTERRUPTED), 3: ("pending", None)}
-    assert await pushes.claim(push.id, 2) is False
+    assert statuses == {1: ("sent", None), 2: ("pending", UNCONFIRMED), 3: ("pending", None)}
+    assert await pushes.pending(push.id) == [2, 3]
+    assert await pushes.claim(push.id, 2) is True
+    [_, second, _] = await pushes.deliveries(push.id)
+    assert second.attempts == 2
 
 
 async def test_a_finished_push_reopens_for_chosen_learners(

@@ -1,0 +1,176 @@
+"""The durable inbox and outbox on the Telegram side: nothing a learner sends is lost in a crash.
+
+- `DurableUpdateQueue` is the application's update queue. PTB's polling loop awaits `put` for
+  every update before it asks `getUpdates` with the next offset, and its webhook handler awaits
+  `put` before it answers 200: so storing the update in `put` means it is on disk before
+  Telegram is told it was received. A repeat (same bot, same update id) is dropped there.
+- `mark_handled` runs after every other handler of an update (its own group), so a crash
+  before it leaves the update to be handled at the next start.
+- `recover` runs at start, before any new update is fetched: the replies committed but not
+  confirmed are sent (once more at most), then the updates stored but not handled are handled,
+  in order per chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.telegram.context import CoachApplication, CoachContext, Inbox, PollRegistry
+from bot.telegram.processor import update_owner
+from bot.telegram.render import send_replies
+from flows.io import Reply
+
+log = logging.getLogger(__name__)
+
+RECOVERY_CHATS = 32
+"""Chats recovered side by side at start (each chat's own updates strictly in order)."""
+PRUNE_EVERY_SECONDS = 6 * 3600
+K = TypeVar("K")
+
+
+class DurableUpdateQueue(asyncio.Queue[object]):
+    """An update queue that stores each update before it is queued (see the module doc)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inbox: Inbox | None = None
+        self._bot_id = 0
+        self.repeats = 0
+        """Updates dropped because they were stored before."""
+        self._storing: set[asyncio.Future[None]] = set()
+
+    def attach(self, inbox: Inbox, bot_id: int) -> None:
+        """Store updates from now on (set up in post_init, once the database is open)."""
+        self._inbox, self._bot_id = inbox, bot_id
+
+    async def put(self, item: object) -> None:
+        """Store an update, then queue it; a repeat is dropped, anything else just queued."""
+        if self._inbox is None or not isinstance(item, Update):
+            # PTB's stop signal among them: updates still being stored go in before it.
+            if self._storing:
+                await asyncio.wait(self._storing)
+            await super().put(item)
+            return
+        # Shielded: at SIGTERM the polling loop is cancelled, perhaps in the middle of this
+        # put; an update already stored must still be queued, or it would wait for the next
+        # start. The task is kept until done and awaited before the stop signal.
+        storing = asyncio.ensure_future(self._store_then_queue(item, self._inbox))
+        self._storing.add(storing)
+        storing.add_done_callback(self._storing.discard)
+        await asyncio.shield(storing)
+
+    async def _store_then_queue(self, update: Update, inbox: Inbox) -> None:
+        raw = json.dumps(update.to_dict(), ensure_ascii=False)
+        chat = update.effective_chat
+        user = update.effective_user
+        stored = await inbox.receive(
+            self._bot_id,
+            update.update_id,
+            chat.id if chat is not None else update_owner(update),
+            user.id if user is not None else None,
+            raw,
+        )
+        if not stored:
+            self.repeats += 1
+            log.info("update %s was received before: not handled again", update.update_id)
+            return
+        await super().put(update)
+
+
+async def mark_handled(update: Update, context: CoachContext) -> None:
+    """Registered last: the update's handlers have run (or failed and were answered)."""
+    inbox = context.bot_data.inbox
+    if inbox is not None:
+        await inbox.handled(context.bot.id, update.update_id)
+
+
+async def send_committed(
+    bot_send: Callable[[int, Sequence[Reply]], Awaitable[list[int]]],
+    inbox: Inbox,
+    update_key: str,
+    learner_id: int,
+    replies: Sequence[Reply],
+) -> None:
+    """Send the replies of a committed input and record the outcome in the outbox."""
+    try:
+        message_ids = await bot_send(learner_id, replies)
+    except TelegramError as error:
+        await inbox.failed(update_key, f"Telegram refused: {error}")
+        raise
+    await inbox.sent(update_key, message_ids)
+
+
+def as_resent(replies: Iterable[Reply]) -> list[Reply]:
+    """Replies sent again after a restart: the button press they answered is gone, so an edit
+    of the pressed message becomes a message of its own."""
+    return [Reply(text=r.text) if r.kind == "echo" else r for r in replies]
+
+
+async def recover(application: CoachApplication, inbox: Inbox, polls: PollRegistry) -> None:
+    """At start: send the outbox, then handle the inbox (see the module doc)."""
+    bot = application.bot
+    entries = list(await inbox.unsent())
+    by_learner: dict[int, list[Any]] = defaultdict(list)
+    for entry in entries:
+        by_learner[entry.learner_id].append(entry)
+
+    async def send(learner_id: int, replies: Sequence[Reply]) -> list[int]:
+        messages = await send_replies(bot, learner_id, learner_id, replies, polls=polls)
+        return [message.message_id for message in messages]
+
+    async def one_learner(learner_id: int) -> None:
+        for entry in by_learner[learner_id]:
+            if not await inbox.claim(entry.update_key):
+                log.warning("replies of %s given up after a crash", entry.update_key)
+                continue
+            try:
+                await send_committed(
+                    send, inbox, entry.update_key, learner_id, as_resent(entry.replies)
+                )
+            except TelegramError as error:
+                log.info("replies of %s not delivered: %s", entry.update_key, error)
+
+    await _side_by_side(one_learner, list(by_learner))
+    stored = list(await inbox.unhandled(bot.id))
+    by_chat: dict[int | None, list[Update]] = defaultdict(list)
+    for row in stored:
+        update = Update.de_json(json.loads(row.raw), bot)
+        by_chat[update_owner(update)].append(update)
+
+    async def one_chat(owner: int | None) -> None:
+        for update in by_chat[owner]:
+            await application.process_update(update)
+
+    await _side_by_side(one_chat, list(by_chat))
+    if entries or stored:
+        log.info(
+            "recovered after a stop: %d reply batch(es) sent again, %d update(s) handled",
+            len(entries),
+            len(stored),
+        )
+
+
+async def _side_by_side(work: Callable[[K], Awaitable[None]], keys: list[K]) -> None:
+    gate = asyncio.Semaphore(RECOVERY_CHATS)
+
+    async def gated(key: K) -> None:
+        async with gate:
+            await work(key)
+
+    await asyncio.gather(*(gated(key) for key in keys))
+
+
+async def prune(context: CoachContext) -> None:
+    """A JobQueue job: drop what the retention period no longer needs."""
+    inbox = context.bot_data.inbox
+    if inbox is not None:
+        removed = await inbox.prune()
+        log.info("pruned %d inbox/outbox row(s) past retention", removed)

@@ -1,0 +1,161 @@
+"""The durable inbox and outbox, in the same SQLite file as everything else.
+
+Inbox: every update is stored (raw JSON) before Telegram is told it was received, and marked
+handled after its handlers ran; what a crash left unhandled is handled at the next start. Its
+key, (bot id, update id), is also the repeat check: Telegram redelivers an update it was not
+told about, and may number updates from 1 again (a new bot on an old file has another id; the
+same bot after a week without updates is past the retention period).
+
+Outbox: the replies of a committed input are written in the commit's own transaction (see
+`storage.sqlite._write_commit`), sent after it and marked sent with the message ids Telegram
+returned; what a crash left unsent is sent at the next start, at most `MAX_ATTEMPTS` times.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import TypeAdapter
+
+from flows.io import Reply
+from storage.common import Clock, utc_now
+from storage.sqlite import SqliteProgressStore
+
+RETENTION = timedelta(days=3)
+"""Handled updates, sent replies and the repeat keys are kept this long. Telegram keeps an
+unconfirmed update for 24 hours, and starts numbering again only after a week without any."""
+MAX_ATTEMPTS = 2
+"""A reply is sent once, and at most once more after a crash (a reply that crashes the bot
+while being sent must not do so at every start)."""
+
+_REPLIES = TypeAdapter(list[Reply])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUpdate:
+    update_id: int
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """The replies of one committed input, not yet confirmed by Telegram."""
+
+    update_key: str
+    learner_id: int
+    replies: list[Reply]
+    attempts: int
+
+
+class InboxStore:
+    """The inbox and the outbox over the SQLite store's group-commit writer."""
+
+    def __init__(self, store: SqliteProgressStore, clock: Clock = utc_now) -> None:
+        self._store = store
+        self._clock = clock
+
+    # --- inbox ----------------------------------------------------------------------------------
+
+    async def receive(
+        self, bot_id: int, update_id: int, chat_id: int | None, user_id: int | None, raw: str
+    ) -> bool:
+        """Store an update before it is acknowledged; False if it was stored before (a repeat)."""
+        written = await self._store._write_statements(
+            (
+                "INSERT INTO inbox (bot_id, update_id, chat_id, user_id, raw, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bot_id, update_id) DO NOTHING",
+                (bot_id, update_id, chat_id, user_id, raw, self._clock().isoformat()),
+            )
+        )
+        return written.rowcounts[0] == 1
+
+    async def handled(self, bot_id: int, update_id: int) -> None:
+        """The update's handlers have run: its raw text is dropped, its key kept."""
+        await self._store._write_statements(
+            (
+                "UPDATE inbox SET handled_at = ?, raw = NULL"
+                " WHERE bot_id = ? AND update_id = ? AND handled_at IS NULL",
+                (self._clock().isoformat(), bot_id, update_id),
+            )
+        )
+
+    async def unhandled(self, bot_id: int) -> list[StoredUpdate]:
+        """Updates stored but not handled (a crash), oldest first."""
+        rows = await self._store._fetch(
+            "SELECT update_id, raw FROM inbox WHERE bot_id = ? AND handled_at IS NULL"
+            " ORDER BY update_id",
+            (bot_id,),
+        )
+        return [StoredUpdate(int(row[0]), str(row[1])) for row in rows]
+
+    # --- outbox ---------------------------------------------------------------------------------
+
+    async def unsent(self) -> list[OutboxEntry]:
+        """Replies committed but not confirmed sent, oldest first."""
+        rows = await self._store._fetch(
+            "SELECT update_key, learner_id, replies, attempts FROM outbox"
+            " WHERE status = 'pending' ORDER BY created_at, rowid"
+        )
+        return [
+            OutboxEntry(str(row[0]), int(row[1]), _REPLIES.validate_json(row[2]), int(row[3]))
+            for row in rows
+        ]
+
+    async def claim(self, update_key: str) -> bool:
+        """Count a send attempt, durably, before sending; False once the attempts are used up
+        (the entry is then recorded as failed)."""
+        written = await self._store._write_statements(
+            (
+                "UPDATE outbox SET status = 'failed', replies = NULL,"
+                " reason = 'not confirmed after ' || attempts || ' attempts'"
+                " WHERE update_key = ? AND status = 'pending' AND attempts >= ?",
+                (update_key, MAX_ATTEMPTS),
+            ),
+            (
+                "UPDATE outbox SET attempts = attempts + 1"
+                " WHERE update_key = ? AND status = 'pending'",
+                (update_key,),
+            ),
+        )
+        return written.rowcounts[1] == 1
+
+    async def sent(self, update_key: str, message_ids: list[int]) -> None:
+        """Telegram confirmed the replies: never sent again; their text is dropped."""
+        await self._store._write_statements(
+            (
+                "UPDATE outbox SET status = 'sent', replies = NULL, message_ids = ?, sent_at = ?"
+                " WHERE update_key = ?",
+                (json.dumps(message_ids), self._clock().isoformat(), update_key),
+            )
+        )
+
+    async def failed(self, update_key: str, reason: str) -> None:
+        """Telegram refused the replies: not tried again (the learner was told to /resume)."""
+        await self._store._write_statements(
+            (
+                "UPDATE outbox SET status = 'failed', replies = NULL, reason = ?"
+                " WHERE update_key = ? AND status = 'pending'",
+                (reason[:200], update_key),
+            )
+        )
+
+    async def status(self, update_key: str) -> str | None:
+        rows = await self._store._fetch(
+            "SELECT status FROM outbox WHERE update_key = ?", (update_key,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    # --- retention ------------------------------------------------------------------------------
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Drop handled updates, finished replies and repeat keys older than the retention
+        period; how many rows went."""
+        before = ((now or self._clock()) - RETENTION).isoformat()
+        written = await self._store._write_statements(
+            ("DELETE FROM inbox WHERE handled_at IS NOT NULL AND received_at < ?", (before,)),
+            ("DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?", (before,)),
+            ("DELETE FROM applied_updates WHERE applied_at < ?", (before,)),
+        )
+        return sum(written.rowcounts)

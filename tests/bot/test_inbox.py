@@ -1,0 +1,123 @@
+"""The inbox and outbox through the recording fake: a repeat is dropped at the queue, and what
+a crash left (an update stored but not handled, replies committed but not sent) is finished at
+the next start, in order, before anything new."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.telegram.context import CoachApplication
+from bot.telegram.inbox import DurableUpdateQueue
+from flows.io import Reply
+from flows.ports import Commit, LearnerProfile
+from storage.inbox import InboxStore
+from storage.sqlite import SqliteProgressStore
+from tests.bot.fakes import RecordingRequest, Updates, settings_for
+from tests.conftest import TEST_SCENARIOS
+
+LEARNER = 777
+
+
+@contextlib.asynccontextmanager
+async def running(db: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
+    """The bot as `coach run` starts it (minus polling) on this database."""
+    app = build_application(settings_for(db), request=fake, scenario_dir=TEST_SCENARIOS)
+    async with app:
+        await app.post_init(app)  # type: ignore[misc]
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.stop()
+            await app.post_shutdown(app)  # type: ignore[misc]
+    assert fake.unexpected == [], fake.unexpected
+
+
+def inbox_of(app: CoachApplication) -> InboxStore:
+    inbox = app.bot_data.inbox
+    assert isinstance(inbox, InboxStore)
+    return inbox
+
+
+async def settled(app: CoachApplication) -> None:
+    """Until the update queue is empty and every update in it handled (a bound, not a time)."""
+    for _ in range(500):
+        if app.update_queue.empty() and not await inbox_of(app).unhandled(app.bot.id):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("updates left unhandled")
+
+
+async def test_an_update_delivered_twice_is_handled_once(tmp_path: Path) -> None:
+    fake = RecordingRequest()
+    async with running(tmp_path / "coach.db", fake) as app:
+        queue = app.update_queue
+        assert isinstance(queue, DurableUpdateQueue)
+        update = Updates(app.bot).text("/help")
+        await queue.put(update)
+        await queue.put(update)  # Telegram delivers it again (the offset did not move on)
+        await settled(app)
+        assert queue.repeats == 1
+        assert len(fake.sent()) == 1
+
+
+async def test_what_a_crash_left_is_finished_at_start_in_order(tmp_path: Path) -> None:
+    db = tmp_path / "coach.db"
+    fake = RecordingRequest()
+    async with running(db, fake) as app:
+        bot_id = app.bot.id
+        updates = Updates(app.bot, user_id=LEARNER)
+        stored_only = updates.text("/help")
+    # The crash, as it leaves the database: one input committed with its replies unsent
+    # (one of them the edit of a pressed question), one update stored and never handled.
+    async with SqliteProgressStore.open(db) as store:
+        owed = (Reply(kind="echo", text="Your answer: A ✅"), Reply(text="Next question"))
+        commit = Commit(learner=LearnerProfile(learner_id=LEARNER), update_key="tg:1:1")
+        assert await store.apply(commit.model_copy(update={"replies": owed}))
+        inbox = InboxStore(store)
+        await inbox.receive(bot_id, stored_only.update_id, LEARNER, LEARNER, stored_only.to_json())
+
+    fake = RecordingRequest()
+    async with running(db, fake) as app:
+        texts = fake.texts()
+        # The owed replies first (the edit, with no button press to edit, is a message of its
+        # own, merged with what follows), then the stored update's answer (/help).
+        assert texts[0] == "Your answer: A ✅\n\nNext question"
+        assert len(texts) == 2
+        assert "/" in texts[1]
+        assert await inbox_of(app).unsent() == []
+        assert await inbox_of(app).status("tg:1:1") == "sent"
+        assert await inbox_of(app).unhandled(app.bot.id) == []
+        # The same update delivered again by Telegram: stored before, so dropped.
+        await app.update_queue.put(Update.de_json(stored_only.to_dict(), app.bot))
+        await settled(app)
+        assert len(fake.texts()) == 2
+
+    # Another start: everything was confirmed, so nothing is sent again.
+    fake = RecordingRequest()
+    async with running(db, fake):
+        assert fake.sent() == []
+
+
+async def test_replies_telegram_refuses_at_start_are_recorded_not_retried(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "coach.db"
+    async with SqliteProgressStore.open(db) as store:
+        commit = Commit(
+            learner=LearnerProfile(learner_id=LEARNER),
+            update_key="tg:1:2",
+            replies=(Reply(text="Owed"),),
+        )
+        await store.apply(commit)
+    fake = RecordingRequest()
+    fake.blocked_chats.add(LEARNER)
+    async with running(db, fake) as app:
+        assert await inbox_of(app).status("tg:1:2") == "failed"
+        assert await inbox_of(app).unsent() == []

@@ -1,0 +1,109 @@
+"""The durable inbox and outbox: stored once, handled once, replies sent at most once more."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.io import Document, Reply
+from flows.ports import Commit
+from storage import SqliteProgressStore
+from storage.inbox import RETENTION, InboxStore
+from tests.storage.builders import T0, TickClock, profile, snapshot
+
+BOT, OTHER_BOT = 424242, 515151
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path, clock: TickClock) -> AsyncIterator[SqliteProgressStore]:
+    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as store:
+        yield store
+
+
+@pytest.fixture
+def inbox(sqlite_store: SqliteProgressStore, clock: TickClock) -> InboxStore:
+    return InboxStore(sqlite_store, clock=clock)
+
+
+async def test_an_update_is_stored_once_per_bot_and_handled_once(inbox: InboxStore) -> None:
+    assert await inbox.receive(BOT, 1, 7, 7, '{"update_id": 1}') is True
+    assert await inbox.receive(BOT, 1, 7, 7, '{"update_id": 1}') is False  # a repeat
+    # Another bot (a new token on this database) numbers its own updates from 1.
+    assert await inbox.receive(OTHER_BOT, 1, 8, 8, '{"update_id": 1}') is True
+    assert await inbox.receive(BOT, 2, 7, 7, '{"update_id": 2}') is True
+    assert [u.update_id for u in await inbox.unhandled(BOT)] == [1, 2]
+    await inbox.handled(BOT, 1)
+    assert [(u.update_id, u.raw) for u in await inbox.unhandled(BOT)] == [(2, '{"update_id": 2}')]
+    assert await inbox.receive(BOT, 1, 7, 7, '{"update_id": 1}') is False  # still a repeat
+
+
+async def test_replies_commit_with_their_input_and_go_at_most_once_more(
+    sqlite_store: SqliteProgressStore, inbox: InboxStore
+) -> None:
+    photo = Document(filename="c.png", content=b"\x89PNG\xff\x00", caption="chart")
+    replies = (Reply(text="✅ Correct."), Reply(kind="photo", document=photo))
+    commit = Commit(learner=profile(7), session=snapshot(7, 1), update_key="tg:1:5")
+    assert await sqlite_store.apply(commit.model_copy(update={"replies": replies}))
+    [entry] = await inbox.unsent()
+    assert (entry.update_key, entry.learner_id, entry.attempts) == ("tg:1:5", 7, 1)
+    assert tuple(entry.replies) == replies  # binary content survives the JSON round trip
+    # After a crash: once more, then given up (a reply must not crash every start).
+    assert await inbox.claim("tg:1:5") is True
+    assert await inbox.claim("tg:1:5") is False
+    assert await inbox.unsent() == []
+    assert await inbox.status("tg:1:5") == "failed"
+
+
+async def test_confirmed_replies_are_never_sent_again(
+    sqlite_store: SqliteProgressStore, inbox: InboxStore
+) -> None:
+    commit = Commit(
+        learner=profile(7), session=snapshot(7, 1), update_key="tg:1:6", replies=(Reply(text="x"),)
+    )
+    await sqlite_store.apply(commit)
+    await inbox.sent("tg:1:6", [101])
+    assert await inbox.unsent() == []
+    assert await inbox.claim("tg:1:6") is False
+    assert await inbox.status("tg:1:6") == "sent"
+    # A repeat of the update applies nothing and queues nothing new.
+    again = commit.model_copy(update={"session": snapshot(7, 2)})
+    assert await sqlite_store.apply(again) is False
+    assert await inbox.unsent() == []
+
+
+async def test_old_handled_rows_and_repeat_keys_are_pruned(
+    sqlite_store: SqliteProgressStore, inbox: InboxStore
+) -> None:
+    await inbox.receive(BOT, 1, 7, 7, "{}")
+    await inbox.receive(BOT, 2, 7, 7, "{}")
+    await inbox.handled(BOT, 1)
+    commit = Commit(
+        learner=profile(7), session=snapshot(7, 1), update_key="tg:1:1", replies=(Reply(text="x"),)
+    )
+    await sqlite_store.apply(commit)
+    await inbox.sent("tg:1:1", [1])
+    assert await inbox.prune(T0 + RETENTION - timedelta(minutes=1)) == 0
+    # Past retention: the handled update, the sent reply and the repeat key go; not update 2.
+    assert await inbox.prune(T0 + RETENTION + timedelta(minutes=1)) == 3
+    assert [u.update_id for u in await inbox.unhandled(BOT)] == [2]
+    assert await inbox.receive(BOT, 1, 7, 7, "{}") is True  # Telegram may number from 1 again
+
+
+async def test_mydata_lists_them_and_forget_erases_them(
+    sqlite_store: SqliteProgressStore, inbox: InboxStore
+) -> None:
+    await inbox.receive(BOT, 9, 7, 7, '{"text": "my answer"}')
+    commit = Commit(
+        learner=profile(7), session=snapshot(7, 1), update_key="tg:1:9", replies=(Reply(text="r"),)
+    )
+    await sqlite_store.apply(commit)
+    exported = await sqlite_store.export_learner(7)
+    assert [u["raw"] for u in exported["inbox"]] == ['{"text": "my answer"}']
+    assert [o["status"] for o in exported["outbox"]] == ["pending"]
+    await sqlite_store.forget_learner(7)
+    exported = await sqlite_store.export_learner(7)
+    assert (exported["inbox"], exported["outbox"]) == ([], [])
+    assert await inbox.unhandled(BOT) == []
