@@ -42,8 +42,10 @@ from flows.loader import SCENARIO_DIR, load_scenarios
 from knowledge.loader import load_knowledge_base
 from storage.pushes import PushStore
 from storage.reports import ReportStore
+from storage.revision import SqliteRevisionStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore
+from tutoring.revision import Revision
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ LEARNER_COMMANDS = [
     BotCommand("quiz", "A quick quiz"),
     BotCommand("law", "Look up the law, e.g. /law refund"),
     BotCommand("progress", "Your progress and what to revise"),
+    BotCommand("revise", "Revise the questions that are due"),
+    BotCommand("settings", "Your settings (time zone)"),
     BotCommand("mydata", "Everything we store about you"),
     BotCommand("forget", "Erase your data"),
     BotCommand("join", "Join a cohort with its code"),
@@ -138,7 +142,9 @@ async def _post_init(application: CoachApplication) -> None:
     scenarios = load_scenarios(kb, services.scenario_dir or SCENARIO_DIR)
     store = await SqliteProgressStore.open(database_path(services.settings.database_url))
     services.kb = kb
-    services.coach = Coach(kb, scenarios, store, clock=services.clock)
+    zone = ZoneInfo(services.settings.timezone)
+    revision = Revision(SqliteRevisionStore(store), zone, clock=services.clock)
+    services.coach = Coach(kb, scenarios, store, clock=services.clock, revision=revision)
     services.polls = store
     staff = StaffStore(store, admin_ids=services.settings.admin_ids)
     services.desk = StaffDesk(
@@ -147,7 +153,6 @@ async def _post_init(application: CoachApplication) -> None:
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
     services.reports = ReportDesk(staff, ReportStore(store), kb, titles, clock=services.clock)
     pushes = PushStore(store, clock=services.clock)
-    zone = ZoneInfo(services.settings.timezone)
     delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
     services.push_desk = PushDesk(
         staff, pushes, kb, scheduler=delivery, zone=zone, clock=services.clock

@@ -33,7 +33,7 @@ class Action(BaseModel):
 
 class Menu(Action):
     prefix = "m"
-    target: Literal["main", "scenarios", "quizzes", "law", "progress", "help", "resume"]
+    target: Literal["main", "scenarios", "quizzes", "law", "progress", "help", "resume", "revise"]
 
 
 class StartScenario(Action):

@@ -12,7 +12,8 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flows import render
 from flows.actions import Action, Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario, unpack
@@ -28,11 +29,21 @@ from flows.ports import (
     ScenarioRun,
     SessionSnapshot,
 )
+from flows.questions import UnknownQuestionError, find_askable, step_id
 from flows.scenario import DEBRIEF
 from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark
-from knowledge.models import AnyQuestion, ChoiceQuestion, OrderQuestion, Verdict
+from knowledge.models import AnyQuestion, CaseContext, ChoiceQuestion, OrderQuestion, Verdict
+from tutoring.revision import (
+    LearnerSettings,
+    Review,
+    ReviewSource,
+    Revision,
+    grade_for,
+    known_zone,
+)
+from tutoring.streaks import streak
 
 # A session with no scenario under way (after a debrief or /cancel).
 _NO_SCENARIO: dict[str, object] = {
@@ -45,6 +56,8 @@ _NO_SCENARIO: dict[str, object] = {
 }
 # A scenario counts towards its unit criteria once the learner scores at least this much.
 SCENARIO_EVIDENCE_SCORE = 0.7
+# The quiz id of a /revise session (no content quiz has it: quiz ids have no spaces).
+REVISION = "revision session"
 
 
 def utc_now() -> datetime:
@@ -65,6 +78,12 @@ class Outcome:
     answers: list[AnswerRecord] = field(default_factory=list)
     finished_run: ScenarioRun | None = None
     forget: bool = False
+    reviews: list[Review] = field(default_factory=list)
+    """Answers to grade into revision cards once the commit is on disk."""
+    settings: LearnerSettings | None = None
+    """Settings to store once the commit (which stores the learner) is on disk."""
+    revised: tuple[str, ...] | None = None
+    """A /revise session ended with these cards: its summary follows their new schedule."""
 
 
 class _LearnerLocks:
@@ -100,12 +119,15 @@ class Coach:
         scenarios: Mapping[str, ScenarioContent],
         store: ProgressStore,
         clock: Callable[[], datetime] = utc_now,
+        revision: Revision | None = None,
     ) -> None:
+        """`revision` keeps answers as spaced-revision cards; without it there is no /revise."""
         self.kb = kb
         self.scenarios = dict(scenarios)
         self.machines: dict[str, ScenarioMachine] = compile_all(self.scenarios)
         self.store = store
         self.clock = clock
+        self.revision = revision
         self._locks = _LearnerLocks()
 
     @property
@@ -131,6 +153,8 @@ class Coach:
                 outcome.session = outcome.session or session
             if outcome.forget:
                 await self.store.forget_learner(learner.learner_id)
+                if self.revision is not None:
+                    await self.revision.store.forget(learner.learner_id)
                 return outcome.replies
             new_session = None
             if outcome.session is not None:
@@ -148,7 +172,24 @@ class Coach:
                 )
             )
             # A redelivered update was handled before: its replies were already sent.
-            return outcome.replies if applied else []
+            if not applied:
+                return []
+            await self._after_commit(learner.learner_id, outcome)
+            return outcome.replies
+
+    async def _after_commit(self, learner_id: int, outcome: Outcome) -> None:
+        """Revision cards and settings follow the commit that stored the answers (and the
+        learner they belong to); a crash in between loses one card update, never an answer."""
+        if self.revision is None:
+            return
+        if outcome.settings is not None:
+            await self.revision.store.save_settings(outcome.settings)
+        await self.revision.record(outcome.reviews)
+        if outcome.revised is not None:
+            resume = outcome.session is not None and outcome.session.scenario_id is not None
+            outcome.replies.append(
+                await self._revision_summary(learner_id, outcome.revised, resume)
+            )
 
     def _still_valid(self, session: SessionSnapshot) -> tuple[SessionSnapshot, Reply | None]:
         """A session whose scenario or step no longer exists (content changed) is reset."""
@@ -187,13 +228,15 @@ class Coach:
         active = session.scenario_id is not None
         match name:
             case "start":
+                due = await self._due_count(session.learner_id)
                 return Outcome(
-                    [Reply(text=render.WELCOME), render.main_menu(resume=active)],
+                    [Reply(text=render.WELCOME), render.main_menu(resume=active, due=due)],
                     session.model_copy(update={"paused": active}) if active else None,
                 )
             case "menu":
+                due = await self._due_count(session.learner_id)
                 paused = session.model_copy(update={"paused": True}) if active else None
-                return Outcome([render.main_menu(resume=active)], paused)
+                return Outcome([render.main_menu(resume=active, due=due)], paused)
             case "help":
                 return Outcome([Reply(text=render.HELP)])
             case "resume":
@@ -201,7 +244,7 @@ class Coach:
             case "cancel":
                 return self._cancel(session)
             case "hint":
-                return Outcome([self._hint(session)])
+                return self._hint(session)
             case "skip":
                 return await self._skip(session)
             case "progress":
@@ -214,6 +257,10 @@ class Coach:
                 return Outcome([render.scenario_list(self.scenarios)])
             case "mydata":
                 return await self._my_data(session.learner_id)
+            case "revise":
+                return await self._revise(session)
+            case "settings":
+                return await self._settings(session.learner_id, args)
             case _:  # "forget": its buttons work once, and only as the next input
                 ask_seq = session.ask_seq + 1
                 offer = {"ask_seq": ask_seq, "offered": "forget"}
@@ -259,6 +306,8 @@ class Coach:
                 return await self._progress(session.learner_id)
             case "help":
                 return Outcome([Reply(text=render.HELP)])
+            case "revise":
+                return await self._revise(session)
             case _:  # "resume"
                 return self._resume(session)
 
@@ -306,8 +355,18 @@ class Coach:
             if content is not None and session.state in content.questions:
                 return content.question_for(session.state)
         if session.quiz is not None and session.quiz.current is not None:
-            return self.kb.question(session.quiz.current)
+            asked = self._asked(session.quiz.current)
+            return asked[0] if asked is not None else None
         return None
+
+    def _asked(self, question_id: str) -> tuple[AnyQuestion, CaseContext | None] | None:
+        """A quiz question or revision card by its askable id (a bank question, or a scenario
+        step in its first variant), with the case a step is marked against."""
+        try:
+            askable = find_askable(self.kb, self.scenarios, question_id)
+        except UnknownQuestionError:
+            return None
+        return askable.question, askable.case
 
     async def _fire(
         self,
@@ -351,6 +410,18 @@ class Coach:
             )
             for m in turn.marked
         ]
+        hinted = session.hinted_at == session.ask_seq
+        reviews = [
+            Review(
+                learner_id=session.learner_id,
+                card_id=step_id(content.scenario.id, result.step),
+                topic=content.question_for(result.step).topic,
+                grade=grade_for(result.outcome, result.attempts, hinted and index == 0),
+                source="scenario",
+                at=now,
+            )
+            for index, result in enumerate(turn.results[len(session.results) :])
+        ]
         ask_seq = session.ask_seq + 1
         replies = self._render_turn(content, turn, choice if pressed else None, before, ask_seq)
         if new_state == DEBRIEF:
@@ -365,7 +436,7 @@ class Coach:
                 finished_at=now,
             )
             idle = session.model_copy(update={**_NO_SCENARIO, "ask_seq": ask_seq})
-            return Outcome(replies, idle, answers, run)
+            return Outcome(replies, idle, answers, run, reviews=reviews)
         new = session.model_copy(
             update={
                 "state": new_state,
@@ -374,7 +445,7 @@ class Coach:
                 "ask_seq": ask_seq,
             }
         )
-        return Outcome(replies, new, answers)
+        return Outcome(replies, new, answers, reviews=reviews)
 
     def _render_turn(
         self,
@@ -448,23 +519,30 @@ class Coach:
             [render.main_menu(f"Stopped the {what}. Your answers so far are saved.")], stopped
         )
 
-    def _hint(self, session: SessionSnapshot) -> Reply:
+    def _hint(self, session: SessionSnapshot) -> Outcome:
         question = self._current_question(session)
         if question is None:
-            return Reply(text="There's no open question right now. /menu to pick something.")
-        return Reply(text=f"💡 Hint: {question.hint}")
+            return Outcome(
+                [Reply(text="There's no open question right now. /menu to pick something.")]
+            )
+        # Remembered: a right answer after a hint is revised sooner (graded Hard, not Good).
+        hinted = session.model_copy(update={"hinted_at": session.ask_seq})
+        return Outcome([Reply(text=f"💡 Hint: {question.hint}")], hinted)
 
     async def _skip(self, session: SessionSnapshot) -> Outcome:
         if session.scenario_id is not None and not session.paused:
             return await self._fire(session, "skip_step", "", None)
         if session.quiz is not None and session.quiz.current is not None:
-            question = self.kb.question(session.quiz.current)
-            assert question is not None
+            asked = self._asked(session.quiz.current)
+            assert asked is not None
+            question = asked[0]
             record = self._quiz_record(session, question, "", "skipped", 0.0)
             replies = [render.reveal_message(question, None, skipped=True)]
-            return self._next_quiz_question(
+            outcome = self._next_quiz_question(
                 session, session.quiz, replies, [record], correct=False
             )
+            outcome.reviews.insert(0, self._quiz_review(session, question, "skipped"))
+            return outcome
         return Outcome([Reply(text="There's nothing to skip. /menu to pick something.")])
 
     async def _choose(self, session: SessionSnapshot, action: Choose) -> Outcome:
@@ -589,14 +667,41 @@ class Coach:
         self, session: SessionSnapshot, progress: QuizProgress, intro: str = ""
     ) -> Outcome:
         assert progress.current is not None
-        question = self.kb.question(progress.current)
-        assert question is not None
-        quiz = self.kb.quizzes[progress.quiz_id]
+        asked = self._asked(progress.current)
+        assert asked is not None
+        number, total = progress.asked + 1, progress.asked + 1 + len(progress.remaining)
         ask_seq = session.ask_seq + 1
-        reply = render.quiz_question(
-            question, progress.asked + 1, len(quiz.questions), ask_seq, intro
-        )
+        if progress.revising:
+            reply = self._card_question(
+                progress.current, asked[0], number, total, ask_seq=ask_seq, intro=intro
+            )
+        else:
+            reply = render.quiz_question(asked[0], number, total, ask_seq, intro)
         return Outcome([reply], session.model_copy(update={"quiz": progress, "ask_seq": ask_seq}))
+
+    def _card_question(
+        self,
+        card_id: str,
+        question: AnyQuestion,
+        number: int,
+        total: int,
+        *,
+        ask_seq: int,
+        intro: str,
+    ) -> Reply:
+        """A revision card asked as what it is: a bank question as in a quiz, a scenario step
+        with its customer's line and task (in the case's first version)."""
+        header = render.card_header(number, total, intro)
+        scenario_id, _, step = card_id.partition("/")
+        if not step:
+            return render.quiz_question(question, number, total, ask_seq, header=header)
+        content = self.scenarios[scenario_id]
+        facts = content.scenario.facts_for(0)
+        asked = render.step_message(content, content.scenario.step(step), facts, ask_seq)
+        return Reply(
+            text=f"{header} – from “{content.scenario.title}”\n\n{asked.text}",
+            buttons=asked.buttons,
+        )
 
     def _quiz_record(
         self,
@@ -608,7 +713,12 @@ class Coach:
         *,
         verdict: Verdict | None = None,
     ) -> AnswerRecord:
-        push_id = session.quiz.push_id if session.quiz is not None else None
+        progress = session.quiz
+        push_id = progress.push_id if progress is not None else None
+        revising = progress is not None and progress.revising
+        scenario_id, step = None, None
+        if revising and progress is not None and progress.current is not None:
+            scenario_id, _, step = progress.current.partition("/")
         return AnswerRecord(
             learner_id=session.learner_id,
             question_id=question.id,
@@ -617,28 +727,53 @@ class Coach:
             score=score,
             criteria=question.criteria,
             topic=question.topic,
-            source="quiz" if push_id is None else "push",
+            scenario_id=scenario_id if step else None,
+            step=step or None,
+            source="revision" if revising else "quiz" if push_id is None else "push",
             push_id=push_id,
             created_at=self.clock(),
             review=verdict.review if verdict is not None else False,
             unrecognised=verdict.unrecognised if verdict is not None else (),
         )
 
+    def _quiz_review(
+        self, session: SessionSnapshot, question: AnyQuestion, outcome: str
+    ) -> Review:
+        """The revision grade of a quiz answer (or a revision card's)."""
+        progress = session.quiz
+        assert progress is not None
+        assert progress.current is not None
+        source: ReviewSource = (
+            "revision" if progress.revising else "quiz" if progress.push_id is None else "push"
+        )
+        hinted = session.hinted_at == session.ask_seq
+        return Review(
+            learner_id=session.learner_id,
+            card_id=progress.current,
+            topic=question.topic,
+            grade=grade_for(outcome, 1, hinted),
+            source=source,
+            at=self.clock(),
+        )
+
     def _quiz_answer(self, session: SessionSnapshot, answer: Answer, shown: str) -> Outcome:
         assert session.quiz is not None
         assert session.quiz.current is not None
-        question = self.kb.question(session.quiz.current)
-        assert question is not None
-        verdict = mark(question, answer)
+        asked = self._asked(session.quiz.current)
+        assert asked is not None
+        question, case = asked
+        verdict = mark(question, answer, case)
         record = self._quiz_record(
             session, question, shown, verdict.outcome, verdict.score, verdict=verdict
         )
         replies = [Reply(text=render.verdict_text(verdict))]
         if verdict.outcome != "correct":
             replies[0] = Reply(text=f"{render.verdict_text(verdict)}\n📖 {question.model_answer}")
-        return self._next_quiz_question(
+        outcome = self._next_quiz_question(
             session, session.quiz, replies, [record], correct=verdict.outcome == "correct"
         )
+        outcome.reviews.insert(0, self._quiz_review(session, question, verdict.outcome))
+        return outcome
 
     def _next_quiz_question(
         self,
@@ -652,11 +787,14 @@ class Coach:
             update={"asked": progress.asked + 1, "correct": progress.correct + int(correct)}
         )
         if not done.remaining:
+            resume = session.scenario_id is not None
+            finished = session.model_copy(update={"quiz": None})
+            if progress.revising:
+                # The summary needs the cards' new schedule: it is added after the commit.
+                return Outcome(replies, finished, records, revised=progress.cards)
             quiz = self.kb.quizzes[progress.quiz_id]
             pushed = progress.push_id is not None
             summary = render.quiz_summary(quiz.title, done.correct, done.asked, pushed)
-            resume = session.scenario_id is not None
-            finished = session.model_copy(update={"quiz": None})
             return Outcome([*replies, render.main_menu(summary, resume=resume)], finished, records)
         following = done.model_copy(
             update={"current": done.remaining[0], "remaining": done.remaining[1:]}
@@ -698,10 +836,104 @@ class Coach:
     async def _progress(self, learner_id: int) -> Outcome:
         answers = await self.store.answers(learner_id)
         runs = await self.store.finished_runs(learner_id)
-        return Outcome([render.progress_report(answers, runs, self.kb)])
+        report = render.progress_report(answers, runs, self.kb)
+        if self.revision is None or not answers:
+            return Outcome([report])
+        zone = await self.revision.zone(learner_id)
+        days = streak([a.created_at.astimezone(zone).date() for a in answers], self._today(zone))
+        due = await self._due_count(learner_id)
+        later = await self.revision.next_due(learner_id)
+        extra = render.revision_status(days, due, later, zone)
+        return Outcome([report.model_copy(update={"text": f"{report.text}\n\n{extra}"})])
+
+    def _today(self, zone: ZoneInfo) -> date:
+        return self.clock().astimezone(zone).date()
+
+    # ------------------------------------------------------------------ revision
+
+    async def _due_count(self, learner_id: int) -> int:
+        return 0 if self.revision is None else await self.revision.due_count(learner_id)
+
+    async def _revise(self, session: SessionSnapshot) -> Outcome:
+        """Start a /revise session: up to 10 due cards, mixed across topics."""
+        if self.revision is None:
+            return Outcome([Reply(text="Revision is not switched on here. /menu for the rest.")])
+        cards = [
+            c.card_id
+            for c in await self.revision.due(session.learner_id)
+            if self._asked(c.card_id) is not None  # content changed: the card rests
+        ]
+        if not cards:
+            later = await self.revision.next_due(session.learner_id)
+            zone = await self.revision.zone(session.learner_id)
+            text = render.nothing_due(later, zone)
+            return Outcome([render.main_menu(text, resume=session.scenario_id is not None)])
+        progress = QuizProgress(
+            quiz_id=REVISION, remaining=tuple(cards[1:]), current=cards[0], cards=tuple(cards)
+        )
+        started = session.model_copy(
+            update={"quiz": progress, "paused": session.scenario_id is not None}
+        )
+        return self._ask_quiz_question(started, progress, render.revision_intro(len(cards)))
+
+    async def _revision_summary(
+        self, learner_id: int, card_ids: tuple[str, ...], resume: bool
+    ) -> Reply:
+        """What a /revise session changed: each card's grade and next date, the next due
+        date, and the streak."""
+        assert self.revision is not None
+        zone = await self.revision.zone(learner_id)
+        cards = {c.card_id: c for c in await self.revision.store.cards(learner_id, card_ids)}
+        graded = {e.card_id: e.grade for e in await self.revision.store.reviews(learner_id)}
+        lines = [
+            (self._card_title(card_id), graded.get(card_id, "again"), cards[card_id].due_at)
+            for card_id in card_ids
+            if card_id in cards
+        ]
+        answers = await self.store.answers(learner_id)
+        days = streak([a.created_at.astimezone(zone).date() for a in answers], self._today(zone))
+        later = await self.revision.next_due(learner_id)
+        text = render.revision_summary(lines, later, days, zone=zone, today=self._today(zone))
+        return render.main_menu(text, resume=resume)
+
+    def _card_title(self, card_id: str) -> str:
+        scenario_id, _, step = card_id.partition("/")
+        if step:
+            content = self.scenarios[scenario_id]
+            return f"{content.scenario.title}: {render.step_title(content.scenario, step)}"
+        asked = self._asked(card_id)
+        assert asked is not None
+        return self.kb.entries[asked[0].entries[0]].title
+
+    async def _settings(self, learner_id: int, args: str) -> Outcome:
+        """/settings shows them; `/settings timezone Europe/Paris` changes the time zone."""
+        if self.revision is None:
+            return Outcome([Reply(text="There are no settings to change here.")])
+        stored = await self.revision.store.settings(learner_id)
+        words = args.split()
+        if not words:
+            zone = await self.revision.zone(learner_id)
+            return Outcome([render.settings_text(zone.key, stored.timezone is None)])
+        if words[0].lower() not in {"timezone", "tz"} or len(words) != 2:
+            return Outcome([Reply(text=render.SETTINGS_USAGE)])
+        name = words[1]
+        if name.lower() in {"default", "centre", "center"}:
+            chosen = None
+        else:
+            chosen = known_zone(name)
+            if chosen is None:
+                return Outcome([Reply(text=render.unknown_zone(name))])
+        settings = stored.model_copy(update={"timezone": chosen})
+        shown = chosen or self.revision.default_zone.key
+        return Outcome(
+            [Reply(text=f"🕒 Time zone set to {shown}: revision days follow it.")],
+            settings=settings,
+        )
 
     async def _my_data(self, learner_id: int) -> Outcome:
         data = await self.store.export_learner(learner_id)
+        if self.revision is not None:
+            data.update(await self.revision.store.export(learner_id))
         content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
         document = Document(
             filename="aftercare-coach-my-data.json",

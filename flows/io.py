@@ -24,6 +24,8 @@ COMMANDS = frozenset(
         "scenarios",
         "mydata",
         "forget",
+        "revise",
+        "settings",
     }
 )
 

@@ -46,6 +46,13 @@ class QuizProgress(Record):
     asked: int = 0
     push_id: int | None = None
     """Set when a tutor pushed this quiz: its answers are tagged with the push."""
+    cards: tuple[str, ...] = ()
+    """Set for a /revise session: the due cards it asks, in order (quiz_id is then
+    `REVISION`, not a quiz of the content)."""
+
+    @property
+    def revising(self) -> bool:
+        return bool(self.cards)
 
 
 class SessionSnapshot(Record):
@@ -64,6 +71,9 @@ class SessionSnapshot(Record):
     """Counts questions asked; buttons carry it, so a button from an older question is stale."""
     offered: Literal["forget"] | None = None
     """A confirmation the last reply offered; the next input of any other kind withdraws it."""
+    hinted_at: int | None = None
+    """The `ask_seq` of the question the learner last asked a hint for: an answer to that same
+    question is graded Hard for revision even when right."""
     version: int = 0
     updated_at: datetime
 
@@ -80,7 +90,7 @@ class AnswerRecord(Record):
     topic: str
     scenario_id: str | None = None
     step: str | None = None
-    source: Literal["scenario", "quiz", "push"] = "scenario"
+    source: Literal["scenario", "quiz", "push", "revision"] = "scenario"
     push_id: int | None = None
     """The tutor's push this answers (source "push")."""
     created_at: datetime

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flows import placeholders
 from flows.actions import Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario
@@ -59,13 +61,19 @@ HELP = (
     "/quiz – a quick quiz\n"
     "/law QUERY – look up the law, e.g. /law refund 14 days\n"
     "/progress – your progress and what to revise\n"
+    "/revise – revise the questions that are due (spaced revision)\n"
+    "/settings – your settings, e.g. /settings timezone Europe/Paris\n"
     "/mydata – your stored data\n"
     "/forget – erase your data\n"
     "/help – this help"
 )
 
 
-def main_menu(text: str = "What would you like to do?", resume: bool = False) -> Reply:
+def main_menu(
+    text: str = "What would you like to do?", resume: bool = False, due: int = 0
+) -> Reply:
+    """The main menu; a Revise entry joins it (last, so the others keep their places) when
+    cards are due."""
     rows: list[tuple[Button, ...]] = []
     if resume:
         rows.append((Button(label="▶️ Resume my scenario", data=Menu(target="resume").pack()),))
@@ -80,6 +88,8 @@ def main_menu(text: str = "What would you like to do?", resume: bool = False) ->
             Button(label="❓ Help", data=Menu(target="help").pack()),
         ),
     ]
+    if due > 0:
+        rows.append((Button(label=f"🔁 Revise ({due} due)", data=Menu(target="revise").pack()),))
     return Reply(text=text, buttons=tuple(rows))
 
 
@@ -306,12 +316,19 @@ def poll_for(question: ChoiceQuestion) -> Poll:
 
 
 def quiz_question(
-    question: AnyQuestion, number: int, total: int, ask_seq: int, intro: str = ""
+    question: AnyQuestion,
+    number: int,
+    total: int,
+    ask_seq: int,
+    intro: str = "",
+    *,
+    header: str = "",
 ) -> Reply:
     """A quiz question; `intro` (the quiz's title) rides in the same message, so starting a
-    quiz costs the chat one message less (Telegram allows about one per second per chat)."""
-    header = f"⚡ Question {number} of {total}"
-    if intro:
+    quiz costs the chat one message less (Telegram allows about one per second per chat).
+    `header` replaces the "Question n of N" line (a revision card has its own)."""
+    header = header or f"⚡ Question {number} of {total}"
+    if intro and not header.startswith(intro):
         header = f"{intro}\n\n{header}"
     if isinstance(question, ChoiceQuestion) and question.fits_quiz_poll():
         return Reply(kind="poll", text=header, poll=poll_for(question))
@@ -398,4 +415,98 @@ def forget_confirm(ask: int) -> Reply:
                 Button(label="No, keep it", data=Forget(confirm="no", ask=ask).pack()),
             ),
         ),
+    )
+
+
+# --- spaced revision --------------------------------------------------------------------------
+
+GRADE_MARKS = {"good": "✅", "hard": "🟡", "again": "🔁"}
+SETTINGS_USAGE = (
+    "⚙️ To change your time zone: /settings timezone Europe/Paris (any IANA name, e.g."
+    " Europe/London, Asia/Kolkata), or /settings timezone default for the centre's. Nothing"
+    " was changed."
+)
+
+
+def revision_intro(count: int) -> str:
+    cards = "card" if count == 1 else "cards"
+    return f"🔁 Revision: {count} {cards} due, from what you answered before."
+
+
+def card_header(number: int, total: int, intro: str = "") -> str:
+    header = f"🔁 Card {number} of {total}"
+    return f"{intro}\n\n{header}" if intro else header
+
+
+def when(moment: datetime, zone: ZoneInfo, today: date | None = None) -> str:
+    """A due date as a learner reads it: 'tomorrow', 'in 11 days (Tue 17 Mar)'."""
+    local = moment.astimezone(zone).date()
+    if today is None:
+        return local.strftime("%a %d %b")
+    days = (local - today).days
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"in {days} days ({local.strftime('%a %d %b')})"
+
+
+def streak_line(days: int) -> str:
+    if days == 0:
+        return "🔥 Streak: none yet – answer something today to start one."
+    return f"🔥 Streak: {days} {'day' if days == 1 else 'days'} in a row."
+
+
+def nothing_due(later: datetime | None, zone: ZoneInfo) -> str:
+    if later is None:
+        return (
+            "🔁 Nothing to revise yet: every question you answer in a scenario or quiz becomes a"
+            " revision card, brought back just before you would forget it."
+        )
+    return f"🔁 Nothing is due today – your next revision is on {when(later, zone)}."
+
+
+def revision_summary(
+    cards: Sequence[tuple[str, str, datetime]],
+    later: datetime | None,
+    streak_days: int,
+    *,
+    zone: ZoneInfo,
+    today: date,
+) -> str:
+    """The end of a /revise session: each card's grade and when it comes back."""
+    remembered = sum(1 for _, grade, _ in cards if grade != "again")
+    lines = [f"🏁 Revision done: {remembered} of {len(cards)} remembered.", ""]
+    for title, grade, due in cards:
+        back = "back " + when(due, zone, today)
+        lines.append(f"{GRADE_MARKS.get(grade, '🔁')} {title} – {back}")
+    lines.append("")
+    if later is not None:
+        lines.append(f"📅 Next cards due {when(later, zone, today)}.")
+    lines.append(streak_line(streak_days))
+    return "\n".join(lines)
+
+
+def revision_status(streak_days: int, due: int, later: datetime | None, zone: ZoneInfo) -> str:
+    """The revision lines of /progress."""
+    lines = [streak_line(streak_days)]
+    if due:
+        lines.append(f"🔁 {due} revision {'card is' if due == 1 else 'cards are'} due: /revise")
+    elif later is not None:
+        lines.append(f"🔁 Nothing due today; next revision {when(later, zone)}.")
+    return "\n".join(lines)
+
+
+def settings_text(zone_name: str, is_default: bool) -> Reply:
+    source = " (the centre's)" if is_default else ""
+    return Reply(
+        text=f"⚙️ Your settings\n🕒 Time zone: {zone_name}{source} – revision days follow it.\n\n"
+        + SETTINGS_USAGE.removesuffix(" Nothing was changed.")
+    )
+
+
+def unknown_zone(name: str) -> str:
+    return (
+        f"🤔 I don't know the time zone “{name[:60]}”. Use an IANA name such as Europe/London"
+        " or America/New_York – nothing was changed."
     )

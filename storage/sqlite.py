@@ -109,7 +109,9 @@ class Migration:
 
 
 def load_migrations() -> tuple[Migration, ...]:
-    """The shipped migrations in order; numbering must run 1, 2, 3 … without gaps."""
+    """The shipped migrations in order; numbers are unique and start at 1. A gap is allowed:
+    branches developed in parallel take numbers in advance (0008, 0009 …), and whichever
+    lands first must still install."""
     found: list[Migration] = []
     for entry in (resources.files("storage") / "migrations").iterdir():
         if not entry.name.endswith(".sql"):
@@ -121,8 +123,8 @@ def load_migrations() -> tuple[Migration, ...]:
         found.append(Migration(int(match[1]), entry.name.removesuffix(".sql"), sql))
     found.sort(key=lambda migration: migration.version)
     versions = [migration.version for migration in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise ValueError(f"migrations must be numbered 1, 2, 3 … without gaps: found {versions}")
+    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
+        raise ValueError(f"migrations must have unique numbers from 1: found {versions}")
     return tuple(found)
 
 
@@ -166,15 +168,18 @@ async def _apply_pending(db: aiosqlite.Connection, migrations: Sequence[Migratio
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    rows = list(await db.execute_fetchall("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
-    current = int(rows[0][0])
+    rows = list(await db.execute_fetchall("SELECT version FROM schema_version"))
+    applied = {int(row[0]) for row in rows}
+    current = max(applied, default=0)
     if current > latest:
         raise SchemaVersionError(
             f"the database is at schema version {current}, newer than this code knows"
             f" ({latest}): upgrade Aftercare Coach or point DATABASE_URL at another file"
         )
     for migration in migrations:
-        if migration.version <= current:
+        # By set, not by the highest number: a migration numbered below one already applied
+        # (its branch landed later) is still applied once.
+        if migration.version in applied:
             continue
         for statement in split_statements(migration.sql):
             await db.execute(statement)

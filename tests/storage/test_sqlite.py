@@ -62,7 +62,7 @@ async def test_a_newer_database_is_refused_clearly(db_path: Path) -> None:
 async def test_a_failing_migration_leaves_the_schema_as_it_was(db_path: Path) -> None:
     async with SqliteProgressStore.open(db_path) as store:
         await store.apply(commit(1, 1))
-    shipped = len(load_migrations())
+    shipped = load_migrations()[-1].version
     broken = Migration(
         shipped + 1, "9999_broken", "CREATE TABLE extra (x TEXT);\nNOT SQL AT ALL;\n"
     )
@@ -78,12 +78,12 @@ async def test_a_failing_migration_leaves_the_schema_as_it_was(db_path: Path) ->
 async def test_a_later_migration_is_applied_on_reopen(db_path: Path) -> None:
     async with SqliteProgressStore.open(db_path):
         pass
-    shipped = len(load_migrations())
+    shipped = load_migrations()[-1].version
     extra = Migration(shipped + 1, "9999_extra", "ALTER TABLE learners ADD COLUMN locale TEXT;")
     async with SqliteProgressStore.open(db_path, migrations=(*load_migrations(), extra)):
         pass
     versions = [row[0] for row in query(db_path, "SELECT version FROM schema_version")]
-    assert versions == list(range(1, shipped + 2))
+    assert versions == [m.version for m in load_migrations()] + [shipped + 1]
     assert "locale" in [row[1] for row in query(db_path, "PRAGMA table_info(learners)")]
 
 
@@ -107,9 +107,27 @@ async def test_report_counts_are_filled_from_answers_already_stored(db_path: Pat
     ]
 
 
+async def test_a_migration_numbered_below_an_applied_one_is_still_applied(
+    db_path: Path,
+) -> None:
+    shipped = load_migrations()
+    later = Migration(shipped[-1].version + 2, "later", "CREATE TABLE later (x TEXT);")
+    async with SqliteProgressStore.open(db_path, migrations=(*shipped, later)):
+        pass
+    # The branch that took the lower number lands afterwards: it must not be skipped.
+    earlier = Migration(shipped[-1].version + 1, "earlier", "CREATE TABLE earlier (x TEXT);")
+    async with SqliteProgressStore.open(db_path, migrations=(*shipped, earlier, later)):
+        pass
+    assert query(db_path, "SELECT name FROM sqlite_master WHERE name = 'earlier'") == [
+        ("earlier",)
+    ]
+
+
 def test_shipped_migrations_are_numbered_from_one() -> None:
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
     assert all(split_statements(m.sql) for m in migrations)
 
 
