@@ -52,6 +52,11 @@ class ConsoleChat:
                 )
                 self.show(replies)
                 return replies
+            # A number beyond the list is a slip, not an answer: say what fits, stay put.
+            last = len(self.numbered)
+            hint = "choose 1" if last == 1 else f"choose 1–{last}"
+            self.write(f"There's no option {number} here – {hint}.\n")
+            return []
         replies = await self.coach.handle(self.learner, Input.typed(line))
         self.show(replies)
         return replies

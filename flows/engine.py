@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from flows import render
@@ -64,8 +65,25 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Typed answers to the /forget confirmation, as people write them.
+_YES = frozenset({"yes", "y", "yes please", "yes erase it", "erase", "erase it", "ok"})
+_NO = frozenset({"no", "n", "no thanks", "no keep it", "keep", "keep it", "cancel"})
+
+
+def typed_confirmation(text: str) -> Literal["yes", "no"] | None:
+    """'Yes' or 'no' typed in answer to a confirmation (any case, trailing punctuation)."""
+    words = " ".join(text.lower().replace(",", " ").strip(" .!").split())
+    if words in _YES:
+        return "yes"
+    if words in _NO:
+        return "no"
+    return None
+
+
 def _answers_offer(inp: Input) -> bool:
-    """Whether an input answers an offered confirmation (a /forget button)."""
+    """Whether an input answers an offered confirmation (a /forget button, or yes/no typed)."""
+    if inp.kind == "text":
+        return typed_confirmation(inp.text) is not None
     return inp.kind == "action" and isinstance(unpack(inp.action or ""), Forget)
 
 
@@ -229,8 +247,12 @@ class Coach:
         match name:
             case "start":
                 due = await self._due_count(session.learner_id)
+                if session.version == 0:  # a new learner: the privacy notice comes first
+                    welcome = Reply(text=render.WELCOME)
+                else:
+                    welcome = Reply(text=render.welcome_back(self._paused_title(session), due))
                 return Outcome(
-                    [Reply(text=render.WELCOME), render.main_menu(resume=active, due=due)],
+                    [welcome, render.main_menu(resume=active, due=due)],
                     session.model_copy(update={"paused": active}) if active else None,
                 )
             case "menu":
@@ -239,6 +261,8 @@ class Coach:
                 return Outcome([render.main_menu(resume=active, due=due)], paused)
             case "help":
                 return Outcome([Reply(text=render.HELP)])
+            case "privacy":
+                return Outcome([Reply(text=render.PRIVACY)])
             case "resume":
                 return self._resume(session)
             case "cancel":
@@ -254,7 +278,7 @@ class Coach:
             case "quiz":
                 return Outcome([render.quiz_list(self.kb.quizzes.values())])
             case "scenarios":
-                return Outcome([render.scenario_list(self.scenarios)])
+                return await self._scenario_list(session.learner_id)
             case "mydata":
                 return await self._my_data(session.learner_id)
             case "revise":
@@ -285,19 +309,19 @@ class Coach:
                 [Reply(text="That button has expired – nothing was erased. Send /forget again.")]
             )
         if action.confirm == "yes":
+            done = "🗑 Done: your answers, progress and profile have been erased."
             return Outcome(
-                [Reply(text="🗑 Done: your answers, progress and profile have been erased.")],
-                forget=True,
+                [render.main_menu(f"{done}\n\nWhat would you like to do?")], forget=True
             )
         kept = session.model_copy(update={"offered": None})
-        return Outcome([Reply(text="Nothing was erased.")], kept)
+        return Outcome([render.main_menu("Nothing was erased. What would you like to do?")], kept)
 
     async def _menu(self, session: SessionSnapshot, target: str) -> Outcome:
         match target:
             case "main":
                 return await self._command(session, "menu", "")
             case "scenarios":
-                return Outcome([render.scenario_list(self.scenarios)])
+                return await self._scenario_list(session.learner_id)
             case "quizzes":
                 return Outcome([render.quiz_list(self.kb.quizzes.values())])
             case "law":
@@ -570,6 +594,9 @@ class Coach:
         return Outcome([Reply(text="That question has finished. /menu to start something new.")])
 
     async def _text(self, session: SessionSnapshot, text: str) -> Outcome:
+        confirm = typed_confirmation(text) if session.offered == "forget" else None
+        if confirm is not None:
+            return await self._action(session, Forget(confirm=confirm, ask=session.ask_seq))
         answer = text.strip()
         if not answer:
             return Outcome([Reply(text="That message was empty – please type your answer.")])
@@ -836,7 +863,8 @@ class Coach:
     async def _progress(self, learner_id: int) -> Outcome:
         answers = await self.store.answers(learner_id)
         runs = await self.store.finished_runs(learner_id)
-        report = render.progress_report(answers, runs, self.kb)
+        titles = {key: content.scenario.title for key, content in self.scenarios.items()}
+        report = render.progress_report(answers, runs, self.kb, titles)
         if self.revision is None or not answers:
             return Outcome([report])
         zone = await self.revision.zone(learner_id)
@@ -845,6 +873,21 @@ class Coach:
         later = await self.revision.next_due(learner_id)
         extra = render.revision_status(days, due, later, zone)
         return Outcome([report.model_copy(update={"text": f"{report.text}\n\n{extra}"})])
+
+    async def _scenario_list(self, learner_id: int) -> Outcome:
+        best = render.best_scores(await self.store.finished_runs(learner_id))
+        return Outcome([render.scenario_list(self.scenarios, best)])
+
+    def _paused_title(self, session: SessionSnapshot) -> str | None:
+        """What a returning learner left unfinished, by its title."""
+        if session.scenario_id is not None and session.scenario_id in self.scenarios:
+            return f"the scenario “{self.scenarios[session.scenario_id].scenario.title}”"
+        if session.quiz is not None and session.quiz.current is not None:
+            if session.quiz.revising:
+                return "a revision session"
+            quiz = self.kb.quizzes.get(session.quiz.quiz_id)
+            return f"the quiz “{quiz.title}”" if quiz is not None else "a quiz"
+        return None
 
     def _today(self, zone: ZoneInfo) -> date:
         return self.clock().astimezone(zone).date()

@@ -26,6 +26,7 @@ COMMANDS = frozenset(
         "forget",
         "revise",
         "settings",
+        "privacy",
     }
 )
 

@@ -41,15 +41,31 @@ OUTCOME_MARKS = {
     "skipped": "⏭",
 }
 
-WELCOME = (
-    "👋 Welcome to Aftercare Coach!\n\n"
-    "Practise returns, refunds, repairs and complaints with customers who answer back, and learn "
-    "the law behind them (Consumer Rights Act 2015, Consumer Contracts Regulations 2013, UK GDPR, "
-    "Equality Act 2010).\n\n"
+PRIVACY = (
     "🔒 Privacy: we store your name and user id, your answers and your progress, so you can "
     "resume and your tutor can see your evidence. We keep them while you use the coach. "
     "/mydata sends you everything we hold; /forget erases it."
 )
+WELCOME = (
+    "👋 Welcome to Aftercare Coach!\n\n"
+    "Practise returns, refunds, repairs and complaints with customers who answer back, and learn "
+    "the law behind them (Consumer Rights Act 2015, Consumer Contracts Regulations 2013, UK GDPR, "
+    "Equality Act 2010).\n\n" + PRIVACY
+)
+
+
+def welcome_back(paused: str | None, due: int) -> str:
+    """/start for someone who has been here before: what waits, not the privacy notice again
+    (it stays under /privacy and /help)."""
+    lines = ["👋 Welcome back to Aftercare Coach!"]
+    if paused:
+        lines.append(f"⏸ You left {paused} unfinished – Resume carries on.")
+    if due:
+        lines.append(f"🔁 {due} revision {'card is' if due == 1 else 'cards are'} due today.")
+    lines.append("Your data: /mydata shows it, /forget erases it.")
+    return "\n".join(lines)
+
+
 HELP = (
     "How it works: pick a role-play scenario and handle the customer step by step. Type your "
     "answers or tap a button; every answer is checked against the law and good practice.\n\n"
@@ -65,6 +81,7 @@ HELP = (
     "/settings – your settings, e.g. /settings timezone Europe/Paris\n"
     "/mydata – your stored data\n"
     "/forget – erase your data\n"
+    "/privacy – what we store about you, and why\n"
     "/help – this help"
 )
 
@@ -93,17 +110,36 @@ def main_menu(
     return Reply(text=text, buttons=tuple(rows))
 
 
-def scenario_list(scenarios: Mapping[str, ScenarioContent]) -> Reply:
+def scenario_list(
+    scenarios: Mapping[str, ScenarioContent], best: Mapping[str, float] | None = None
+) -> Reply:
+    """The scenarios to pick from; one finished before shows ✔ and the best score."""
+    best = best or {}
     rows = tuple(
         (
             Button(
-                label=c.scenario.title[:60],
+                label=_scenario_label(c.scenario.title, best.get(scenario_id)),
                 data=StartScenario(scenario=scenario_id).pack(),
             ),
         )
         for scenario_id, c in scenarios.items()
     )
     return Reply(text="🎭 Choose a scenario to practise:", buttons=rows)
+
+
+def _scenario_label(title: str, best: float | None) -> str:
+    if best is None:
+        return title[:60]
+    # The title first, so the list still reads (and sorts) by title.
+    return f"{title[:50]} ✔ best {round(best * 100)}%"
+
+
+def best_scores(runs: Iterable[ScenarioRun]) -> dict[str, float]:
+    """Each finished scenario's best score."""
+    best: dict[str, float] = {}
+    for run in runs:
+        best[run.scenario_id] = max(run.score, best.get(run.scenario_id, 0.0))
+    return best
 
 
 def quiz_list(quizzes: Iterable[Quiz]) -> Reply:
@@ -360,11 +396,16 @@ def quiz_summary(title: str, correct: int, asked: int, pushed: bool) -> str:
 
 
 def progress_report(
-    answers: Sequence[AnswerRecord], runs: Sequence[ScenarioRun], kb: KnowledgeBase
+    answers: Sequence[AnswerRecord],
+    runs: Sequence[ScenarioRun],
+    kb: KnowledgeBase,
+    titles: Mapping[str, str] | None = None,
 ) -> Reply:
+    """A learner's own progress; scenarios by their titles (`titles`), never by ids."""
     if not answers and not runs:
         return main_menu("📈 No progress yet – try a scenario or a quick quiz to get started.")
-    finished = sorted({run.scenario_id for run in runs})
+    titles = titles or {}
+    finished = sorted({titles.get(run.scenario_id, run.scenario_id) for run in runs})
     lines = [
         "📈 Your progress",
         f"Scenarios completed: {len(finished)}"
@@ -394,8 +435,7 @@ def progress_report(
     )
     total = sum(1 for c in kb.criteria.values() if c.evidence == "simulation")
     lines += ["", f"Criteria evidenced: {len(evidenced)} of {total}"]
-    if evidenced:
-        lines.append(", ".join(evidenced))
+    lines.extend(f"• {code} – {kb.criteria[code].title}" for code in evidenced)
     weakest = [t for t, share in sorted(accuracy.items(), key=lambda kv: kv[1]) if share < 0.8][:2]
     if weakest:
         lines += ["", "What to revise next:"]

@@ -67,3 +67,24 @@ async def test_quit_and_resume_with_an_sqlite_file(
     screen = "".join(printed)
     assert "Back to “Test: faulty kettle”" in screen
     assert "What do you ask first?" in screen
+
+
+async def test_a_number_beyond_the_list_says_what_is_valid_and_stays(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    printed: list[str] = []
+    chat = ConsoleChat(
+        Coach(kb, test_scenarios, MemoryProgressStore()), printed.append, downloads=tmp_path
+    )
+    await chat.send("/start")
+    await chat.send("1")  # the scenario list: one scenario
+    printed.clear()
+    assert await chat.send("13") == []
+    assert printed == ["There's no option 13 here – choose 1.\n"]
+    await chat.send("99")
+    await chat.send("1")  # still the scenario list: the scenario starts
+    assert "📝 Your task" in "".join(printed)
+    await chat.send("/menu")
+    printed.clear()
+    await chat.send("7")  # Resume, then the five fixed entries
+    assert printed == ["There's no option 7 here – choose 1–6.\n"]

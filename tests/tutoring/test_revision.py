@@ -165,7 +165,7 @@ async def test_due_follows_the_learners_day_and_regrade_replays_the_history() ->
         (
             [date(2026, 3, d) for d in (1, 3, 4, 5, 7, 8, 9)],
             date(2026, 3, 9),
-            6,  # 9, 8, 7, (6 frozen) 5, 4, 3 – and 2 is a second miss that week
+            6,  # 9, 8, 7, (6 frozen) 5, 4, 3; and 2 is a second miss that week
         ),
         (
             [date(2026, 2, 28), *[date(2026, 3, d) for d in (2, 3, 4, 5, 6, 7, 8, 10)]],

@@ -1,0 +1,88 @@
+"""Rough edges a new learner met, each as the chat that found it."""
+
+from __future__ import annotations
+
+from flows.engine import Coach, typed_confirmation
+from storage.memory import MemoryProgressStore
+from tests.flows.chat import Chat
+from tests.flows.test_engine import EMPATHY, RECORD, start_kettle
+
+
+async def test_forget_understands_a_typed_yes_and_shows_the_menu_after(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    await chat.send(EMPATHY)
+    await chat.send("/forget")
+    await chat.send("No")
+    assert "Nothing was erased" in chat.text
+    assert "🎭 Practise a scenario" in chat.button_labels
+    assert await store.answers(7)
+    await chat.send("/forget")
+    await chat.send("yes!")
+    assert "🗑 Done" in chat.text
+    assert "🎭 Practise a scenario" in chat.button_labels
+    assert await store.answers(7) == []
+
+
+async def test_a_yes_typed_later_is_not_taken_as_a_confirmation(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    await chat.send("/forget")
+    await chat.send("/help")  # the offer is withdrawn by any other input
+    await chat.send("yes")
+    assert "🗑 Done" not in chat.text
+    assert await store.load_session(7) is not None
+
+
+def test_typed_confirmations() -> None:
+    assert typed_confirmation(" Yes, erase it. ") == "yes"
+    assert typed_confirmation("NO") == "no"
+    assert typed_confirmation("keep it") == "no"
+    assert typed_confirmation("yes but") is None
+
+
+async def test_a_returning_learner_is_welcomed_back_with_what_is_paused(coach: Coach) -> None:
+    chat = Chat(coach)
+    await chat.send("/start")
+    assert "🔒 Privacy" in chat.text
+    await start_kettle(chat)
+    await chat.send("/start")
+    assert "👋 Welcome back" in chat.text
+    assert "You left the scenario “Test: faulty kettle” unfinished" in chat.text
+    assert "🔒 Privacy" not in chat.text
+    assert chat.button_labels[0] == "▶️ Resume my scenario"
+    await chat.send("/privacy")
+    assert "🔒 Privacy" in chat.text
+
+
+async def test_scenario_list_marks_finished_ones_with_the_best_score(coach: Coach) -> None:
+    chat = Chat(coach)
+    await chat.send("/scenarios")
+    assert chat.button_labels == ["Test: faulty kettle"]
+    await start_kettle(chat)
+    await chat.send(EMPATHY)
+    await chat.click("A")
+    await chat.send("30 days, the short-term right to reject")
+    await chat.send(RECORD)
+    await start_kettle(chat)  # a worse second go does not lower the best
+    for _ in range(4):
+        await chat.send("/skip")
+    await chat.send("/scenarios")
+    assert chat.button_labels == ["Test: faulty kettle ✔ best 100%"]
+
+
+async def test_progress_names_scenarios_and_criteria_in_plain_english(coach: Coach) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    await chat.send(EMPATHY)
+    await chat.click("A")
+    await chat.send("30 days, the short-term right to reject")
+    await chat.send(RECORD)
+    await chat.send("/progress")
+    assert "Scenarios completed: 1 (Test: faulty kettle)" in chat.text
+    assert "test-kettle" not in chat.text
+    assert "• POST:P3 – " in chat.text
