@@ -68,6 +68,14 @@ class Forget(Action):
     ask: int = Field(ge=0)
 
 
+class Setting(Action):
+    """A /settings button: a reminder time ("0800", "off") or quiet days ("56", "none")."""
+
+    prefix = "st"
+    key: Literal["remind", "quiet"]
+    value: str = Field(pattern=r"^(off|none|\d{4}|[0-6]{1,6})$")
+
+
 def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     """Actions by prefix, for `unpack`; a prefix used twice is a programming error."""
     found = {cls.prefix: cls for cls in classes}
@@ -75,7 +83,7 @@ def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     return found
 
 
-LEARNER_ACTIONS = registry(Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget)
+LEARNER_ACTIONS = registry(Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget, Setting)
 
 
 def unpack(data: str, actions: dict[str, type[Action]] = LEARNER_ACTIONS) -> Action | None:

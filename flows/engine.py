@@ -17,7 +17,17 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from flows import render
-from flows.actions import Action, Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario, unpack
+from flows.actions import (
+    Action,
+    Choose,
+    Forget,
+    LawTopic,
+    Menu,
+    Setting,
+    StartQuiz,
+    StartScenario,
+    unpack,
+)
 from flows.io import COMMANDS, MAX_ANSWER_CHARACTERS, Document, Input, Reply
 from flows.loader import ScenarioContent
 from flows.machine import ScenarioMachine, Turn, compile_all
@@ -36,6 +46,7 @@ from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark
 from knowledge.models import AnyQuestion, CaseContext, ChoiceQuestion, OrderQuestion, Verdict
+from tutoring.reminders import DAY_NAMES, next_reminder, parse_days, parse_time
 from tutoring.revision import (
     LearnerSettings,
     Review,
@@ -43,6 +54,7 @@ from tutoring.revision import (
     Revision,
     grade_for,
     known_zone,
+    zone_named,
 )
 from tutoring.streaks import streak
 
@@ -303,6 +315,13 @@ class Coach:
             if action.topic not in {e.topic for e in self.kb.entries.values()}:
                 return Outcome([render.law_topics(self.kb)])
             return Outcome([render.topic_entries(self.kb, action.topic)])
+        if isinstance(action, Setting):
+            words = action.value
+            if action.key == "remind" and action.value != "off":
+                words = f"{action.value[:2]}:{action.value[2:]}"
+            elif action.key == "quiet" and action.value != "none":
+                words = " ".join(DAY_NAMES[int(day)] for day in action.value)
+            return await self._settings(session.learner_id, f"{action.key} {words}")
         assert isinstance(action, Forget)
         if session.offered != "forget" or action.ask != session.ask_seq:
             return Outcome(
@@ -949,29 +968,58 @@ class Coach:
         return self.kb.entries[asked[0].entries[0]].title
 
     async def _settings(self, learner_id: int, args: str) -> Outcome:
-        """/settings shows them; `/settings timezone Europe/Paris` changes the time zone."""
+        """/settings shows them; `/settings timezone Europe/Paris`, `/settings reminder 18:00`
+        (or off) and `/settings quiet sat sun` (or none) change them."""
         if self.revision is None:
             return Outcome([Reply(text="There are no settings to change here.")])
         stored = await self.revision.store.settings(learner_id)
         words = args.split()
         if not words:
-            zone = await self.revision.zone(learner_id)
-            return Outcome([render.settings_text(zone.key, stored.timezone is None)])
-        if words[0].lower() not in {"timezone", "tz"} or len(words) != 2:
-            return Outcome([Reply(text=render.SETTINGS_USAGE)])
-        name = words[1]
-        if name.lower() in {"default", "centre", "center"}:
-            chosen = None
-        else:
-            chosen = known_zone(name)
-            if chosen is None:
+            return Outcome([self._settings_reply(stored)])
+        key, values = words[0].lower(), words[1:]
+        update: dict[str, object]
+        if key in {"timezone", "tz"} and len(values) == 1:
+            name = values[0]
+            chosen = None if name.lower() in {"default", "centre", "center"} else known_zone(name)
+            if chosen is None and name.lower() not in {"default", "centre", "center"}:
                 return Outcome([Reply(text=render.unknown_zone(name))])
-        settings = stored.model_copy(update={"timezone": chosen})
-        shown = chosen or self.revision.default_zone.key
-        return Outcome(
-            [Reply(text=f"🕒 Time zone set to {shown}: revision days follow it.")],
-            settings=settings,
-        )
+            update = {"timezone": chosen}
+        elif key in {"reminder", "reminders", "remind"} and len(values) == 1:
+            at = None if values[0].lower() == "off" else parse_time(values[0])
+            if at is None and values[0].lower() != "off":
+                return Outcome([Reply(text=render.unknown_time(values[0]))])
+            update = {"remind_at": at}
+        elif key == "quiet":
+            days = parse_days(values)
+            if days is None:
+                return Outcome([Reply(text=render.QUIET_USAGE)])
+            update = {"quiet_days": days}
+        else:
+            return Outcome([Reply(text=render.SETTINGS_USAGE)])
+        # Writing to the bot means they have not blocked it (any more).
+        changed = stored.model_copy(update={**update, "blocked_at": None})
+        changed = changed.model_copy(update={"next_reminder_at": self._next_reminder(changed)})
+        return Outcome([self._settings_reply(changed, saved=True)], settings=changed)
+
+    def _next_reminder(self, settings: LearnerSettings) -> datetime | None:
+        if self.revision is None or settings.remind_at is None:
+            return None
+        zone = zone_named(settings.timezone, self.revision.default_zone)
+        return next_reminder(self.clock(), settings.remind_at, zone, settings.quiet_days)
+
+    def _settings_reply(self, settings: LearnerSettings, saved: bool = False) -> Reply:
+        assert self.revision is not None
+        zone = zone_named(settings.timezone, self.revision.default_zone)
+        return render.settings_reply(settings, zone.key, saved=saved)
+
+    async def reminder(self, learner_id: int) -> Reply | None:
+        """The daily reminder for a learner, or None when nothing is due or paused."""
+        session = await self.store.load_session(learner_id)
+        paused = self._paused_title(session) if session is not None else None
+        due = await self._due_count(learner_id)
+        if not due and paused is None:
+            return None
+        return render.reminder(due, paused)
 
     async def _my_data(self, learner_id: int) -> Outcome:
         data = await self.store.export_learner(learner_id)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flows import placeholders
-from flows.actions import Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario
+from flows.actions import Choose, Forget, LawTopic, Menu, Setting, StartQuiz, StartScenario
 from flows.io import Button, Poll, Reply
 from flows.loader import ScenarioContent, case_values
 from flows.ports import AnswerRecord, ScenarioRun, StepResult
@@ -24,6 +24,8 @@ from knowledge.models import (
     Quiz,
     Verdict,
 )
+from tutoring.reminders import REMINDER_TIMES, day_list
+from tutoring.revision import LearnerSettings
 
 LETTERS = "ABCDEFGHIJ"
 PERSONA_LABELS = {
@@ -462,8 +464,8 @@ def forget_confirm(ask: int) -> Reply:
 
 GRADE_MARKS = {"good": "✅", "hard": "🟡", "again": "🔁"}
 SETTINGS_USAGE = (
-    "⚙️ To change your time zone: /settings timezone Europe/Paris (any IANA name, e.g."
-    " Europe/London, Asia/Kolkata), or /settings timezone default for the centre's. Nothing"
+    "⚙️ Settings: /settings reminder 18:00 (or off), /settings quiet sat sun (or none),"
+    " /settings timezone Europe/Paris (any IANA name, or default for the centre's). Nothing"
     " was changed."
 )
 
@@ -537,12 +539,63 @@ def revision_status(streak_days: int, due: int, later: datetime | None, zone: Zo
     return "\n".join(lines)
 
 
-def settings_text(zone_name: str, is_default: bool) -> Reply:
-    source = " (the centre's)" if is_default else ""
-    return Reply(
-        text=f"⚙️ Your settings\n🕒 Time zone: {zone_name}{source} – revision days follow it.\n\n"
-        + SETTINGS_USAGE.removesuffix(" Nothing was changed.")
+def settings_reply(settings: LearnerSettings, zone_name: str, *, saved: bool = False) -> Reply:
+    """The learner's settings, with buttons for the reminder time and quiet days."""
+    zone = f"{zone_name}{' (the centre’s)' if settings.timezone is None else ''}"
+    if settings.remind_at is None:
+        reminder = "off"
+    else:
+        reminder = f"every day at {settings.remind_at}, only when something is due or paused"
+    lines = ["✅ Saved." if saved else "⚙️ Your settings", ""]
+    lines += [
+        f"🕒 Time zone: {zone} – revision days follow it.",
+        f"🔔 Reminder: {reminder}.",
+        f"🤫 Quiet days: {day_list(settings.quiet_days)}.",
+        "",
+        "Tap a time for a daily reminder, or type one: /settings reminder 07:15."
+        " Time zone: /settings timezone Europe/Paris. Quiet days: /settings quiet sat sun.",
+    ]
+    times = tuple(
+        Button(label=at, data=Setting(key="remind", value=at.replace(":", "")).pack())
+        for at in REMINDER_TIMES
     )
+    return Reply(
+        text="\n".join(lines),
+        buttons=(
+            times,
+            (
+                Button(label="🔕 No reminder", data=Setting(key="remind", value="off").pack()),
+                Button(label="🤫 Quiet Sat, Sun", data=Setting(key="quiet", value="56").pack()),
+                Button(label="No quiet days", data=Setting(key="quiet", value="none").pack()),
+            ),
+        ),
+    )
+
+
+QUIET_USAGE = (
+    "🤔 Name the quiet days by their first letters, e.g. /settings quiet sat sun (at least one"
+    " day must stay open), or /settings quiet none. Nothing was changed."
+)
+
+
+def unknown_time(text: str) -> str:
+    return (
+        f"🤔 “{text[:20]}” is not a time of day. Type it like 18:00 or 7:15, or off – nothing"
+        " was changed."
+    )
+
+
+def reminder(due: int, paused: str | None) -> Reply:
+    """The daily reminder: one short message with the button that starts it."""
+    if due:
+        cards = "card is" if due == 1 else "cards are"
+        text = f"🔔 {due} revision {cards} due today – a few minutes now keeps them fresh."
+        button = Button(label=f"🔁 Revise ({due} due)", data=Menu(target="revise").pack())
+    else:
+        text = f"🔔 You left {paused} unfinished – carry on where you stopped?"
+        button = Button(label="▶️ Resume", data=Menu(target="resume").pack())
+    text += "\n(Change or stop reminders: /settings)"
+    return Reply(text=text, buttons=((button,),))
 
 
 def unknown_zone(name: str) -> str:

@@ -28,10 +28,15 @@ ON CONFLICT (learner_id, card_id) DO UPDATE SET
 """  # noqa: S608  # only literals of this module are interpolated
 _INSERT_LOG = f"INSERT INTO revision_log ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608
 # Settings belong to a learner who has written to the bot: the row needs theirs to exist.
+_SETTINGS_COLUMNS = "learner_id, timezone, remind_at, quiet_days, next_reminder_at, blocked_at"
 _UPSERT_SETTINGS = """
-INSERT INTO learner_settings (learner_id, timezone)
-SELECT id, ? FROM learners WHERE id = ?
-ON CONFLICT (learner_id) DO UPDATE SET timezone = excluded.timezone
+INSERT INTO learner_settings
+    (learner_id, timezone, remind_at, quiet_days, next_reminder_at, blocked_at)
+SELECT id, ?, ?, ?, ?, ? FROM learners WHERE id = ?
+ON CONFLICT (learner_id) DO UPDATE SET
+    timezone = excluded.timezone, remind_at = excluded.remind_at,
+    quiet_days = excluded.quiet_days, next_reminder_at = excluded.next_reminder_at,
+    blocked_at = excluded.blocked_at
 """
 
 
@@ -47,6 +52,18 @@ def _moment(text: str | None) -> datetime | None:
 def _card(row: dict[str, Any]) -> CardState:
     return CardState.model_validate(
         {**row, "due_at": _moment(row["due_at"]), "last_review_at": _moment(row["last_review_at"])}
+    )
+
+
+def _settings(row: dict[str, Any]) -> LearnerSettings:
+    quiet = str(row["quiet_days"])
+    return LearnerSettings.model_validate(
+        {
+            **row,
+            "quiet_days": tuple(int(day) for day in quiet.split(",")) if quiet else (),
+            "next_reminder_at": _moment(row["next_reminder_at"]),
+            "blocked_at": _moment(row["blocked_at"]),
+        }
     )
 
 
@@ -116,16 +133,53 @@ class SqliteRevisionStore:
 
     async def settings(self, learner_id: int) -> LearnerSettings:
         """The learner's settings (defaults if none are stored)."""
-        rows = await self._store._fetch(
-            "SELECT timezone FROM learner_settings WHERE learner_id = ?", (learner_id,)
+        rows = await self._rows(
+            _SETTINGS_COLUMNS, "FROM learner_settings WHERE learner_id = ?", (learner_id,)
         )
-        timezone = str(rows[0][0]) if rows and rows[0][0] is not None else None
-        return LearnerSettings(learner_id=learner_id, timezone=timezone)
+        return _settings(rows[0]) if rows else LearnerSettings(learner_id=learner_id)
 
     async def save_settings(self, settings: LearnerSettings) -> None:
         """Store a learner's settings (nothing is stored for an unknown learner)."""
+        values = (
+            settings.timezone,
+            settings.remind_at,
+            ",".join(map(str, settings.quiet_days)),
+            stamp(settings.next_reminder_at) if settings.next_reminder_at else None,
+            stamp(settings.blocked_at) if settings.blocked_at else None,
+            settings.learner_id,
+        )
+        await self._store._write_statements((_UPSERT_SETTINGS, values))
+
+    async def due_reminders(self, now: datetime, limit: int) -> list[LearnerSettings]:
+        """Settings of up to `limit` learners whose reminder is due by `now`, earliest first."""
+        sql = (
+            "FROM learner_settings WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= ?"
+            " AND blocked_at IS NULL ORDER BY next_reminder_at, learner_id LIMIT ?"
+        )
+        rows = await self._rows(_SETTINGS_COLUMNS, sql, (stamp(now), limit))
+        return [_settings(row) for row in rows]
+
+    async def claim_reminder(
+        self, learner_id: int, expected: datetime, following: datetime | None
+    ) -> bool:
+        """Move the next reminder from `expected` to `following` if it still is `expected`."""
+        written = await self._store._write_statements(
+            (
+                "UPDATE learner_settings SET next_reminder_at = ?"
+                " WHERE learner_id = ? AND next_reminder_at = ?",
+                (stamp(following) if following else None, learner_id, stamp(expected)),
+            )
+        )
+        return written.rowcounts[0] == 1
+
+    async def block_reminders(self, learner_id: int, at: datetime) -> None:
+        """The learner blocked the bot: stop their reminders for good."""
         await self._store._write_statements(
-            (_UPSERT_SETTINGS, (settings.timezone, settings.learner_id))
+            (
+                "UPDATE learner_settings SET blocked_at = ?, next_reminder_at = NULL"
+                " WHERE learner_id = ?",
+                (stamp(at), learner_id),
+            )
         )
 
     async def export(self, learner_id: int) -> dict[str, Any]:
@@ -154,7 +208,7 @@ def revision_export(
     return {
         "revision_cards": [card.model_dump(mode="json") for card in cards],
         "revision_log": [entry.model_dump(mode="json") for entry in log],
-        "settings": {"timezone": settings.timezone},
+        "settings": settings.model_dump(mode="json", exclude={"learner_id"}),
     }
 
 

@@ -71,6 +71,38 @@ class MemoryRevisionStore:
         if self._learners is None or settings.learner_id in self._learners:
             self._settings[settings.learner_id] = settings
 
+    async def due_reminders(self, now: datetime, limit: int) -> list[LearnerSettings]:
+        """Settings of up to `limit` learners whose reminder is due by `now`, earliest first."""
+        await asyncio.sleep(0)
+        due = [
+            s
+            for s in self._settings.values()
+            if s.next_reminder_at is not None
+            and s.next_reminder_at <= now
+            and s.blocked_at is None
+        ]
+        due.sort(key=lambda s: (s.next_reminder_at or now, s.learner_id))
+        return due[:limit]
+
+    async def claim_reminder(
+        self, learner_id: int, expected: datetime, following: datetime | None
+    ) -> bool:
+        """Move the next reminder from `expected` to `following` if it still is `expected`."""
+        await asyncio.sleep(0)
+        stored = self._settings.get(learner_id)
+        if stored is None or stored.next_reminder_at != expected:
+            return False
+        self._settings[learner_id] = stored.model_copy(update={"next_reminder_at": following})
+        return True
+
+    async def block_reminders(self, learner_id: int, at: datetime) -> None:
+        """The learner blocked the bot: stop their reminders for good."""
+        await asyncio.sleep(0)
+        stored = self._settings.get(learner_id)
+        if stored is not None:
+            update = {"blocked_at": at, "next_reminder_at": None}
+            self._settings[learner_id] = stored.model_copy(update=update)
+
     async def export(self, learner_id: int) -> dict[str, Any]:
         """Cards, log and settings of one learner, JSON-ready (for /mydata)."""
         return revision_export(

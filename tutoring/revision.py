@@ -79,6 +79,14 @@ class LearnerSettings(Record):
 
     learner_id: int
     timezone: str | None = None
+    remind_at: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """Local "HH:MM" of the daily reminder; None: reminders off (the default)."""
+    quiet_days: tuple[int, ...] = ()
+    """Weekdays (0 Monday … 6 Sunday) without a reminder."""
+    next_reminder_at: datetime | None = None
+    """When the next reminder is due (UTC); set whenever the reminder settings change."""
+    blocked_at: datetime | None = None
+    """When Telegram said the learner blocked the bot: no reminder goes to them again."""
 
 
 class RevisionStore(Protocol):
@@ -109,6 +117,22 @@ class RevisionStore(Protocol):
 
     async def save_settings(self, settings: LearnerSettings) -> None:
         """Store a learner's settings (the learner must exist)."""
+        ...
+
+    async def due_reminders(self, now: datetime, limit: int) -> list[LearnerSettings]:
+        """Settings of up to `limit` learners whose reminder is due by `now` (not blocked),
+        earliest first."""
+        ...
+
+    async def claim_reminder(
+        self, learner_id: int, expected: datetime, following: datetime | None
+    ) -> bool:
+        """Move a learner's next reminder from `expected` to `following`, only if it still is
+        `expected` (so two workers, or a restart, never send the same reminder twice)."""
+        ...
+
+    async def block_reminders(self, learner_id: int, at: datetime) -> None:
+        """The learner blocked the bot: stop their reminders for good."""
         ...
 
     async def export(self, learner_id: int) -> dict[str, Any]:

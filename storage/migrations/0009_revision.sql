@@ -29,7 +29,16 @@ CREATE TABLE revision_log (
 );
 CREATE INDEX revision_log_card ON revision_log (learner_id, card_id, id);
 
+-- Reminders are opt-in: remind_at (local "HH:MM") is NULL until the learner picks a time.
+-- next_reminder_at is the UTC instant the next one is due, so choosing whom to remind now is
+-- one index range whatever the learners' time zones; blocked_at stops them for good.
 CREATE TABLE learner_settings (
-    learner_id INTEGER PRIMARY KEY REFERENCES learners (id) ON DELETE CASCADE,
-    timezone   TEXT
+    learner_id       INTEGER PRIMARY KEY REFERENCES learners (id) ON DELETE CASCADE,
+    timezone         TEXT,
+    remind_at        TEXT,
+    quiet_days       TEXT    NOT NULL DEFAULT '',
+    next_reminder_at TEXT,
+    blocked_at       TEXT
 );
+CREATE INDEX learner_settings_next_reminder ON learner_settings (next_reminder_at)
+    WHERE next_reminder_at IS NOT NULL;

@@ -232,7 +232,7 @@ async def test_the_learners_time_zone_decides_what_is_due_today(
 ) -> None:
     chat = Chat(coach)
     await chat.send("/settings")
-    assert "Time zone: Europe/London (the centre's)" in chat.text
+    assert "Time zone: Europe/London (the centre’s)" in chat.text
     await chat.send("/settings timezone Mars/Olympus")
     assert "I don't know the time zone “Mars/Olympus”" in chat.text
     await chat.send("/settings colour blue")
@@ -243,12 +243,13 @@ async def test_the_learners_time_zone_decides_what_is_due_today(
     await chat.send("/revise")
     assert "Nothing is due today" in chat.text
     await chat.send("/settings timezone asia/tokyo")  # already Wednesday 05:00 there
-    assert "Time zone set to Asia/Tokyo" in chat.text
+    assert "✅ Saved." in chat.text
+    assert "Time zone: Asia/Tokyo –" in chat.text
     await chat.send("/revise")
     assert "🔁 Revision: 4 cards due" in chat.text
     await chat.send("/settings timezone default")
     await chat.send("/settings")
-    assert "Europe/London (the centre's)" in chat.text
+    assert "Europe/London (the centre’s)" in chat.text
 
 
 async def test_mydata_shows_cards_and_forget_erases_them(
@@ -263,7 +264,7 @@ async def test_mydata_shows_cards_and_forget_erases_them(
     data = json.loads(document.content)
     assert len(data["revision_cards"]) == 4
     assert data["revision_log"][0]["grade"] == "good"
-    assert data["settings"] == {"timezone": "Europe/Paris"}
+    assert data["settings"]["timezone"] == "Europe/Paris"
     await chat.send("/forget")
     await chat.click("Yes, erase it")
     assert await revision_store.cards(7) == []

@@ -23,6 +23,13 @@ from tutoring.revision import (
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+NO_SETTINGS = {
+    "timezone": None,
+    "remind_at": None,
+    "quiet_days": [],
+    "next_reminder_at": None,
+    "blocked_at": None,
+}
 
 
 @dataclass
@@ -76,7 +83,7 @@ class TestRevisionStore:
         assert await store.export(1) == {
             "revision_cards": [],
             "revision_log": [],
-            "settings": {"timezone": None},
+            "settings": NO_SETTINGS,
         }
 
     async def test_cards_and_log_round_trip(self, stores: Stores) -> None:
@@ -143,12 +150,12 @@ class TestRevisionStore:
         await store.save_settings(LearnerSettings(learner_id=1, timezone="Asia/Tokyo"))
         exported = await store.export(1)
         assert [c["card_id"] for c in exported["revision_cards"]] == ["q"]
-        assert exported["settings"] == {"timezone": "Asia/Tokyo"}
+        assert exported["settings"] == {**NO_SETTINGS, "timezone": "Asia/Tokyo"}
         await store.forget(1)
         assert await store.export(1) == {
             "revision_cards": [],
             "revision_log": [],
-            "settings": {"timezone": None},
+            "settings": NO_SETTINGS,
         }
         assert await store.cards(2) == [theirs]
 
