@@ -35,6 +35,7 @@ from bot.telegram import learner, staff
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.delivery import PushDelivery
 from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.reminding import ReminderSender
 from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
@@ -143,7 +144,8 @@ async def _post_init(application: CoachApplication) -> None:
     store = await SqliteProgressStore.open(database_path(services.settings.database_url))
     services.kb = kb
     zone = ZoneInfo(services.settings.timezone)
-    revision = Revision(SqliteRevisionStore(store), zone, clock=services.clock)
+    revision_store = SqliteRevisionStore(store)
+    revision = Revision(revision_store, zone, clock=services.clock)
     services.coach = Coach(kb, scenarios, store, clock=services.clock, revision=revision)
     services.polls = store
     staff = StaffStore(store, admin_ids=services.settings.admin_ids)
@@ -161,6 +163,10 @@ async def _post_init(application: CoachApplication) -> None:
     armed = await delivery.rearm()
     if armed:
         log.info("re-armed %d quiz push(es)", armed)
+    services.reminders = ReminderSender(
+        application, revision_store, zone=zone, clock=services.clock
+    )
+    services.reminders.arm()
     await register_commands(application, await staff.staff())
 
 

@@ -26,6 +26,13 @@ class PollRegistry(Protocol):
     async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None: ...
 
 
+class ReminderSenderLike(Protocol):
+    """What the bot keeps of its reminder sender (defined in bot/telegram/reminding.py, which
+    imports this module)."""
+
+    def arm(self) -> None: ...
+
+
 @dataclass
 class BotServices:
     """Set up in post_init, closed in post_shutdown; PTB creates it empty as bot_data."""
@@ -38,6 +45,8 @@ class BotServices:
     desk: StaffDesk | None = None
     reports: ReportDesk | None = None
     push_desk: PushDesk | None = None
+    reminders: ReminderSenderLike | None = None
+    """Daily reminders (bot/telegram/reminding.py), armed in post_init."""
     clock: Callable[[], datetime] = utc_now
     """The time the bot goes by (tests set it to check schedules)."""
 

@@ -142,6 +142,36 @@ class TestRevisionStore:
         assert (await store.settings(1)).timezone is None
         assert (await store.settings(2)).timezone is None
 
+    async def test_reminders_due_are_claimed_once_and_stop_when_blocked(
+        self, stores: Stores
+    ) -> None:
+        await learners(stores)
+        store = stores.revision
+        first, second = T0, T0 + timedelta(minutes=1)
+        for learner_id, at in ((1, second), (2, first)):
+            await store.save_settings(
+                LearnerSettings(
+                    learner_id=learner_id,
+                    remind_at="09:00",
+                    quiet_days=(5, 6),
+                    next_reminder_at=at,
+                )
+            )
+        assert (await store.settings(1)).quiet_days == (5, 6)
+        assert await store.due_reminders(T0 - timedelta(seconds=1), 10) == []
+        due = await store.due_reminders(second, 10)
+        assert [s.learner_id for s in due] == [2, 1]
+        assert [s.learner_id for s in await store.due_reminders(second, 1)] == [2]
+        tomorrow = first + timedelta(days=1)
+        assert await store.claim_reminder(2, first, tomorrow) is True
+        assert await store.claim_reminder(2, first, tomorrow) is False  # taken already
+        assert (await store.settings(2)).next_reminder_at == tomorrow
+        await store.block_reminders(1, second)
+        blocked = await store.settings(1)
+        assert blocked.blocked_at == second
+        assert blocked.next_reminder_at is None
+        assert await store.due_reminders(tomorrow, 10) == [await store.settings(2)]
+
     async def test_forget_erases_only_that_learner(self, stores: Stores) -> None:
         await learners(stores)
         store = stores.revision
