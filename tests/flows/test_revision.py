@@ -12,7 +12,7 @@ import pytest
 from flows.engine import Coach
 from flows.loader import ScenarioContent
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Quiz
+from knowledge.models import ChoiceQuestion, Quiz
 from storage.memory import MemoryProgressStore
 from storage.revision import SqliteRevisionStore
 from storage.revision_memory import MemoryRevisionStore
@@ -209,7 +209,7 @@ async def test_a_choice_card_is_asked_as_a_quiz_poll(
     polled = next(
         q
         for q in kb.questions.values()
-        if hasattr(q, "fits_quiz_poll") and q.fits_quiz_poll()  # type: ignore[attr-defined]
+        if isinstance(q, ChoiceQuestion) and q.fits_quiz_poll()
     )
     quiz = Quiz(id="one", title="One", description="One poll.", questions=(polled.id,))
     revision = Revision(MemoryRevisionStore(), LONDON, clock=clock)

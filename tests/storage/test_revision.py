@@ -23,7 +23,7 @@ from tutoring.revision import (
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-NO_SETTINGS = {
+NO_SETTINGS: dict[str, object] = {
     "timezone": None,
     "remind_at": None,
     "quiet_days": [],
