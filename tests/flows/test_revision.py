@@ -207,9 +207,7 @@ async def test_a_choice_card_is_asked_as_a_quiz_poll(
     clock: Clock,
 ) -> None:
     polled = next(
-        q
-        for q in kb.questions.values()
-        if isinstance(q, ChoiceQuestion) and q.fits_quiz_poll()
+        q for q in kb.questions.values() if isinstance(q, ChoiceQuestion) and q.fits_quiz_poll()
     )
     quiz = Quiz(id="one", title="One", description="One poll.", questions=(polled.id,))
     revision = Revision(MemoryRevisionStore(), LONDON, clock=clock)
