@@ -153,7 +153,9 @@ async def _post_init(application: CoachApplication) -> None:
         staff, application.bot.username, bot_id=application.bot.id, clock=services.clock
     )
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
-    services.reports = ReportDesk(staff, ReportStore(store), kb, titles, clock=services.clock)
+    services.reports = ReportDesk(
+        staff, ReportStore(store), kb, titles, clock=services.clock, revision=revision
+    )
     pushes = PushStore(store, clock=services.clock)
     delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
     services.push_desk = PushDesk(

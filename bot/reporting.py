@@ -14,6 +14,7 @@ from flows.io import Button, Document, Reply
 from knowledge.loader import KnowledgeBase
 from storage.reports import LearnerSummary, ReportStore
 from storage.staff import RANK, Cohort, StaffStore, find_cohort
+from tutoring.revision import Revision
 
 PAGE_PREFIX = "rp"
 
@@ -38,12 +39,15 @@ class ReportDesk:
         kb: KnowledgeBase,
         scenario_titles: dict[str, str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        revision: Revision | None = None,
     ) -> None:
         self.staff = staff
         self.store = store
         self.kb = kb
         self.titles = scenario_titles
         self.clock = clock
+        self.revision = revision
 
     async def is_staff(self, user_id: int) -> bool:
         return RANK[await self.staff.role_of(user_id)] >= RANK["tutor"]
@@ -117,7 +121,10 @@ class ReportDesk:
         detail = await self.store.learner_detail(learner_id)
         if detail is None:
             return Reply(text=f"No learner {learner_id} has used the coach.")
-        return Reply(text=reports.learner_detail(detail, self.kb, scenario_titles=self.titles))
+        text = reports.learner_detail(detail, self.kb, scenario_titles=self.titles)
+        if self.revision is not None:
+            text = f"{await self.revision.status(learner_id)}\n\n{text}"
+        return Reply(text=text)
 
     async def criteria(self, user_id: int, cohort_word: str | None) -> list[Reply]:
         scope = await self._scope(user_id, cohort_word)

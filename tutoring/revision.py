@@ -20,6 +20,8 @@ from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler, State
 from pydantic import BaseModel, ConfigDict, Field
 
+from tutoring.streaks import streak
+
 Grade = Literal["again", "hard", "good"]
 ReviewSource = Literal["scenario", "quiz", "push", "revision", "tutor"]
 RATINGS: dict[Grade, Rating] = {"again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good}
@@ -297,6 +299,27 @@ class Revision:
         """When the learner last answered in a /revise session."""
         logs = await self.store.reviews(learner_id)
         return max((e.reviewed_at for e in logs if e.source == "revision"), default=None)
+
+    async def streak(self, learner_id: int) -> int:
+        """Days in a row with at least one graded answer, in the learner's time zone."""
+        zone = await self.zone(learner_id)
+        days = [
+            e.reviewed_at.astimezone(zone).date() for e in await self.store.reviews(learner_id)
+        ]
+        return streak(days, self.clock().astimezone(zone).date())
+
+    async def status(self, learner_id: int) -> str:
+        """One line for a tutor: cards due today, the last revision session, the streak."""
+        cards = await self.store.cards(learner_id)
+        due = await self.due_count(learner_id)
+        last = await self.last_revision(learner_id)
+        zone = await self.zone(learner_id)
+        when = last.astimezone(zone).strftime("%d %b %Y") if last else "never"
+        days = await self.streak(learner_id)
+        return (
+            f"🔁 Revision: {due} of {len(cards)} cards due today · last revision: {when}"
+            f" · streak: {days} {'day' if days == 1 else 'days'}"
+        )
 
     async def regrade(
         self, learner_id: int, card_id: str, outcome: str, attempts: int = 1
