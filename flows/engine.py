@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -45,7 +45,14 @@ from flows.scenario import DEBRIEF
 from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark
-from knowledge.models import AnyQuestion, CaseContext, ChoiceQuestion, OrderQuestion, Verdict
+from knowledge.models import (
+    AnyQuestion,
+    CaseContext,
+    ChoiceQuestion,
+    Entry,
+    OrderQuestion,
+    Verdict,
+)
 from tutoring.reminders import DAY_NAMES, next_reminder, parse_days, parse_time
 from tutoring.revision import (
     LearnerSettings,
@@ -264,13 +271,14 @@ class Coach:
                 else:
                     welcome = Reply(text=render.welcome_back(self._paused_title(session), due))
                 return Outcome(
-                    [welcome, render.main_menu(resume=active, due=due)],
+                    [welcome, render.main_menu(resume=self._resume_label(session), due=due)],
                     session.model_copy(update={"paused": active}) if active else None,
                 )
             case "menu":
                 due = await self._due_count(session.learner_id)
                 paused = session.model_copy(update={"paused": True}) if active else None
-                return Outcome([render.main_menu(resume=active, due=due)], paused)
+                menu = render.main_menu(resume=self._resume_label(session), due=due)
+                return Outcome([menu], paused)
             case "help":
                 return Outcome([Reply(text=render.HELP)])
             case "privacy":
@@ -470,7 +478,7 @@ class Coach:
         if new_state == DEBRIEF:
             evidenced = self._evidenced(content, turn)
             replies.append(render.debrief(content, turn.results, self.kb, evidenced))
-            replies.append(render.main_menu("What next?"))
+            replies.append(render.main_menu(await self._what_next(session.learner_id)))
             run = ScenarioRun(
                 learner_id=session.learner_id,
                 scenario_id=content.scenario.id,
@@ -651,7 +659,12 @@ class Coach:
         if session.scenario_id is not None:
             if session.paused:
                 return Outcome(
-                    [render.main_menu("Your scenario is paused – tap Resume to carry on.", True)]
+                    [
+                        render.main_menu(
+                            "Your scenario is paused – tap Resume to carry on.",
+                            self._resume_label(session),
+                        )
+                    ]
                 )
             return await self._fire(session, "answer_given", answer, choice, pressed=False)
         return Outcome(
@@ -829,8 +842,15 @@ class Coach:
         records: list[AnswerRecord],
         correct: bool,
     ) -> Outcome:
+        missed = progress.missed
+        if not correct and progress.current is not None:
+            missed = (*missed, progress.current)
         done = progress.model_copy(
-            update={"asked": progress.asked + 1, "correct": progress.correct + int(correct)}
+            update={
+                "asked": progress.asked + 1,
+                "correct": progress.correct + int(correct),
+                "missed": missed,
+            }
         )
         if not done.remaining:
             resume = session.scenario_id is not None
@@ -841,6 +861,9 @@ class Coach:
             quiz = self.kb.quizzes[progress.quiz_id]
             pushed = progress.push_id is not None
             summary = render.quiz_summary(quiz.title, done.correct, done.asked, pushed)
+            summary += render.quiz_to_revise(
+                self._entries_of(done.missed), done.asked, cards=self.revision is not None
+            )
             return Outcome([*replies, render.main_menu(summary, resume=resume)], finished, records)
         following = done.model_copy(
             update={"current": done.remaining[0], "remaining": done.remaining[1:]}
@@ -897,6 +920,18 @@ class Coach:
         best = render.best_scores(await self.store.finished_runs(learner_id))
         return Outcome([render.scenario_list(self.scenarios, best)])
 
+    def _resume_label(self, session: SessionSnapshot) -> str | bool:
+        """What the menu's Resume entry names: the scenario, else a quiz or revision left
+        open (False: nothing to resume)."""
+        if session.scenario_id is not None and session.scenario_id in self.scenarios:
+            return f"“{self.scenarios[session.scenario_id].scenario.title}”"
+        if session.quiz is not None and session.quiz.current is not None:
+            if session.quiz.revising:
+                return "revision"
+            quiz = self.kb.quizzes.get(session.quiz.quiz_id)
+            return f"quiz “{quiz.title}”" if quiz is not None else "quiz"
+        return False
+
     def _paused_title(self, session: SessionSnapshot) -> str | None:
         """What a returning learner left unfinished, by its title."""
         if session.scenario_id is not None and session.scenario_id in self.scenarios:
@@ -912,6 +947,17 @@ class Coach:
         return self.clock().astimezone(zone).date()
 
     # ------------------------------------------------------------------ revision
+
+    async def _what_next(self, learner_id: int) -> str:
+        """After a debrief; after the first, reminders are offered once (they are opt-in)."""
+        if self.revision is None or await self.store.finished_runs(learner_id):
+            return "What next?"
+        if (await self.revision.store.settings(learner_id)).remind_at is not None:
+            return "What next?"
+        return (
+            "What next?\n🔔 Your answers are now revision cards. Want a daily nudge when some"
+            " are due? Pick a time in /settings."
+        )
 
     async def _due_count(self, learner_id: int) -> int:
         return 0 if self.revision is None else await self.revision.due_count(learner_id)
@@ -957,6 +1003,15 @@ class Coach:
         later = await self.revision.next_due(learner_id)
         text = render.revision_summary(lines, later, days, zone=zone, today=self._today(zone))
         return render.main_menu(text, resume=resume)
+
+    def _entries_of(self, question_ids: Sequence[str]) -> list[Entry]:
+        """The knowledge entries behind some questions, each once, in order."""
+        seen: dict[str, Entry] = {}
+        for question_id in question_ids:
+            asked = self._asked(question_id)
+            for entry_id in asked[0].entries if asked is not None else ():
+                seen.setdefault(entry_id, self.kb.entries[entry_id])
+        return list(seen.values())
 
     def _card_title(self, card_id: str) -> str:
         scenario_id, _, step = card_id.partition("/")

@@ -46,6 +46,9 @@ class QuizProgress(Record):
     asked: int = 0
     push_id: int | None = None
     """Set when a tutor pushed this quiz: its answers are tagged with the push."""
+    missed: tuple[str, ...] = ()
+    """Questions answered wrong (or partly, or skipped) so far: the summary says what to
+    revise."""
     cards: tuple[str, ...] = ()
     """Set for a /revise session: the due cards it asks, in order (quiz_id is then
     `REVISION`, not a quiz of the content)."""

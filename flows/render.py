@@ -89,13 +89,16 @@ HELP = (
 
 
 def main_menu(
-    text: str = "What would you like to do?", resume: bool = False, due: int = 0
+    text: str = "What would you like to do?", resume: bool | str = False, due: int = 0
 ) -> Reply:
-    """The main menu; a Revise entry joins it (last, so the others keep their places) when
-    cards are due."""
+    """The main menu; `resume` names what is paused (True: "my scenario"). A Revise entry
+    joins it (last, so the others keep their places) when cards are due."""
     rows: list[tuple[Button, ...]] = []
     if resume:
-        rows.append((Button(label="▶️ Resume my scenario", data=Menu(target="resume").pack()),))
+        what = resume if isinstance(resume, str) else "my scenario"
+        label = f"▶️ Resume {what}"
+        label = label if len(label) <= 60 else label[:59] + "…"
+        rows.append((Button(label=label, data=Menu(target="resume").pack()),))
     rows += [
         (Button(label="🎭 Practise a scenario", data=Menu(target="scenarios").pack()),),
         (
@@ -388,6 +391,25 @@ def pushed_quiz_intro(
     if left_quiz:
         text += f"\n(“{left_quiz}” was left unfinished; your answers to it are saved.)"
     return text
+
+
+def quiz_to_revise(entries: Sequence[Entry], asked: int, cards: bool) -> str:
+    """What a quiz's summary adds: the entries behind the questions missed, and (with spaced
+    revision on) that its questions are now cards."""
+    lines = [""]
+    if entries:
+        lines.append("📚 To revise:")
+        lines.extend(f"• {e.title} – {e.citation}" for e in entries[:5])
+    if cards:
+        became = (
+            "This question is now a revision card"
+            if asked == 1
+            else (f"These {asked} questions are now revision cards")
+        )
+        lines.append(
+            f"🔁 {became}: what you missed comes back tomorrow, the rest in a few days (/revise)."
+        )
+    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def quiz_summary(title: str, correct: int, asked: int, pushed: bool) -> str:

@@ -103,6 +103,14 @@ class SqliteRevisionStore:
         rows = await self._rows(_CARD_COLUMNS, sql, (learner_id, stamp(before)))
         return [_card(row) for row in rows]
 
+    async def due_count(self, learner_id: int, before: datetime) -> int:
+        """How many of the learner's cards are due before `before` (the index alone answers)."""
+        rows = await self._store._fetch(
+            "SELECT count(*) FROM revision_cards WHERE learner_id = ? AND due_at < ?",
+            (learner_id, stamp(before)),
+        )
+        return int(rows[0][0])
+
     async def reviews(self, learner_id: int, card_id: str | None = None) -> list[ReviewEntry]:
         """The learner's review log (of one card, if named), oldest first."""
         sql = "FROM revision_log WHERE learner_id = ?"

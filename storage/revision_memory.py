@@ -39,6 +39,10 @@ class MemoryRevisionStore:
         cards = [c for c in await self.cards(learner_id) if c.due_at < before]
         return sorted(cards, key=lambda c: (c.due_at, c.card_id))
 
+    async def due_count(self, learner_id: int, before: datetime) -> int:
+        """How many of the learner's cards are due before `before`."""
+        return len(await self.due_cards(learner_id, before))
+
     async def reviews(self, learner_id: int, card_id: str | None = None) -> list[ReviewEntry]:
         """The learner's review log (of one card, if named), oldest first."""
         await asyncio.sleep(0)

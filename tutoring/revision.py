@@ -102,6 +102,10 @@ class RevisionStore(Protocol):
         """The learner's cards due before `before`, earliest first."""
         ...
 
+    async def due_count(self, learner_id: int, before: datetime) -> int:
+        """How many of the learner's cards are due before `before` (a reminder's question)."""
+        ...
+
     async def reviews(self, learner_id: int, card_id: str | None = None) -> list[ReviewEntry]:
         """The learner's review log (of one card, if named), oldest first."""
         ...
@@ -287,7 +291,7 @@ class Revision:
     async def due_count(self, learner_id: int) -> int:
         """How many cards are due by the end of the learner's day."""
         end = day_end(self.clock(), await self.zone(learner_id))
-        return len(await self.store.due_cards(learner_id, end))
+        return await self.store.due_count(learner_id, end)
 
     async def next_due(self, learner_id: int) -> datetime | None:
         """When the learner's next card falls due after today, if any."""

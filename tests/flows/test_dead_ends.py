@@ -54,7 +54,7 @@ async def test_a_returning_learner_is_welcomed_back_with_what_is_paused(coach: C
     assert "👋 Welcome back" in chat.text
     assert "You left the scenario “Test: faulty kettle” unfinished" in chat.text
     assert "🔒 Privacy" not in chat.text
-    assert chat.button_labels[0] == "▶️ Resume my scenario"
+    assert chat.button_labels[0] == "▶️ Resume “Test: faulty kettle”"
     await chat.send("/privacy")
     assert "🔒 Privacy" in chat.text
 
@@ -86,3 +86,31 @@ async def test_progress_names_scenarios_and_criteria_in_plain_english(coach: Coa
     assert "Scenarios completed: 1 (Test: faulty kettle)" in chat.text
     assert "test-kettle" not in chat.text
     assert "• POST:P3 – " in chat.text
+
+
+async def test_a_quiz_paused_with_menu_is_resumed_from_the_menu_and_ends_with_what_to_revise(
+    coach: Coach,
+) -> None:
+    chat = Chat(coach)
+    await chat.send("/quiz")
+    await chat.click("Faulty goods basics")
+    await chat.send("/menu")
+    assert chat.button_labels[0] == "▶️ Resume quiz “Faulty goods basics”"
+    await chat.click("▶️ Resume quiz")
+    assert "Question 1 of" in chat.text
+    while "🏁" not in chat.text:
+        await chat.send("/skip")
+    assert "📚 To revise:" in chat.text
+    assert "now revision cards: what you missed comes back tomorrow" in chat.text
+
+
+async def test_reminders_are_offered_once_after_the_first_scenario(coach: Coach) -> None:
+    chat = Chat(coach)
+    offers = []
+    for _ in range(2):
+        await start_kettle(chat)
+        for _step in range(4):
+            await chat.send("/skip")
+        assert "🏁 Debrief" in chat.text
+        offers.append("Want a daily nudge? Pick a time in /settings." in chat.text)
+    assert offers == [True, False]

@@ -117,6 +117,8 @@ class TestRevisionStore:
         due = await store.due_cards(1, soon.due_at + timedelta(microseconds=1))
         assert due == [soon]
         assert await store.due_cards(1, later.due_at + timedelta(days=1)) == [soon, later]
+        assert await store.due_count(1, later.due_at + timedelta(days=1)) == 2
+        assert await store.due_count(1, soon.due_at) == 0
 
     async def test_saving_again_updates_and_replace_drops_the_old_log(
         self, stores: Stores
