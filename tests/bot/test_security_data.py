@@ -50,6 +50,8 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
         await people.say(LEARNER, "/scenarios")
         await people.press(LEARNER, "s|test-kettle")
         await people.say(LEARNER, ANSWER)
+        await people.say(LEARNER, "/settings timezone Pacific/Chatham")
+        await people.say(LEARNER, "/settings reminder 07:45")
         await people.say(TUTOR, f"/push {quiz.id} Class")
         await status_is(bot, 1, "sent")
 
@@ -65,6 +67,10 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
             ("/stats", 1)
         ]
         assert ANSWER in [a["answer"] for a in exported["answers"]]
+        assert coach.revision is not None
+        revision = await coach.revision.store.export(LEARNER)
+        assert [c["card_id"] for c in revision["revision_cards"]] == ["test-kettle/greet"]
+        assert revision["settings"]["timezone"] == "Pacific/Chatham"
 
         await people.say(LEARNER, "/forget")
         await people.press(LEARNER, button_data(bot.fake, "Yes, erase it"))
@@ -73,7 +79,10 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
         store = coach.store
         assert isinstance(store, SqliteProgressStore)
         on_disk = read_database_files(tmp_path)
-        for trace in (NAME, HANDLE, "xylophonic", f'"learner_id": {LEARNER}'):
+        assert await coach.revision.store.export(LEARNER) == (
+            await coach.revision.store.export(999)
+        )
+        for trace in (NAME, HANDLE, "xylophonic", f'"learner_id": {LEARNER}', "Pacific/Chatham"):
             assert trace.encode() not in on_disk, trace
 
 
