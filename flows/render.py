@@ -294,9 +294,33 @@ def debrief(
     return Reply(text="\n".join(lines))
 
 
+# What each kind of step asks of the learner, in plain words (the debrief's step labels).
+STEP_KINDS = {
+    "acknowledge": "Acknowledging the customer",
+    "investigate": "Finding out what happened",
+    "resolve": "Putting it right",
+    "reply": "Replying",
+    "record": "Recording the interaction",
+    "follow-up": "Following up",
+    "refer": "Referring it on",
+}
+
+
 def step_title(scenario: Scenario, step_id: str) -> str:
     step = scenario.step(step_id)
-    return f"{step.kind.replace('-', ' ').capitalize()} ({step.id.replace('_', ' ')})"
+    return f"{STEP_KINDS[step.kind]} ({step.id.replace('_', ' ')})"
+
+
+def answers_given(answers: Sequence[AnswerRecord]) -> int:
+    """Answers a learner gave, counting a scenario step's retries as one answer."""
+    count = 0
+    previous: tuple[str | None, str | None] | None = None
+    for answer in answers:
+        key = (answer.scenario_id, answer.step) if answer.source == "scenario" else None
+        if key is None or key != previous:
+            count += 1
+        previous = key
+    return count
 
 
 def run_score(results: Sequence[StepResult]) -> float:
@@ -434,7 +458,7 @@ def progress_report(
         "📈 Your progress",
         f"Scenarios completed: {len(finished)}"
         + (f" ({', '.join(finished)})" if finished else ""),
-        f"Answers given: {len(answers)}",
+        f"Answers given: {answers_given(answers)}",
         "",
         "Accuracy by topic:",
     ]

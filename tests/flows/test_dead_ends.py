@@ -114,3 +114,21 @@ async def test_reminders_are_offered_once_after_the_first_scenario(coach: Coach)
         assert "🏁 Debrief" in chat.text
         offers.append("Want a daily nudge" in chat.text)
     assert offers == [True, False]
+
+
+async def test_progress_counts_a_retried_step_once_and_the_debrief_speaks_plainly(
+    coach: Coach,
+) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    await chat.send("You must be using it wrong.")  # a retry of the same step
+    await chat.send(EMPATHY)
+    await chat.send("e")  # no option E: asked again, nothing stored
+    await chat.click("A")
+    await chat.send("/progress")
+    assert "Answers given: 2" in chat.text
+    await start_kettle(chat)
+    for _ in range(4):
+        await chat.send("/skip")
+    assert "Acknowledging the customer (greet)" in chat.text
+    assert "Finding out what happened (check)" in chat.text
