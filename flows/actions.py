@@ -68,6 +68,14 @@ class Forget(Action):
     ask: int = Field(ge=0)
 
 
+class StopScenario(Action):
+    """The answer to "stop this scenario, nearly finished?" offered with sequence `ask`."""
+
+    prefix = "x"
+    confirm: Literal["yes", "no"]
+    ask: int = Field(ge=0)
+
+
 class Setting(Action):
     """A /settings button: a reminder time ("0800", "off") or quiet days ("56", "none")."""
 
@@ -83,7 +91,9 @@ def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     return found
 
 
-LEARNER_ACTIONS = registry(Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget, Setting)
+LEARNER_ACTIONS = registry(
+    Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget, Setting, StopScenario
+)
 
 
 def unpack(data: str, actions: dict[str, type[Action]] = LEARNER_ACTIONS) -> Action | None:

@@ -26,6 +26,7 @@ from flows.actions import (
     Setting,
     StartQuiz,
     StartScenario,
+    StopScenario,
     unpack,
 )
 from flows.io import COMMANDS, MAX_ANSWER_CHARACTERS, Document, Input, Reply
@@ -76,6 +77,8 @@ _NO_SCENARIO: dict[str, object] = {
 }
 # A scenario counts towards its unit criteria once the learner scores at least this much.
 SCENARIO_EVIDENCE_SCORE = 0.7
+# /cancel asks first once this many steps of a scenario are answered.
+NEARLY_DONE = 2
 # The quiz id of a /revise session (no content quiz has it: quiz ids have no spaces).
 REVISION = "revision session"
 
@@ -103,7 +106,7 @@ def _answers_offer(inp: Input) -> bool:
     """Whether an input answers an offered confirmation (a /forget button, or yes/no typed)."""
     if inp.kind == "text":
         return typed_confirmation(inp.text) is not None
-    return inp.kind == "action" and isinstance(unpack(inp.action or ""), Forget)
+    return inp.kind == "action" and isinstance(unpack(inp.action or ""), Forget | StopScenario)
 
 
 @dataclass
@@ -286,7 +289,7 @@ class Coach:
             case "resume":
                 return self._resume(session)
             case "cancel":
-                return self._cancel(session)
+                return self._cancel(session, confirmed=False)
             case "hint":
                 return self._hint(session)
             case "skip":
@@ -323,6 +326,12 @@ class Coach:
             if action.topic not in {e.topic for e in self.kb.entries.values()}:
                 return Outcome([render.law_topics(self.kb)])
             return Outcome([render.topic_entries(self.kb, action.topic)])
+        if isinstance(action, StopScenario):
+            if session.offered != "cancel" or action.ask != session.ask_seq:
+                return Outcome([Reply(text="That button has expired – nothing was stopped.")])
+            if action.confirm == "yes":
+                return self._cancel(session, confirmed=True)
+            return self._resume(session.model_copy(update={"offered": None}))
         if isinstance(action, Setting):
             words = action.value
             if action.key == "remind" and action.value != "off":
@@ -561,9 +570,16 @@ class Coach:
             return self._ask_quiz_question(session, session.quiz)
         return Outcome([render.main_menu("There's nothing to resume. What would you like to do?")])
 
-    def _cancel(self, session: SessionSnapshot) -> Outcome:
+    def _cancel(self, session: SessionSnapshot, *, confirmed: bool) -> Outcome:
         if session.scenario_id is None and session.quiz is None:
             return Outcome([render.main_menu("There's nothing to cancel.")])
+        content = self.scenarios.get(session.scenario_id or "")
+        if not confirmed and content is not None and len(session.results) >= NEARLY_DONE:
+            # Most of the way through: one slip of /cancel should not throw the run away.
+            ask_seq = session.ask_seq + 1
+            offer = {"ask_seq": ask_seq, "offered": "cancel"}
+            reply = render.cancel_confirm(content.scenario.title, len(session.results), ask_seq)
+            return Outcome([reply], session.model_copy(update=offer))
         what = "scenario" if session.scenario_id is not None else "quiz"
         stopped = session.model_copy(update={**_NO_SCENARIO, "quiz": None})
         return Outcome(
@@ -621,9 +637,11 @@ class Coach:
         return Outcome([Reply(text="That question has finished. /menu to start something new.")])
 
     async def _text(self, session: SessionSnapshot, text: str) -> Outcome:
-        confirm = typed_confirmation(text) if session.offered == "forget" else None
-        if confirm is not None:
+        confirm = typed_confirmation(text) if session.offered is not None else None
+        if confirm is not None and session.offered == "forget":
             return await self._action(session, Forget(confirm=confirm, ask=session.ask_seq))
+        if confirm is not None:
+            return await self._action(session, StopScenario(confirm=confirm, ask=session.ask_seq))
         answer = text.strip()
         if not answer:
             return Outcome([Reply(text="That message was empty – please type your answer.")])

@@ -72,7 +72,7 @@ class SessionSnapshot(Record):
     """The case facts of this attempt (e.g. ("within_30_days", "yes")), which steps branch on."""
     ask_seq: int = 0
     """Counts questions asked; buttons carry it, so a button from an older question is stale."""
-    offered: Literal["forget"] | None = None
+    offered: Literal["forget", "cancel"] | None = None
     """A confirmation the last reply offered; the next input of any other kind withdraws it."""
     hinted_at: int | None = None
     """The `ask_seq` of the question the learner last asked a hint for: an answer to that same

@@ -7,7 +7,16 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flows import placeholders
-from flows.actions import Choose, Forget, LawTopic, Menu, Setting, StartQuiz, StartScenario
+from flows.actions import (
+    Choose,
+    Forget,
+    LawTopic,
+    Menu,
+    Setting,
+    StartQuiz,
+    StartScenario,
+    StopScenario,
+)
 from flows.io import Button, Poll, Reply
 from flows.loader import ScenarioContent, case_values
 from flows.ports import AnswerRecord, ScenarioRun, StepResult
@@ -491,6 +500,19 @@ def progress_report(
             entries = [e for e in kb.entries.values() if e.topic == topic][:2]
             lines.extend(f"• {e.title} – {e.citation}" for e in entries)
     return Reply(text="\n".join(lines))
+
+
+def cancel_confirm(title: str, answered: int, ask: int) -> Reply:
+    return Reply(
+        text=f"⚠️ You're well into “{title}” ({answered} steps answered). Stop it anyway? Your"
+        " answers so far are kept either way.",
+        buttons=(
+            (
+                Button(label="Yes, stop it", data=StopScenario(confirm="yes", ask=ask).pack()),
+                Button(label="No, carry on", data=StopScenario(confirm="no", ask=ask).pack()),
+            ),
+        ),
+    )
 
 
 def forget_confirm(ask: int) -> Reply:

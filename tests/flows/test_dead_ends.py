@@ -132,3 +132,25 @@ async def test_progress_counts_a_retried_step_once_and_the_debrief_speaks_plainl
         await chat.send("/skip")
     assert "Acknowledging the customer (greet)" in chat.text
     assert "Finding out what happened (check)" in chat.text
+
+
+async def test_cancel_near_the_end_of_a_scenario_asks_first(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    await chat.send("/cancel")  # nothing answered yet: stops at once
+    assert "Stopped the scenario" in chat.text
+    await start_kettle(chat)
+    await chat.send(EMPATHY)
+    await chat.click("A")
+    await chat.send("/cancel")
+    assert "You're well into “Test: faulty kettle” (2 steps answered)" in chat.text
+    await chat.click("No, carry on")
+    assert "Back to “Test: faulty kettle”" in chat.text
+    await chat.send("/cancel")
+    await chat.send("yes")
+    assert "Stopped the scenario" in chat.text
+    session = await store.load_session(7)
+    assert session is not None
+    assert session.scenario_id is None
