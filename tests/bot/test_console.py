@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.console import ConsoleChat, run_console
+from bot.console import ConsoleChat, default_downloads, run_console
 from flows.engine import Coach
 from flows.loader import ScenarioContent
 from knowledge.loader import KnowledgeBase
@@ -88,3 +88,26 @@ async def test_a_number_beyond_the_list_says_what_is_valid_and_stays(
     printed.clear()
     await chat.send("7")  # Resume, then the five fixed entries
     assert printed == ["There's no option 7 here – choose 1–6.\n"]
+
+
+async def test_mydata_goes_to_a_chosen_folder_and_forget_removes_it(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    printed: list[str] = []
+    chat = ConsoleChat(
+        Coach(kb, test_scenarios, MemoryProgressStore()), printed.append, downloads=tmp_path
+    )
+    await chat.send("/help")
+    assert "type a button's number" in printed[-1]
+    assert "tap a button" not in printed[-1]
+    await chat.send(f"/mydata {tmp_path / 'mine'}")
+    saved = tmp_path / "mine" / "aftercare-coach-my-data.json"
+    assert saved.exists()
+    await chat.send("/forget")
+    await chat.send("yes")
+    assert not saved.exists()
+    assert f"(removed {saved})\n" in printed
+
+
+def test_mydata_defaults_outside_the_working_folder() -> None:
+    assert default_downloads() in {Path.home() / "Downloads", Path.home()}
