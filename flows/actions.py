@@ -55,6 +55,13 @@ class StartQuiz(Action):
     quiz: str
 
 
+class RestartQuiz(Action):
+    """Start a quiz again from its first question, leaving the one part-way through."""
+
+    prefix = "qr"
+    quiz: str
+
+
 class LawTopic(Action):
     prefix = "l"
     topic: str
@@ -92,7 +99,7 @@ def registry(*classes: type[Action]) -> dict[str, type[Action]]:
 
 
 LEARNER_ACTIONS = registry(
-    Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget, Setting, StopScenario
+    Menu, StartScenario, Choose, StartQuiz, RestartQuiz, LawTopic, Forget, Setting, StopScenario
 )
 
 

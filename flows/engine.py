@@ -23,6 +23,7 @@ from flows.actions import (
     Forget,
     LawTopic,
     Menu,
+    RestartQuiz,
     Setting,
     StartQuiz,
     StartScenario,
@@ -320,8 +321,8 @@ class Coach:
             return await self._start_scenario(session, action.scenario)
         if isinstance(action, Choose):
             return await self._choose(session, action)
-        if isinstance(action, StartQuiz):
-            return self._start_quiz(session, action.quiz)
+        if isinstance(action, StartQuiz | RestartQuiz):
+            return self._start_quiz(session, action.quiz, restart=isinstance(action, RestartQuiz))
         if isinstance(action, LawTopic):
             if action.topic not in {e.topic for e in self.kb.entries.values()}:
                 return Outcome([render.law_topics(self.kb)])
@@ -691,7 +692,9 @@ class Coach:
 
     # ------------------------------------------------------------------ quizzes
 
-    def _start_quiz(self, session: SessionSnapshot, quiz_id: str) -> Outcome:
+    def _start_quiz(
+        self, session: SessionSnapshot, quiz_id: str, *, restart: bool = False
+    ) -> Outcome:
         quiz = self.kb.quizzes.get(quiz_id)
         if quiz is None:
             return Outcome(
@@ -700,6 +703,14 @@ class Coach:
                     render.quiz_list(self.kb.quizzes.values()),
                 ]
             )
+        open_quiz = session.quiz
+        if (
+            not restart
+            and open_quiz is not None
+            and open_quiz.current is not None
+            and open_quiz.quiz_id == quiz_id
+        ):
+            return Outcome([render.resume_or_restart(quiz, open_quiz.asked + 1)])
         return self._begin_quiz(session, quiz_id, render.quiz_intro(quiz.title, quiz.description))
 
     def _pushed_quiz(self, session: SessionSnapshot, inp: Input) -> Outcome:

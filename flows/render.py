@@ -12,6 +12,7 @@ from flows.actions import (
     Forget,
     LawTopic,
     Menu,
+    RestartQuiz,
     Setting,
     StartQuiz,
     StartScenario,
@@ -408,6 +409,20 @@ def quiz_question(
         return Reply(kind="poll", text=header, poll=poll_for(question))
     return Reply(
         text=f"{header}\n\n{question_body(question)}", buttons=choice_buttons(question, ask_seq)
+    )
+
+
+def resume_or_restart(quiz: Quiz, number: int) -> Reply:
+    """The same quiz picked again while it is part-way through."""
+    return Reply(
+        text=f"⚡ You're part-way through “{quiz.title}” (question {number} of"
+        f" {len(quiz.questions)}). Carry on, or start it again?",
+        buttons=(
+            (
+                Button(label="▶️ Carry on", data=Menu(target="resume").pack()),
+                Button(label="🔄 Start again", data=RestartQuiz(quiz=quiz.id).pack()),
+            ),
+        ),
     )
 
 

@@ -154,3 +154,20 @@ async def test_cancel_near_the_end_of_a_scenario_asks_first(
     session = await store.load_session(7)
     assert session is not None
     assert session.scenario_id is None
+
+
+async def test_the_same_quiz_again_asks_carry_on_or_start_again(coach: Coach) -> None:
+    chat = Chat(coach)
+    await chat.send("/quiz")
+    await chat.click("Faulty goods basics")
+    await chat.send("/skip")
+    assert "Question 2 of" in chat.text
+    await chat.send("/quiz")
+    await chat.click("Faulty goods basics")
+    assert "part-way through “Faulty goods basics” (question 2 of" in chat.text
+    await chat.click("▶️ Carry on")
+    assert "Question 2 of" in chat.text
+    await chat.send("/quiz")
+    await chat.click("Faulty goods basics")
+    await chat.click("🔄 Start again")
+    assert "Question 1 of" in chat.text
