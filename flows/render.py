@@ -98,6 +98,10 @@ HELP = (
 )
 
 
+# Lists end with a way back to the main menu (last, so the items keep their numbers).
+BACK_ROW = (Button(label="◀ Back", data=Menu(target="main").pack()),)
+
+
 def main_menu(
     text: str = "What would you like to do?", resume: bool | str = False, due: int = 0
 ) -> Reply:
@@ -139,7 +143,7 @@ def scenario_list(
         )
         for scenario_id, c in scenarios.items()
     )
-    return Reply(text="🎭 Choose a scenario to practise:", buttons=rows)
+    return Reply(text="🎭 Choose a scenario to practise:", buttons=(*rows, BACK_ROW))
 
 
 def _scenario_label(title: str, best: float | None) -> str:
@@ -161,7 +165,7 @@ def quiz_list(quizzes: Iterable[Quiz]) -> Reply:
     rows = tuple(
         (Button(label=quiz.title[:60], data=StartQuiz(quiz=quiz.id).pack()),) for quiz in quizzes
     )
-    return Reply(text="⚡ Choose a quick quiz:", buttons=rows)
+    return Reply(text="⚡ Choose a quick quiz:", buttons=(*rows, BACK_ROW))
 
 
 def scenario_intro(scenario: Scenario, facts: Mapping[str, str]) -> str:
@@ -366,7 +370,7 @@ def law_topics(kb: KnowledgeBase) -> Reply:
     )
     return Reply(
         text="📖 Learn the law: pick a topic, or search with /law QUERY (e.g. /law refund card).",
-        buttons=rows,
+        buttons=(*rows, BACK_ROW),
     )
 
 
@@ -376,7 +380,8 @@ def topic_entries(kb: KnowledgeBase, topic: str) -> Reply:
     for entry in entries:
         lines.append(f"• {entry.title} – {entry.citation}\n  {entry.summary}")
     lines.append("\nSearch for one with /law QUERY to see its key points and source.")
-    return Reply(text="\n".join(lines))
+    back = Button(label="◀ Back to topics", data=Menu(target="law").pack())
+    return Reply(text="\n".join(lines), buttons=((back,),))
 
 
 def poll_for(question: ChoiceQuestion) -> Poll:

@@ -77,10 +77,10 @@ async def test_a_number_beyond_the_list_says_what_is_valid_and_stays(
         Coach(kb, test_scenarios, MemoryProgressStore()), printed.append, downloads=tmp_path
     )
     await chat.send("/start")
-    await chat.send("1")  # the scenario list: one scenario
+    await chat.send("1")  # the scenario list: one scenario, then Back
     printed.clear()
     assert await chat.send("13") == []
-    assert printed == ["There's no option 13 here – choose 1.\n"]
+    assert printed == ["There's no option 13 here – choose 1–2.\n"]
     await chat.send("99")
     await chat.send("1")  # still the scenario list: the scenario starts
     assert "📝 Your task" in "".join(printed)

@@ -62,7 +62,10 @@ async def test_a_returning_learner_is_welcomed_back_with_what_is_paused(coach: C
 async def test_scenario_list_marks_finished_ones_with_the_best_score(coach: Coach) -> None:
     chat = Chat(coach)
     await chat.send("/scenarios")
-    assert chat.button_labels == ["Test: faulty kettle"]
+    assert chat.button_labels == ["Test: faulty kettle", "◀ Back"]
+    await chat.click("◀ Back")
+    assert chat.button_labels[0] == "🎭 Practise a scenario"
+    await chat.send("/scenarios")
     await start_kettle(chat)
     await chat.send(EMPATHY)
     await chat.click("A")
@@ -72,7 +75,7 @@ async def test_scenario_list_marks_finished_ones_with_the_best_score(coach: Coac
     for _ in range(4):
         await chat.send("/skip")
     await chat.send("/scenarios")
-    assert chat.button_labels == ["Test: faulty kettle ✔ best 100%"]
+    assert chat.button_labels == ["Test: faulty kettle ✔ best 100%", "◀ Back"]
 
 
 async def test_progress_names_scenarios_and_criteria_in_plain_english(coach: Coach) -> None:
