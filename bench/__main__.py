@@ -20,6 +20,7 @@ from bench.dispatch import Run, calls_per_action, one_by_one, replay
 from bench.limit import through_limit
 from bench.micro import bench_micro
 from bench.queries import bench_reports
+from bench.reminders import bench_reminders
 from bench.report import HEADER, Figure, Report
 from bench.seed import migrated, seed_sessions
 from bench.workload import KINDS, Script, mix, record_scripts, save_scripts
@@ -224,6 +225,42 @@ def report_figures(report: Report, learners: int, answers: int) -> None:
         )
 
 
+def reminder_figures(report: Report, learners: int, cards: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        result = asyncio.run(bench_reminders(Path(folder), learners, cards))
+    report.details["reminders"] = result
+    report.add(
+        Figure(
+            f"reminders_due_0800_select_ms[{learners}]",
+            result["select_ms"],
+            "ms",
+            result["select_scan_ms"],
+            "the same query scanning the table",
+            "< 1,000 ms",
+        )
+    )
+    report.add(
+        Figure(
+            "reminders_next_minute_select_ms",
+            result["next_minute_select_ms"],
+            "ms",
+            result["next_minute_select_scan_ms"],
+            "the same query scanning the table",
+            "< 10 ms",
+        )
+    )
+    report.add(
+        Figure(
+            "reminders_due_cards_all_ms",
+            result["due_cards_all_ms"],
+            "ms",
+            result["due_cards_scan_per_learner_us"] * result["due_at_0800"] / 1000,
+            "the same reads scanning the cards table",
+            "< 1,000 ms",
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--learners", type=int, default=300, help="learners replayed at once")
@@ -236,6 +273,9 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=100_000, help="learners holding sessions")
     parser.add_argument("--cohort", type=int, default=1_000, help="learners in the cohort")
     parser.add_argument("--answers", type=int, default=1_000, help="answers per cohort learner")
+    parser.add_argument(
+        "--reminded", type=int, default=100_000, help="learners with a daily reminder"
+    )
     args = parser.parse_args()
     report = Report()
     start = time.perf_counter()
@@ -249,6 +289,7 @@ def main() -> None:
         save_scripts(scripts[:ACTIVE_AT_SCALE], scripts_file)
         scale_figures(report, scripts_file, args.many)
     report_figures(report, args.cohort, args.answers)
+    reminder_figures(report, args.reminded, cards=10)
     bench_micro(report)
     seconds = time.perf_counter() - start
     report.write(seconds)

@@ -43,6 +43,7 @@ from bot.telegram.inbox import (
     recover,
 )
 from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.reminding import ReminderSender
 from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
@@ -52,11 +53,13 @@ from storage.inbox import InboxStore
 from storage.pushes import PushStore
 from storage.reports import ReportStore
 from storage.reviews import SqliteReviewStore
+from storage.revision import SqliteRevisionStore
 from storage.sqlite import SqliteProgressStore, database_path
 from storage.staff import StaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
 from tutoring.question_stats import QuestionDesk
-from tutoring.review import ReviewDesk
+from tutoring.review import ReviewDesk, regrade_card
+from tutoring.revision import Revision
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,8 @@ LEARNER_COMMANDS = [
     BotCommand("quiz", "A quick quiz"),
     BotCommand("law", "Look up the law, e.g. /law refund"),
     BotCommand("progress", "Your progress and what to revise"),
+    BotCommand("revise", "Revise the questions that are due"),
+    BotCommand("settings", "Your settings (time zone)"),
     BotCommand("mydata", "Everything we store about you"),
     BotCommand("forget", "Erase your data"),
     BotCommand("join", "Join a cohort with its code"),
@@ -157,11 +162,25 @@ async def _post_init(application: CoachApplication) -> None:
     questions = {**kb.questions}
     for content in scenarios.values():
         questions.update({q.id: q for q in content.questions.values()})
+    zone = ZoneInfo(services.settings.timezone)
+    revision_store = SqliteRevisionStore(store)
+    revision = Revision(revision_store, zone, clock=services.clock)
     reviews = SqliteReviewStore(store, admin_ids=services.settings.admin_ids)
-    services.review_desk = ReviewDesk(reviews, kb, questions, clock=services.clock)
+    services.review_desk = ReviewDesk(
+        reviews,
+        kb,
+        questions,
+        clock=services.clock,
+        hooks=[regrade_card(revision, scenarios)],
+    )
     services.question_desk = QuestionDesk(services.review_desk, questions)
     services.coach = Coach(
-        kb, scenarios, store, clock=services.clock, appeals=services.review_desk
+        kb,
+        scenarios,
+        store,
+        clock=services.clock,
+        appeals=services.review_desk,
+        revision=revision,
     )
     services.polls = store
     staff = StaffStore(store, admin_ids=services.settings.admin_ids)
@@ -170,10 +189,15 @@ async def _post_init(application: CoachApplication) -> None:
     )
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
     services.reports = ReportDesk(
-        staff, ReportStore(store), kb, titles, clock=services.clock, reviews=reviews
+        staff,
+        ReportStore(store),
+        kb,
+        titles,
+        clock=services.clock,
+        reviews=reviews,
+        revision=revision,
     )
     pushes = PushStore(store, clock=services.clock)
-    zone = ZoneInfo(services.settings.timezone)
     delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
     services.push_desk = PushDesk(
         staff, pushes, kb, scheduler=delivery, zone=zone, clock=services.clock
@@ -192,6 +216,10 @@ async def _post_init(application: CoachApplication) -> None:
     job_queue = application.job_queue
     assert job_queue is not None
     job_queue.run_repeating(prune, interval=PRUNE_EVERY_SECONDS, first=PRUNE_EVERY_SECONDS)
+    services.reminders = ReminderSender(
+        application, revision_store, zone=zone, clock=services.clock
+    )
+    services.reminders.arm()
     await register_commands(application, await staff.staff())
 
 

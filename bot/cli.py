@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -38,10 +39,12 @@ from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion
 from storage.reports import ReportStore
 from storage.reviews import SqliteReviewStore
+from storage.revision import SqliteRevisionStore
 from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore, database_path
 from storage.staff import StaffStore, find_cohort
 from tutoring.examples import examples_yaml
 from tutoring.ports import ReviewItem
+from tutoring.revision import Revision
 
 
 def _settings() -> Settings:
@@ -167,7 +170,8 @@ async def _run_console(settings: Settings) -> None:
         raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
     store = await SqliteProgressStore.open(path)
     try:
-        await run_console(Coach(kb, scenarios, store))
+        revision = Revision(SqliteRevisionStore(store), ZoneInfo(settings.timezone))
+        await run_console(Coach(kb, scenarios, store, revision=revision))
     finally:
         await store.close()
 

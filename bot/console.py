@@ -16,6 +16,20 @@ from flows.ports import LearnerProfile
 CONSOLE_LEARNER_ID = 1
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
 LETTERS = "ABCDEFGHIJ"
+# The start of the engine's reply after /forget has erased everything.
+ERASED = "🗑 Done"
+
+
+def _folder(typed: str) -> Path:
+    """A folder as typed, `~` meaning the user's home."""
+    return Path(typed.strip()).expanduser()
+
+
+def _for_console(text: str) -> str:
+    """The engine's words for a phone, said for a keyboard: buttons here are typed numbers."""
+    return text.replace("or tap a button", "or type a button's number").replace(
+        "tap Resume", "type Resume's number"
+    )
 
 
 def _write(text: str) -> None:
@@ -40,9 +54,22 @@ class ConsoleChat:
             learner_id=CONSOLE_LEARNER_ID, display_name=getpass.getuser()
         )
         self.numbered: list[Button] = []
+        self.saved: set[Path] = set()
+        """Copies of the learner's data this console wrote (/forget removes them too)."""
+
+    def _remove_saved(self) -> None:
+        for path in self.saved:
+            path.unlink(missing_ok=True)
+            self.write(f"(removed {path})\n")
+        self.saved.clear()
 
     async def send(self, line: str) -> list[Reply]:
         """Handle one typed line and print what the coach answers."""
+        words = line.split(maxsplit=1)
+        if words and words[0].lower() == "/mydata" and len(words) == 2:
+            # `/mydata FOLDER` saves the document there (the engine takes no arguments).
+            self.downloads = _folder(words[1])
+            line = "/mydata"
         number = parse_id(line)
         if number is not None and self.numbered:
             index = number - 1
@@ -52,6 +79,11 @@ class ConsoleChat:
                 )
                 self.show(replies)
                 return replies
+            # A number beyond the list is a slip, not an answer: say what fits, stay put.
+            last = len(self.numbered)
+            hint = "choose 1" if last == 1 else f"choose 1–{last}"
+            self.write(f"There's no option {number} here – {hint}.\n")
+            return []
         replies = await self.coach.handle(self.learner, Input.typed(line))
         self.show(replies)
         return replies
@@ -70,10 +102,14 @@ class ConsoleChat:
                 continue
             if reply.kind in {"document", "photo"} and reply.document is not None:
                 path = self.downloads / reply.document.filename
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(reply.document.content)
+                self.saved.add(path)
                 self.write(f"{reply.text}: saved to {path}\n")
                 continue
-            self.write(reply.text + "\n")
+            if reply.text.startswith(ERASED):
+                self._remove_saved()
+            self.write(_for_console(reply.text) + "\n")
             letters = [b for row in reply.buttons for b in row if len(b.label) == 1]
             others = [b for row in reply.buttons for b in row if len(b.label) > 1]
             if letters:
@@ -87,11 +123,21 @@ class ConsoleChat:
             self.numbered = numbered
 
 
+def default_downloads() -> Path:
+    """Where /mydata saves unless told (`/mydata FOLDER`): the user's Downloads folder, else
+    their home; never the folder the coach runs from (often its source tree)."""
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else Path.home()
+
+
 async def run_console(
-    coach: Coach, read: Callable[[str], str] = input, write: Callable[[str], None] = _write
+    coach: Coach,
+    read: Callable[[str], str] = input,
+    write: Callable[[str], None] = _write,
+    downloads: Path | None = None,
 ) -> None:
     """The interactive loop: /quit (or Ctrl-D) leaves; progress is kept for next time."""
-    chat = ConsoleChat(coach, write)
+    chat = ConsoleChat(coach, write, downloads or default_downloads())
     write("Aftercare Coach – console chat. Type /help for commands, /quit to leave.\n")
     await chat.send("/start")
     while True:

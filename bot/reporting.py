@@ -16,6 +16,7 @@ from storage.reports import LearnerSummary, ReportStore
 from storage.staff import RANK, Cohort, StaffStore, find_cohort
 from tutoring.ports import ReviewStore
 from tutoring.render import history_notes
+from tutoring.revision import Revision
 
 PAGE_PREFIX = "rp"
 
@@ -42,6 +43,7 @@ class ReportDesk:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
         reviews: ReviewStore | None = None,
+        revision: Revision | None = None,
     ) -> None:
         """`reviews`: where the history of reviewed verdicts comes from (/learner, /evidence)."""
         self.staff = staff
@@ -50,6 +52,7 @@ class ReportDesk:
         self.titles = scenario_titles
         self.clock = clock
         self.reviews = reviews
+        self.revision = revision
 
     async def is_staff(self, user_id: int) -> bool:
         return RANK[await self.staff.role_of(user_id)] >= RANK["tutor"]
@@ -125,6 +128,8 @@ class ReportDesk:
             return Reply(text=f"No learner {learner_id} has used the coach.")
         notes = await self._notes(learner_id)
         text = reports.learner_detail(detail, self.kb, scenario_titles=self.titles, notes=notes)
+        if self.revision is not None:
+            text = f"{await self.revision.status(learner_id)}\n\n{text}"
         return Reply(text=text)
 
     async def criteria(self, user_id: int, cohort_word: str | None) -> list[Reply]:

@@ -111,13 +111,18 @@ def _verdict(outcome: str, score: float) -> str:
 
 
 def _activity(row: AnswerRow | EvidenceRow, scenario_titles: Mapping[str, str]) -> str:
-    """Where an answer was given: a scenario step, a quiz, or a tutor's push."""
+    """Where an answer was given: a scenario step, a quiz, a tutor's push or a revision."""
     if row.source == "scenario" and row.scenario_id is not None:
         title = scenario_titles.get(row.scenario_id, row.scenario_id)
         return f"Scenario “{title}”, step {row.step}" if row.step else f"Scenario “{title}”"
     if row.source == "push":
         pushed = f"Tutor push #{row.push_id}" if row.push_id is not None else "Tutor push"
         return f"{pushed}, question {row.question_id}"
+    if row.source == "revision":
+        if row.scenario_id is not None:
+            title = scenario_titles.get(row.scenario_id, row.scenario_id)
+            return f"Revision of “{title}”, step {row.step}"
+        return f"Revision, question {row.question_id}"
     return f"Quiz, question {row.question_id}"
 
 

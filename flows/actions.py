@@ -33,7 +33,7 @@ class Action(BaseModel):
 
 class Menu(Action):
     prefix = "m"
-    target: Literal["main", "scenarios", "quizzes", "law", "progress", "help", "resume"]
+    target: Literal["main", "scenarios", "quizzes", "law", "progress", "help", "resume", "revise"]
 
 
 class StartScenario(Action):
@@ -52,6 +52,13 @@ class Choose(Action):
 
 class StartQuiz(Action):
     prefix = "q"
+    quiz: str
+
+
+class RestartQuiz(Action):
+    """Start a quiz again from its first question, leaving the one part-way through."""
+
+    prefix = "qr"
     quiz: str
 
 
@@ -75,6 +82,22 @@ class Appeal(Action):
     ask: int = Field(ge=0)
 
 
+class StopScenario(Action):
+    """The answer to "stop this scenario, nearly finished?" offered with sequence `ask`."""
+
+    prefix = "x"
+    confirm: Literal["yes", "no"]
+    ask: int = Field(ge=0)
+
+
+class Setting(Action):
+    """A /settings button: a reminder time ("0800", "off") or quiet days ("56", "none")."""
+
+    prefix = "st"
+    key: Literal["remind", "quiet"]
+    value: str = Field(pattern=r"^(off|none|\d{4}|[0-6]{1,6})$")
+
+
 def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     """Actions by prefix, for `unpack`; a prefix used twice is a programming error."""
     found = {cls.prefix: cls for cls in classes}
@@ -82,7 +105,18 @@ def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     return found
 
 
-LEARNER_ACTIONS = registry(Menu, StartScenario, Choose, StartQuiz, LawTopic, Forget, Appeal)
+LEARNER_ACTIONS = registry(
+    Menu,
+    StartScenario,
+    Choose,
+    StartQuiz,
+    RestartQuiz,
+    LawTopic,
+    Forget,
+    Appeal,
+    Setting,
+    StopScenario,
+)
 
 
 def unpack(data: str, actions: dict[str, type[Action]] = LEARNER_ACTIONS) -> Action | None:

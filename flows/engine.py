@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from flows import render
 from flows.actions import (
@@ -22,8 +24,11 @@ from flows.actions import (
     Forget,
     LawTopic,
     Menu,
+    RestartQuiz,
+    Setting,
     StartQuiz,
     StartScenario,
+    StopScenario,
     unpack,
 )
 from flows.io import COMMANDS, MAX_ANSWER_CHARACTERS, Document, Input, Reply
@@ -39,11 +44,30 @@ from flows.ports import (
     ScenarioRun,
     SessionSnapshot,
 )
+from flows.questions import UnknownQuestionError, find_askable, step_id
 from flows.scenario import DEBRIEF
 from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
 from knowledge.marking import Answer, mark
-from knowledge.models import AnyQuestion, ChoiceQuestion, OrderQuestion, Verdict
+from knowledge.models import (
+    AnyQuestion,
+    CaseContext,
+    ChoiceQuestion,
+    Entry,
+    OrderQuestion,
+    Verdict,
+)
+from tutoring.reminders import DAY_NAMES, next_reminder, parse_days, parse_time
+from tutoring.revision import (
+    LearnerSettings,
+    Review,
+    ReviewSource,
+    Revision,
+    grade_for,
+    known_zone,
+    zone_named,
+)
+from tutoring.streaks import streak
 
 # One line is enough for a tutor to see why the learner disagrees.
 MAX_REASON_CHARACTERS = 200
@@ -59,18 +83,39 @@ _NO_SCENARIO: dict[str, object] = {
 }
 # A scenario counts towards its unit criteria once the learner scores at least this much.
 SCENARIO_EVIDENCE_SCORE = 0.7
+# /cancel asks first once this many steps of a scenario are answered.
+NEARLY_DONE = 2
+# The quiz id of a /revise session (no content quiz has it: quiz ids have no spaces).
+REVISION = "revision session"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Typed answers to the /forget confirmation, as people write them.
+_YES = frozenset({"yes", "y", "yes please", "yes erase it", "erase", "erase it", "ok"})
+_NO = frozenset({"no", "n", "no thanks", "no keep it", "keep", "keep it", "cancel"})
+
+
+def typed_confirmation(text: str) -> Literal["yes", "no"] | None:
+    """'Yes' or 'no' typed in answer to a confirmation (any case, trailing punctuation)."""
+    words = " ".join(text.lower().replace(",", " ").strip(" .!").split())
+    if words in _YES:
+        return "yes"
+    if words in _NO:
+        return "no"
+    return None
+
+
 def _answers_offer(session: SessionSnapshot, inp: Input) -> bool:
-    """Whether an input answers what the last reply offered: a /forget button, or the typed
-    reason for an appeal."""
+    """Whether an input answers what the last reply offered: a /forget or stop button, yes or
+    no typed, or the typed reason for an appeal."""
     if session.offered == "reason":
         return inp.kind == "text"
-    return inp.kind == "action" and isinstance(unpack(inp.action or ""), Forget)
+    if inp.kind == "text":
+        return typed_confirmation(inp.text) is not None
+    return inp.kind == "action" and isinstance(unpack(inp.action or ""), Forget | StopScenario)
 
 
 @dataclass
@@ -82,6 +127,12 @@ class Outcome:
     answers: list[AnswerRecord] = field(default_factory=list)
     finished_run: ScenarioRun | None = None
     forget: bool = False
+    reviews: list[Review] = field(default_factory=list)
+    """Answers to grade into revision cards once the commit is on disk."""
+    settings: LearnerSettings | None = None
+    """Settings to store once the commit (which stores the learner) is on disk."""
+    revised: tuple[str, ...] | None = None
+    """A /revise session ended with these cards: its summary follows their new schedule."""
 
 
 class _LearnerLocks:
@@ -117,15 +168,19 @@ class Coach:
         scenarios: Mapping[str, ScenarioContent],
         store: ProgressStore,
         clock: Callable[[], datetime] = utc_now,
+        *,
         appeals: Appeals | None = None,
+        revision: Revision | None = None,
     ) -> None:
-        """`appeals`: where "I think this is right" goes; without it the button is not shown."""
+        """`appeals`: where "I think this is right" goes; without it the button is not shown.
+        `revision` keeps answers as spaced-revision cards; without it there is no /revise."""
         self.kb = kb
         self.scenarios = dict(scenarios)
         self.machines: dict[str, ScenarioMachine] = compile_all(self.scenarios)
         self.store = store
         self.clock = clock
         self.appeals = appeals
+        self.revision = revision
         self._locks = _LearnerLocks()
 
     @property
@@ -153,6 +208,8 @@ class Coach:
                 await self.store.forget_learner(learner.learner_id)
                 if self.appeals is not None:
                     await self.appeals.forget(learner.learner_id)
+                if self.revision is not None:
+                    await self.revision.store.forget(learner.learner_id)
                 return outcome.replies
             new_session = None
             if outcome.session is not None:
@@ -171,7 +228,24 @@ class Coach:
                 )
             )
             # A redelivered update was handled before: its replies were already sent.
-            return outcome.replies if applied else []
+            if not applied:
+                return []
+            await self._after_commit(learner.learner_id, outcome)
+            return outcome.replies
+
+    async def _after_commit(self, learner_id: int, outcome: Outcome) -> None:
+        """Revision cards and settings follow the commit that stored the answers (and the
+        learner they belong to); a crash in between loses one card update, never an answer."""
+        if self.revision is None:
+            return
+        if outcome.settings is not None:
+            await self.revision.store.save_settings(outcome.settings)
+        await self.revision.record(outcome.reviews)
+        if outcome.revised is not None:
+            resume = outcome.session is not None and outcome.session.scenario_id is not None
+            outcome.replies.append(
+                await self._revision_summary(learner_id, outcome.revised, resume)
+            )
 
     def _still_valid(self, session: SessionSnapshot) -> tuple[SessionSnapshot, Reply | None]:
         """A session whose scenario or step no longer exists (content changed) is reset."""
@@ -212,25 +286,34 @@ class Coach:
         active = session.scenario_id is not None
         match name:
             case "start":
+                due = await self._due_count(session.learner_id)
+                if session.version == 0:  # a new learner: the privacy notice comes first
+                    welcome = Reply(text=render.WELCOME)
+                else:
+                    welcome = Reply(text=render.welcome_back(self._paused_title(session), due))
                 # /start (also the cohort join link) offers the appeal button again: the
                 # learner may have a tutor now.
                 return Outcome(
-                    [Reply(text=render.WELCOME), render.main_menu(resume=active)],
+                    [welcome, render.main_menu(resume=self._resume_label(session), due=due)],
                     session.model_copy(update={"paused": active, "appeals_off": False})
                     if active or session.appeals_off
                     else None,
                 )
             case "menu":
+                due = await self._due_count(session.learner_id)
                 paused = session.model_copy(update={"paused": True}) if active else None
-                return Outcome([render.main_menu(resume=active)], paused)
+                menu = render.main_menu(resume=self._resume_label(session), due=due)
+                return Outcome([menu], paused)
             case "help":
                 return Outcome([Reply(text=render.HELP)])
+            case "privacy":
+                return Outcome([Reply(text=render.PRIVACY)])
             case "resume":
                 return self._resume(session)
             case "cancel":
-                return self._cancel(session)
+                return self._cancel(session, confirmed=False)
             case "hint":
-                return Outcome([self._hint(session)])
+                return self._hint(session)
             case "skip":
                 return await self._skip(session)
             case "progress":
@@ -240,9 +323,13 @@ class Coach:
             case "quiz":
                 return Outcome([render.quiz_list(self.kb.quizzes.values())])
             case "scenarios":
-                return Outcome([render.scenario_list(self.scenarios)])
+                return await self._scenario_list(session.learner_id)
             case "mydata":
                 return await self._my_data(session.learner_id)
+            case "revise":
+                return await self._revise(session)
+            case "settings":
+                return await self._settings(session.learner_id, args)
             case _:  # "forget": its buttons work once, and only as the next input
                 ask_seq = session.ask_seq + 1
                 offer = {"ask_seq": ask_seq, "offered": "forget"}
@@ -255,33 +342,46 @@ class Coach:
             return await self._start_scenario(session, action.scenario)
         if isinstance(action, Choose):
             return await self._choose(session, action)
-        if isinstance(action, StartQuiz):
-            return self._start_quiz(session, action.quiz)
+        if isinstance(action, StartQuiz | RestartQuiz):
+            return self._start_quiz(session, action.quiz, restart=isinstance(action, RestartQuiz))
         if isinstance(action, Appeal):
             return await self._appeal(session, action.ask)
         if isinstance(action, LawTopic):
             if action.topic not in {e.topic for e in self.kb.entries.values()}:
                 return Outcome([render.law_topics(self.kb)])
             return Outcome([render.topic_entries(self.kb, action.topic)])
+        if isinstance(action, StopScenario):
+            if session.offered != "cancel" or action.ask != session.ask_seq:
+                return Outcome([Reply(text="That button has expired – nothing was stopped.")])
+            if action.confirm == "yes":
+                return self._cancel(session, confirmed=True)
+            return self._resume(session.model_copy(update={"offered": None}))
+        if isinstance(action, Setting):
+            words = action.value
+            if action.key == "remind" and action.value != "off":
+                words = f"{action.value[:2]}:{action.value[2:]}"
+            elif action.key == "quiet" and action.value != "none":
+                words = " ".join(DAY_NAMES[int(day)] for day in action.value)
+            return await self._settings(session.learner_id, f"{action.key} {words}")
         assert isinstance(action, Forget)
         if session.offered != "forget" or action.ask != session.ask_seq:
             return Outcome(
                 [Reply(text="That button has expired – nothing was erased. Send /forget again.")]
             )
         if action.confirm == "yes":
+            done = "🗑 Done: your answers, progress and profile have been erased."
             return Outcome(
-                [Reply(text="🗑 Done: your answers, progress and profile have been erased.")],
-                forget=True,
+                [render.main_menu(f"{done}\n\nWhat would you like to do?")], forget=True
             )
         kept = session.model_copy(update={"offered": None})
-        return Outcome([Reply(text="Nothing was erased.")], kept)
+        return Outcome([render.main_menu("Nothing was erased. What would you like to do?")], kept)
 
     async def _menu(self, session: SessionSnapshot, target: str) -> Outcome:
         match target:
             case "main":
                 return await self._command(session, "menu", "")
             case "scenarios":
-                return Outcome([render.scenario_list(self.scenarios)])
+                return await self._scenario_list(session.learner_id)
             case "quizzes":
                 return Outcome([render.quiz_list(self.kb.quizzes.values())])
             case "law":
@@ -290,6 +390,8 @@ class Coach:
                 return await self._progress(session.learner_id)
             case "help":
                 return Outcome([Reply(text=render.HELP)])
+            case "revise":
+                return await self._revise(session)
             case _:  # "resume"
                 return self._resume(session)
 
@@ -337,8 +439,18 @@ class Coach:
             if content is not None and session.state in content.questions:
                 return content.question_for(session.state)
         if session.quiz is not None and session.quiz.current is not None:
-            return self.kb.question(session.quiz.current)
+            asked = self._asked(session.quiz.current)
+            return asked[0] if asked is not None else None
         return None
+
+    def _asked(self, question_id: str) -> tuple[AnyQuestion, CaseContext | None] | None:
+        """A quiz question or revision card by its askable id (a bank question, or a scenario
+        step in its first variant), with the case a step is marked against."""
+        try:
+            askable = find_askable(self.kb, self.scenarios, question_id)
+        except UnknownQuestionError:
+            return None
+        return askable.question, askable.case
 
     async def _fire(
         self,
@@ -383,6 +495,18 @@ class Coach:
             )
             for m in turn.marked
         ]
+        hinted = session.hinted_at == session.ask_seq
+        reviews = [
+            Review(
+                learner_id=session.learner_id,
+                card_id=step_id(content.scenario.id, result.step),
+                topic=content.question_for(result.step).topic,
+                grade=grade_for(result.outcome, result.attempts, hinted and index == 0),
+                source="scenario",
+                at=now,
+            )
+            for index, result in enumerate(turn.results[len(session.results) :])
+        ]
         ask_seq = session.ask_seq + 1
         replies = self._render_turn(content, turn, choice if pressed else None, before, ask_seq)
         if turn.marked:
@@ -393,7 +517,7 @@ class Coach:
         if new_state == DEBRIEF:
             evidenced = self._evidenced(content, turn)
             replies.append(render.debrief(content, turn.results, self.kb, evidenced))
-            replies.append(render.main_menu("What next?"))
+            replies.append(render.main_menu(await self._what_next(session.learner_id)))
             run = ScenarioRun(
                 learner_id=session.learner_id,
                 scenario_id=content.scenario.id,
@@ -402,7 +526,7 @@ class Coach:
                 finished_at=now,
             )
             idle = session.model_copy(update={**_NO_SCENARIO, "ask_seq": ask_seq})
-            return Outcome(replies, idle, answers, run)
+            return Outcome(replies, idle, answers, run, reviews=reviews)
         new = session.model_copy(
             update={
                 "state": new_state,
@@ -411,7 +535,7 @@ class Coach:
                 "ask_seq": ask_seq,
             }
         )
-        return Outcome(replies, new, answers)
+        return Outcome(replies, new, answers, reviews=reviews)
 
     def _render_turn(
         self,
@@ -476,32 +600,46 @@ class Coach:
             return self._ask_quiz_question(session, session.quiz)
         return Outcome([render.main_menu("There's nothing to resume. What would you like to do?")])
 
-    def _cancel(self, session: SessionSnapshot) -> Outcome:
+    def _cancel(self, session: SessionSnapshot, *, confirmed: bool) -> Outcome:
         if session.scenario_id is None and session.quiz is None:
             return Outcome([render.main_menu("There's nothing to cancel.")])
+        content = self.scenarios.get(session.scenario_id or "")
+        if not confirmed and content is not None and len(session.results) >= NEARLY_DONE:
+            # Most of the way through: one slip of /cancel should not throw the run away.
+            ask_seq = session.ask_seq + 1
+            offer = {"ask_seq": ask_seq, "offered": "cancel"}
+            reply = render.cancel_confirm(content.scenario.title, len(session.results), ask_seq)
+            return Outcome([reply], session.model_copy(update=offer))
         what = "scenario" if session.scenario_id is not None else "quiz"
         stopped = session.model_copy(update={**_NO_SCENARIO, "quiz": None})
         return Outcome(
             [render.main_menu(f"Stopped the {what}. Your answers so far are saved.")], stopped
         )
 
-    def _hint(self, session: SessionSnapshot) -> Reply:
+    def _hint(self, session: SessionSnapshot) -> Outcome:
         question = self._current_question(session)
         if question is None:
-            return Reply(text="There's no open question right now. /menu to pick something.")
-        return Reply(text=f"💡 Hint: {question.hint}")
+            return Outcome(
+                [Reply(text="There's no open question right now. /menu to pick something.")]
+            )
+        # Remembered: a right answer after a hint is revised sooner (graded Hard, not Good).
+        hinted = session.model_copy(update={"hinted_at": session.ask_seq})
+        return Outcome([Reply(text=f"💡 Hint: {question.hint}")], hinted)
 
     async def _skip(self, session: SessionSnapshot) -> Outcome:
         if session.scenario_id is not None and not session.paused:
             return await self._fire(session, "skip_step", "", None)
         if session.quiz is not None and session.quiz.current is not None:
-            question = self.kb.question(session.quiz.current)
-            assert question is not None
+            asked = self._asked(session.quiz.current)
+            assert asked is not None
+            question = asked[0]
             record = self._quiz_record(session, question, "", "skipped", 0.0)
             replies = [render.reveal_message(question, None, skipped=True)]
-            return self._next_quiz_question(
+            outcome = self._next_quiz_question(
                 session, session.quiz, replies, [record], correct=False
             )
+            outcome.reviews.insert(0, self._quiz_review(session, question, "skipped"))
+            return outcome
         return Outcome([Reply(text="There's nothing to skip. /menu to pick something.")])
 
     async def _choose(self, session: SessionSnapshot, action: Choose) -> Outcome:
@@ -529,6 +667,11 @@ class Coach:
         return Outcome([Reply(text="That question has finished. /menu to start something new.")])
 
     async def _text(self, session: SessionSnapshot, text: str) -> Outcome:
+        confirm = typed_confirmation(text) if session.offered is not None else None
+        if confirm is not None and session.offered == "forget":
+            return await self._action(session, Forget(confirm=confirm, ask=session.ask_seq))
+        if confirm is not None:
+            return await self._action(session, StopScenario(confirm=confirm, ask=session.ask_seq))
         answer = text.strip()
         if not answer:
             return Outcome([Reply(text="That message was empty – please type your answer.")])
@@ -564,7 +707,12 @@ class Coach:
         if session.scenario_id is not None:
             if session.paused:
                 return Outcome(
-                    [render.main_menu("Your scenario is paused – tap Resume to carry on.", True)]
+                    [
+                        render.main_menu(
+                            "Your scenario is paused – tap Resume to carry on.",
+                            self._resume_label(session),
+                        )
+                    ]
                 )
             return await self._fire(session, "answer_given", answer, choice, pressed=False)
         return Outcome(
@@ -573,7 +721,9 @@ class Coach:
 
     # ------------------------------------------------------------------ quizzes
 
-    def _start_quiz(self, session: SessionSnapshot, quiz_id: str) -> Outcome:
+    def _start_quiz(
+        self, session: SessionSnapshot, quiz_id: str, *, restart: bool = False
+    ) -> Outcome:
         quiz = self.kb.quizzes.get(quiz_id)
         if quiz is None:
             return Outcome(
@@ -582,6 +732,14 @@ class Coach:
                     render.quiz_list(self.kb.quizzes.values()),
                 ]
             )
+        open_quiz = session.quiz
+        if (
+            not restart
+            and open_quiz is not None
+            and open_quiz.current is not None
+            and open_quiz.quiz_id == quiz_id
+        ):
+            return Outcome([render.resume_or_restart(quiz, open_quiz.asked + 1)])
         return self._begin_quiz(session, quiz_id, render.quiz_intro(quiz.title, quiz.description))
 
     def _pushed_quiz(self, session: SessionSnapshot, inp: Input) -> Outcome:
@@ -632,14 +790,41 @@ class Coach:
         self, session: SessionSnapshot, progress: QuizProgress, intro: str = ""
     ) -> Outcome:
         assert progress.current is not None
-        question = self.kb.question(progress.current)
-        assert question is not None
-        quiz = self.kb.quizzes[progress.quiz_id]
+        asked = self._asked(progress.current)
+        assert asked is not None
+        number, total = progress.asked + 1, progress.asked + 1 + len(progress.remaining)
         ask_seq = session.ask_seq + 1
-        reply = render.quiz_question(
-            question, progress.asked + 1, len(quiz.questions), ask_seq, intro
-        )
+        if progress.revising:
+            reply = self._card_question(
+                progress.current, asked[0], number, total, ask_seq=ask_seq, intro=intro
+            )
+        else:
+            reply = render.quiz_question(asked[0], number, total, ask_seq, intro)
         return Outcome([reply], session.model_copy(update={"quiz": progress, "ask_seq": ask_seq}))
+
+    def _card_question(
+        self,
+        card_id: str,
+        question: AnyQuestion,
+        number: int,
+        total: int,
+        *,
+        ask_seq: int,
+        intro: str,
+    ) -> Reply:
+        """A revision card asked as what it is: a bank question as in a quiz, a scenario step
+        with its customer's line and task (in the case's first version)."""
+        header = render.card_header(number, total, intro)
+        scenario_id, _, step = card_id.partition("/")
+        if not step:
+            return render.quiz_question(question, number, total, ask_seq, header=header)
+        content = self.scenarios[scenario_id]
+        facts = content.scenario.facts_for(0)
+        asked = render.step_message(content, content.scenario.step(step), facts, ask_seq)
+        return Reply(
+            text=f"{header} – from “{content.scenario.title}”\n\n{asked.text}",
+            buttons=asked.buttons,
+        )
 
     def _quiz_record(
         self,
@@ -651,7 +836,12 @@ class Coach:
         *,
         verdict: Verdict | None = None,
     ) -> AnswerRecord:
-        push_id = session.quiz.push_id if session.quiz is not None else None
+        progress = session.quiz
+        push_id = progress.push_id if progress is not None else None
+        revising = progress is not None and progress.revising
+        scenario_id, step = None, None
+        if revising and progress is not None and progress.current is not None:
+            scenario_id, _, step = progress.current.partition("/")
         return AnswerRecord(
             learner_id=session.learner_id,
             question_id=question.id,
@@ -660,7 +850,9 @@ class Coach:
             score=score,
             criteria=question.criteria,
             topic=question.topic,
-            source="quiz" if push_id is None else "push",
+            scenario_id=scenario_id if step else None,
+            step=step or None,
+            source="revision" if revising else "quiz" if push_id is None else "push",
             push_id=push_id,
             created_at=self.clock(),
             review=verdict.review if verdict is not None else False,
@@ -668,12 +860,33 @@ class Coach:
             ask_seq=session.ask_seq,
         )
 
+    def _quiz_review(
+        self, session: SessionSnapshot, question: AnyQuestion, outcome: str
+    ) -> Review:
+        """The revision grade of a quiz answer (or a revision card's)."""
+        progress = session.quiz
+        assert progress is not None
+        assert progress.current is not None
+        source: ReviewSource = (
+            "revision" if progress.revising else "quiz" if progress.push_id is None else "push"
+        )
+        hinted = session.hinted_at == session.ask_seq
+        return Review(
+            learner_id=session.learner_id,
+            card_id=progress.current,
+            topic=question.topic,
+            grade=grade_for(outcome, 1, hinted),
+            source=source,
+            at=self.clock(),
+        )
+
     def _quiz_answer(self, session: SessionSnapshot, answer: Answer, shown: str) -> Outcome:
         assert session.quiz is not None
         assert session.quiz.current is not None
-        question = self.kb.question(session.quiz.current)
-        assert question is not None
-        verdict = mark(question, answer)
+        asked = self._asked(session.quiz.current)
+        assert asked is not None
+        question, case = asked
+        verdict = mark(question, answer, case)
         record = self._quiz_record(
             session, question, shown, verdict.outcome, verdict.score, verdict=verdict
         )
@@ -684,6 +897,7 @@ class Coach:
             session, session.quiz, replies, [record], correct=verdict.outcome == "correct"
         )
         outcome.replies = self._offer_appeal(session, question, verdict, outcome.replies)
+        outcome.reviews.insert(0, self._quiz_review(session, question, verdict.outcome))
         return outcome
 
     def _next_quiz_question(
@@ -694,15 +908,28 @@ class Coach:
         records: list[AnswerRecord],
         correct: bool,
     ) -> Outcome:
+        missed = progress.missed
+        if not correct and progress.current is not None:
+            missed = (*missed, progress.current)
         done = progress.model_copy(
-            update={"asked": progress.asked + 1, "correct": progress.correct + int(correct)}
+            update={
+                "asked": progress.asked + 1,
+                "correct": progress.correct + int(correct),
+                "missed": missed,
+            }
         )
         if not done.remaining:
+            resume = session.scenario_id is not None
+            finished = session.model_copy(update={"quiz": None})
+            if progress.revising:
+                # The summary needs the cards' new schedule: it is added after the commit.
+                return Outcome(replies, finished, records, revised=progress.cards)
             quiz = self.kb.quizzes[progress.quiz_id]
             pushed = progress.push_id is not None
             summary = render.quiz_summary(quiz.title, done.correct, done.asked, pushed)
-            resume = session.scenario_id is not None
-            finished = session.model_copy(update={"quiz": None})
+            summary += render.quiz_to_revise(
+                self._entries_of(done.missed), done.asked, cards=self.revision is not None
+            )
             return Outcome([*replies, render.main_menu(summary, resume=resume)], finished, records)
         following = done.model_copy(
             update={"current": done.remaining[0], "remaining": done.remaining[1:]}
@@ -790,12 +1017,183 @@ class Coach:
     async def _progress(self, learner_id: int) -> Outcome:
         answers = await self.store.answers(learner_id)
         runs = await self.store.finished_runs(learner_id)
-        return Outcome([render.progress_report(answers, runs, self.kb)])
+        titles = {key: content.scenario.title for key, content in self.scenarios.items()}
+        report = render.progress_report(answers, runs, self.kb, titles)
+        if self.revision is None or not answers:
+            return Outcome([report])
+        zone = await self.revision.zone(learner_id)
+        days = streak([a.created_at.astimezone(zone).date() for a in answers], self._today(zone))
+        due = await self._due_count(learner_id)
+        later = await self.revision.next_due(learner_id)
+        extra = render.revision_status(days, due, later, zone)
+        return Outcome([report.model_copy(update={"text": f"{report.text}\n\n{extra}"})])
+
+    async def _scenario_list(self, learner_id: int) -> Outcome:
+        best = render.best_scores(await self.store.finished_runs(learner_id))
+        return Outcome([render.scenario_list(self.scenarios, best)])
+
+    def _resume_label(self, session: SessionSnapshot) -> str | bool:
+        """What the menu's Resume entry names: the scenario, else a quiz or revision left
+        open (False: nothing to resume)."""
+        if session.scenario_id is not None and session.scenario_id in self.scenarios:
+            return f"“{self.scenarios[session.scenario_id].scenario.title}”"
+        if session.quiz is not None and session.quiz.current is not None:
+            if session.quiz.revising:
+                return "revision"
+            quiz = self.kb.quizzes.get(session.quiz.quiz_id)
+            return f"quiz “{quiz.title}”" if quiz is not None else "quiz"
+        return False
+
+    def _paused_title(self, session: SessionSnapshot) -> str | None:
+        """What a returning learner left unfinished, by its title."""
+        if session.scenario_id is not None and session.scenario_id in self.scenarios:
+            return f"the scenario “{self.scenarios[session.scenario_id].scenario.title}”"
+        if session.quiz is not None and session.quiz.current is not None:
+            if session.quiz.revising:
+                return "a revision session"
+            quiz = self.kb.quizzes.get(session.quiz.quiz_id)
+            return f"the quiz “{quiz.title}”" if quiz is not None else "a quiz"
+        return None
+
+    def _today(self, zone: ZoneInfo) -> date:
+        return self.clock().astimezone(zone).date()
+
+    # ------------------------------------------------------------------ revision
+
+    async def _what_next(self, learner_id: int) -> str:
+        """After a debrief; after the first, reminders are offered once (they are opt-in)."""
+        if self.revision is None or await self.store.finished_runs(learner_id):
+            return "What next?"
+        if (await self.revision.store.settings(learner_id)).remind_at is not None:
+            return "What next?"
+        return (
+            "What next?\n🔔 Your answers are now revision cards. Want a daily nudge when some"
+            " are due? Pick a time in /settings."
+        )
+
+    async def _due_count(self, learner_id: int) -> int:
+        return 0 if self.revision is None else await self.revision.due_count(learner_id)
+
+    async def _revise(self, session: SessionSnapshot) -> Outcome:
+        """Start a /revise session: up to 10 due cards, mixed across topics."""
+        if self.revision is None:
+            return Outcome([Reply(text="Revision is not switched on here. /menu for the rest.")])
+        cards = [
+            c.card_id
+            for c in await self.revision.due(session.learner_id)
+            if self._asked(c.card_id) is not None  # content changed: the card rests
+        ]
+        if not cards:
+            later = await self.revision.next_due(session.learner_id)
+            zone = await self.revision.zone(session.learner_id)
+            text = render.nothing_due(later, zone)
+            return Outcome([render.main_menu(text, resume=session.scenario_id is not None)])
+        progress = QuizProgress(
+            quiz_id=REVISION, remaining=tuple(cards[1:]), current=cards[0], cards=tuple(cards)
+        )
+        started = session.model_copy(
+            update={"quiz": progress, "paused": session.scenario_id is not None}
+        )
+        return self._ask_quiz_question(started, progress, render.revision_intro(len(cards)))
+
+    async def _revision_summary(
+        self, learner_id: int, card_ids: tuple[str, ...], resume: bool
+    ) -> Reply:
+        """What a /revise session changed: each card's grade and next date, the next due
+        date, and the streak."""
+        assert self.revision is not None
+        zone = await self.revision.zone(learner_id)
+        cards = {c.card_id: c for c in await self.revision.store.cards(learner_id, card_ids)}
+        graded = {e.card_id: e.grade for e in await self.revision.store.reviews(learner_id)}
+        lines = [
+            (self._card_title(card_id), graded.get(card_id, "again"), cards[card_id].due_at)
+            for card_id in card_ids
+            if card_id in cards
+        ]
+        answers = await self.store.answers(learner_id)
+        days = streak([a.created_at.astimezone(zone).date() for a in answers], self._today(zone))
+        later = await self.revision.next_due(learner_id)
+        text = render.revision_summary(lines, later, days, zone=zone, today=self._today(zone))
+        return render.main_menu(text, resume=resume)
+
+    def _entries_of(self, question_ids: Sequence[str]) -> list[Entry]:
+        """The knowledge entries behind some questions, each once, in order."""
+        seen: dict[str, Entry] = {}
+        for question_id in question_ids:
+            asked = self._asked(question_id)
+            for entry_id in asked[0].entries if asked is not None else ():
+                seen.setdefault(entry_id, self.kb.entries[entry_id])
+        return list(seen.values())
+
+    def _card_title(self, card_id: str) -> str:
+        scenario_id, _, step = card_id.partition("/")
+        if step:
+            content = self.scenarios[scenario_id]
+            return f"{content.scenario.title}: {render.step_title(content.scenario, step)}"
+        asked = self._asked(card_id)
+        assert asked is not None
+        return self.kb.entries[asked[0].entries[0]].title
+
+    async def _settings(self, learner_id: int, args: str) -> Outcome:
+        """/settings shows them; `/settings timezone Europe/Paris`, `/settings reminder 18:00`
+        (or off) and `/settings quiet sat sun` (or none) change them."""
+        if self.revision is None:
+            return Outcome([Reply(text="There are no settings to change here.")])
+        stored = await self.revision.store.settings(learner_id)
+        words = args.split()
+        if not words:
+            return Outcome([self._settings_reply(stored)])
+        key, values = words[0].lower(), words[1:]
+        update: dict[str, object]
+        if key in {"timezone", "tz"} and len(values) == 1:
+            name = values[0]
+            chosen = None if name.lower() in {"default", "centre", "center"} else known_zone(name)
+            if chosen is None and name.lower() not in {"default", "centre", "center"}:
+                return Outcome([Reply(text=render.unknown_zone(name))])
+            update = {"timezone": chosen}
+        elif key in {"reminder", "reminders", "remind"} and len(values) == 1:
+            at = None if values[0].lower() == "off" else parse_time(values[0])
+            if at is None and values[0].lower() != "off":
+                return Outcome([Reply(text=render.unknown_time(values[0]))])
+            update = {"remind_at": at}
+        elif key == "quiet":
+            days = parse_days(values)
+            if days is None:
+                return Outcome([Reply(text=render.QUIET_USAGE)])
+            update = {"quiet_days": days}
+        else:
+            return Outcome([Reply(text=render.SETTINGS_USAGE)])
+        # Writing to the bot means they have not blocked it (any more).
+        changed = stored.model_copy(update={**update, "blocked_at": None})
+        changed = changed.model_copy(update={"next_reminder_at": self._next_reminder(changed)})
+        return Outcome([self._settings_reply(changed, saved=True)], settings=changed)
+
+    def _next_reminder(self, settings: LearnerSettings) -> datetime | None:
+        if self.revision is None or settings.remind_at is None:
+            return None
+        zone = zone_named(settings.timezone, self.revision.default_zone)
+        return next_reminder(self.clock(), settings.remind_at, zone, settings.quiet_days)
+
+    def _settings_reply(self, settings: LearnerSettings, saved: bool = False) -> Reply:
+        assert self.revision is not None
+        zone = zone_named(settings.timezone, self.revision.default_zone)
+        return render.settings_reply(settings, zone.key, saved=saved)
+
+    async def reminder(self, learner_id: int) -> Reply | None:
+        """The daily reminder for a learner, or None when nothing is due or paused."""
+        session = await self.store.load_session(learner_id)
+        paused = self._paused_title(session) if session is not None else None
+        due = await self._due_count(learner_id)
+        if not due and paused is None:
+            return None
+        return render.reminder(due, paused)
 
     async def _my_data(self, learner_id: int) -> Outcome:
         data = await self.store.export_learner(learner_id)
         if self.appeals is not None:
             data["reviews"] = await self.appeals.export(learner_id)
+        if self.revision is not None:
+            data.update(await self.revision.store.export(learner_id))
         content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
         document = Document(
             filename="aftercare-coach-my-data.json",

@@ -24,6 +24,9 @@ COMMANDS = frozenset(
         "scenarios",
         "mydata",
         "forget",
+        "revise",
+        "settings",
+        "privacy",
     }
 )
 

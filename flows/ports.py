@@ -48,6 +48,16 @@ class QuizProgress(Record):
     asked: int = 0
     push_id: int | None = None
     """Set when a tutor pushed this quiz: its answers are tagged with the push."""
+    missed: tuple[str, ...] = ()
+    """Questions answered wrong (or partly, or skipped) so far: the summary says what to
+    revise."""
+    cards: tuple[str, ...] = ()
+    """Set for a /revise session: the due cards it asks, in order (quiz_id is then
+    `REVISION`, not a quiz of the content)."""
+
+    @property
+    def revising(self) -> bool:
+        return bool(self.cards)
 
 
 class SessionSnapshot(Record):
@@ -64,13 +74,16 @@ class SessionSnapshot(Record):
     """The case facts of this attempt (e.g. ("within_30_days", "yes")), which steps branch on."""
     ask_seq: int = 0
     """Counts questions asked; buttons carry it, so a button from an older question is stale."""
-    offered: Literal["forget", "reason"] | None = None
+    offered: Literal["forget", "reason", "cancel"] | None = None
     """A confirmation the last reply offered (or, "reason", a one-line reason for an appeal
     just sent); the next input of any other kind withdraws it."""
     reason_for: int | None = None
     """With offered "reason": the ask_seq of the appealed answer the reason belongs to."""
     appeals_off: bool = False
     """The learner was told nobody can review their answers: the appeal button is not offered."""
+    hinted_at: int | None = None
+    """The `ask_seq` of the question the learner last asked a hint for: an answer to that same
+    question is graded Hard for revision even when right."""
     version: int = 0
     updated_at: datetime
 
@@ -87,7 +100,7 @@ class AnswerRecord(Record):
     topic: str
     scenario_id: str | None = None
     step: str | None = None
-    source: Literal["scenario", "quiz", "push"] = "scenario"
+    source: Literal["scenario", "quiz", "push", "revision"] = "scenario"
     push_id: int | None = None
     """The tutor's push this answers (source "push")."""
     created_at: datetime

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flows import placeholders
-from flows.actions import Appeal, Choose, Forget, LawTopic, Menu, StartQuiz, StartScenario
+from flows.actions import (
+    Appeal,
+    Choose,
+    Forget,
+    LawTopic,
+    Menu,
+    RestartQuiz,
+    Setting,
+    StartQuiz,
+    StartScenario,
+    StopScenario,
+)
 from flows.io import Button, Poll, Reply
 from flows.loader import ScenarioContent, case_values
 from flows.ports import AnswerRecord, ScenarioRun, StepResult
@@ -22,6 +35,8 @@ from knowledge.models import (
     Quiz,
     Verdict,
 )
+from tutoring.reminders import REMINDER_TIMES, day_list
+from tutoring.revision import LearnerSettings
 
 LETTERS = "ABCDEFGHIJ"
 PERSONA_LABELS = {
@@ -39,15 +54,31 @@ OUTCOME_MARKS = {
     "skipped": "⏭",
 }
 
-WELCOME = (
-    "👋 Welcome to Aftercare Coach!\n\n"
-    "Practise returns, refunds, repairs and complaints with customers who answer back, and learn "
-    "the law behind them (Consumer Rights Act 2015, Consumer Contracts Regulations 2013, UK GDPR, "
-    "Equality Act 2010).\n\n"
+PRIVACY = (
     "🔒 Privacy: we store your name and user id, your answers and your progress, so you can "
     "resume and your tutor can see your evidence. We keep them while you use the coach. "
     "/mydata sends you everything we hold; /forget erases it."
 )
+WELCOME = (
+    "👋 Welcome to Aftercare Coach!\n\n"
+    "Practise returns, refunds, repairs and complaints with customers who answer back, and learn "
+    "the law behind them (Consumer Rights Act 2015, Consumer Contracts Regulations 2013, UK GDPR, "
+    "Equality Act 2010).\n\n" + PRIVACY
+)
+
+
+def welcome_back(paused: str | None, due: int) -> str:
+    """/start for someone who has been here before: what waits, not the privacy notice again
+    (it stays under /privacy and /help)."""
+    lines = ["👋 Welcome back to Aftercare Coach!"]
+    if paused:
+        lines.append(f"⏸ You left {paused} unfinished – Resume carries on.")
+    if due:
+        lines.append(f"🔁 {due} revision {'card is' if due == 1 else 'cards are'} due today.")
+    lines.append("Your data: /mydata shows it, /forget erases it.")
+    return "\n".join(lines)
+
+
 HELP = (
     "How it works: pick a role-play scenario and handle the customer step by step. Type your "
     "answers or tap a button; every answer is checked against the law and good practice.\n\n"
@@ -59,16 +90,30 @@ HELP = (
     "/quiz – a quick quiz\n"
     "/law QUERY – look up the law, e.g. /law refund 14 days\n"
     "/progress – your progress and what to revise\n"
+    "/revise – revise the questions that are due (spaced revision)\n"
+    "/settings – your settings, e.g. /settings timezone Europe/Paris\n"
     "/mydata – your stored data\n"
     "/forget – erase your data\n"
+    "/privacy – what we store about you, and why\n"
     "/help – this help"
 )
 
 
-def main_menu(text: str = "What would you like to do?", resume: bool = False) -> Reply:
+# Lists end with a way back to the main menu (last, so the items keep their numbers).
+BACK_ROW = (Button(label="◀ Back", data=Menu(target="main").pack()),)
+
+
+def main_menu(
+    text: str = "What would you like to do?", resume: bool | str = False, due: int = 0
+) -> Reply:
+    """The main menu; `resume` names what is paused (True: "my scenario"). A Revise entry
+    joins it (last, so the others keep their places) when cards are due."""
     rows: list[tuple[Button, ...]] = []
     if resume:
-        rows.append((Button(label="▶️ Resume my scenario", data=Menu(target="resume").pack()),))
+        what = resume if isinstance(resume, str) else "my scenario"
+        label = f"▶️ Resume {what}"
+        label = label if len(label) <= 60 else label[:59] + "…"
+        rows.append((Button(label=label, data=Menu(target="resume").pack()),))
     rows += [
         (Button(label="🎭 Practise a scenario", data=Menu(target="scenarios").pack()),),
         (
@@ -80,27 +125,48 @@ def main_menu(text: str = "What would you like to do?", resume: bool = False) ->
             Button(label="❓ Help", data=Menu(target="help").pack()),
         ),
     ]
+    if due > 0:
+        rows.append((Button(label=f"🔁 Revise ({due} due)", data=Menu(target="revise").pack()),))
     return Reply(text=text, buttons=tuple(rows))
 
 
-def scenario_list(scenarios: Mapping[str, ScenarioContent]) -> Reply:
+def scenario_list(
+    scenarios: Mapping[str, ScenarioContent], best: Mapping[str, float] | None = None
+) -> Reply:
+    """The scenarios to pick from; one finished before shows ✔ and the best score."""
+    best = best or {}
     rows = tuple(
         (
             Button(
-                label=c.scenario.title[:60],
+                label=_scenario_label(c.scenario.title, best.get(scenario_id)),
                 data=StartScenario(scenario=scenario_id).pack(),
             ),
         )
         for scenario_id, c in scenarios.items()
     )
-    return Reply(text="🎭 Choose a scenario to practise:", buttons=rows)
+    return Reply(text="🎭 Choose a scenario to practise:", buttons=(*rows, BACK_ROW))
+
+
+def _scenario_label(title: str, best: float | None) -> str:
+    if best is None:
+        return title[:60]
+    # The title first, so the list still reads (and sorts) by title.
+    return f"{title[:50]} ✔ best {round(best * 100)}%"
+
+
+def best_scores(runs: Iterable[ScenarioRun]) -> dict[str, float]:
+    """Each finished scenario's best score."""
+    best: dict[str, float] = {}
+    for run in runs:
+        best[run.scenario_id] = max(run.score, best.get(run.scenario_id, 0.0))
+    return best
 
 
 def quiz_list(quizzes: Iterable[Quiz]) -> Reply:
     rows = tuple(
         (Button(label=quiz.title[:60], data=StartQuiz(quiz=quiz.id).pack()),) for quiz in quizzes
     )
-    return Reply(text="⚡ Choose a quick quiz:", buttons=rows)
+    return Reply(text="⚡ Choose a quick quiz:", buttons=(*rows, BACK_ROW))
 
 
 def scenario_intro(scenario: Scenario, facts: Mapping[str, str]) -> str:
@@ -243,9 +309,33 @@ def debrief(
     return Reply(text="\n".join(lines))
 
 
+# What each kind of step asks of the learner, in plain words (the debrief's step labels).
+STEP_KINDS = {
+    "acknowledge": "Acknowledging the customer",
+    "investigate": "Finding out what happened",
+    "resolve": "Putting it right",
+    "reply": "Replying",
+    "record": "Recording the interaction",
+    "follow-up": "Following up",
+    "refer": "Referring it on",
+}
+
+
 def step_title(scenario: Scenario, step_id: str) -> str:
     step = scenario.step(step_id)
-    return f"{step.kind.replace('-', ' ').capitalize()} ({step.id.replace('_', ' ')})"
+    return f"{STEP_KINDS[step.kind]} ({step.id.replace('_', ' ')})"
+
+
+def answers_given(answers: Sequence[AnswerRecord]) -> int:
+    """Answers a learner gave, counting a scenario step's retries as one answer."""
+    count = 0
+    previous: tuple[str | None, str | None] | None = None
+    for answer in answers:
+        key = (answer.scenario_id, answer.step) if answer.source == "scenario" else None
+        if key is None or key != previous:
+            count += 1
+        previous = key
+    return count
 
 
 def run_score(results: Sequence[StepResult]) -> float:
@@ -281,7 +371,7 @@ def law_topics(kb: KnowledgeBase) -> Reply:
     )
     return Reply(
         text="📖 Learn the law: pick a topic, or search with /law QUERY (e.g. /law refund card).",
-        buttons=rows,
+        buttons=(*rows, BACK_ROW),
     )
 
 
@@ -291,7 +381,8 @@ def topic_entries(kb: KnowledgeBase, topic: str) -> Reply:
     for entry in entries:
         lines.append(f"• {entry.title} – {entry.citation}\n  {entry.summary}")
     lines.append("\nSearch for one with /law QUERY to see its key points and source.")
-    return Reply(text="\n".join(lines))
+    back = Button(label="◀ Back to topics", data=Menu(target="law").pack())
+    return Reply(text="\n".join(lines), buttons=((back,),))
 
 
 def poll_for(question: ChoiceQuestion) -> Poll:
@@ -306,17 +397,38 @@ def poll_for(question: ChoiceQuestion) -> Poll:
 
 
 def quiz_question(
-    question: AnyQuestion, number: int, total: int, ask_seq: int, intro: str = ""
+    question: AnyQuestion,
+    number: int,
+    total: int,
+    ask_seq: int,
+    intro: str = "",
+    *,
+    header: str = "",
 ) -> Reply:
     """A quiz question; `intro` (the quiz's title) rides in the same message, so starting a
-    quiz costs the chat one message less (Telegram allows about one per second per chat)."""
-    header = f"⚡ Question {number} of {total}"
-    if intro:
+    quiz costs the chat one message less (Telegram allows about one per second per chat).
+    `header` replaces the "Question n of N" line (a revision card has its own)."""
+    header = header or f"⚡ Question {number} of {total}"
+    if intro and not header.startswith(intro):
         header = f"{intro}\n\n{header}"
     if isinstance(question, ChoiceQuestion) and question.fits_quiz_poll():
         return Reply(kind="poll", text=header, poll=poll_for(question))
     return Reply(
         text=f"{header}\n\n{question_body(question)}", buttons=choice_buttons(question, ask_seq)
+    )
+
+
+def resume_or_restart(quiz: Quiz, number: int) -> Reply:
+    """The same quiz picked again while it is part-way through."""
+    return Reply(
+        text=f"⚡ You're part-way through “{quiz.title}” (question {number} of"
+        f" {len(quiz.questions)}). Carry on, or start it again?",
+        buttons=(
+            (
+                Button(label="▶️ Carry on", data=Menu(target="resume").pack()),
+                Button(label="🔄 Start again", data=RestartQuiz(quiz=quiz.id).pack()),
+            ),
+        ),
     )
 
 
@@ -338,6 +450,25 @@ def pushed_quiz_intro(
 SENT_AGAIN = "(sent again in case you missed it)"
 
 
+def quiz_to_revise(entries: Sequence[Entry], asked: int, cards: bool) -> str:
+    """What a quiz's summary adds: the entries behind the questions missed, and (with spaced
+    revision on) that its questions are now cards."""
+    lines = [""]
+    if entries:
+        lines.append("📚 To revise:")
+        lines.extend(f"• {e.title} – {e.citation}" for e in entries[:5])
+    if cards:
+        became = (
+            "This question is now a revision card"
+            if asked == 1
+            else (f"These {asked} questions are now revision cards")
+        )
+        lines.append(
+            f"🔁 {became}: what you missed comes back tomorrow, the rest in a few days (/revise)."
+        )
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
 def quiz_summary(title: str, correct: int, asked: int, pushed: bool) -> str:
     summary = f"🏁 {title}: {correct} of {asked} correct."
     if pushed:
@@ -346,16 +477,21 @@ def quiz_summary(title: str, correct: int, asked: int, pushed: bool) -> str:
 
 
 def progress_report(
-    answers: Sequence[AnswerRecord], runs: Sequence[ScenarioRun], kb: KnowledgeBase
+    answers: Sequence[AnswerRecord],
+    runs: Sequence[ScenarioRun],
+    kb: KnowledgeBase,
+    titles: Mapping[str, str] | None = None,
 ) -> Reply:
+    """A learner's own progress; scenarios by their titles (`titles`), never by ids."""
     if not answers and not runs:
         return main_menu("📈 No progress yet – try a scenario or a quick quiz to get started.")
-    finished = sorted({run.scenario_id for run in runs})
+    titles = titles or {}
+    finished = sorted({titles.get(run.scenario_id, run.scenario_id) for run in runs})
     lines = [
         "📈 Your progress",
         f"Scenarios completed: {len(finished)}"
         + (f" ({', '.join(finished)})" if finished else ""),
-        f"Answers given: {len(answers)}",
+        f"Answers given: {answers_given(answers)}",
         "",
         "Accuracy by topic:",
     ]
@@ -380,8 +516,7 @@ def progress_report(
     )
     total = sum(1 for c in kb.criteria.values() if c.evidence == "simulation")
     lines += ["", f"Criteria evidenced: {len(evidenced)} of {total}"]
-    if evidenced:
-        lines.append(", ".join(evidenced))
+    lines.extend(f"• {code} – {kb.criteria[code].title}" for code in evidenced)
     weakest = [t for t, share in sorted(accuracy.items(), key=lambda kv: kv[1]) if share < 0.8][:2]
     if weakest:
         lines += ["", "What to revise next:"]
@@ -389,6 +524,19 @@ def progress_report(
             entries = [e for e in kb.entries.values() if e.topic == topic][:2]
             lines.extend(f"• {e.title} – {e.citation}" for e in entries)
     return Reply(text="\n".join(lines))
+
+
+def cancel_confirm(title: str, answered: int, ask: int) -> Reply:
+    return Reply(
+        text=f"⚠️ You're well into “{title}” ({answered} steps answered). Stop it anyway? Your"
+        " answers so far are kept either way.",
+        buttons=(
+            (
+                Button(label="Yes, stop it", data=StopScenario(confirm="yes", ask=ask).pack()),
+                Button(label="No, carry on", data=StopScenario(confirm="no", ask=ask).pack()),
+            ),
+        ),
+    )
 
 
 def forget_confirm(ask: int) -> Reply:
@@ -448,3 +596,148 @@ def reason_added(added: bool, open_question: bool) -> Reply:
     if open_question:
         text += " Carry on with the question above when you're ready (/resume shows it again)."
     return Reply(text=text)
+
+
+# --- spaced revision --------------------------------------------------------------------------
+
+GRADE_MARKS = {"good": "✅", "hard": "🟡", "again": "🔁"}
+SETTINGS_USAGE = (
+    "⚙️ Settings: /settings reminder 18:00 (or off), /settings quiet sat sun (or none),"
+    " /settings timezone Europe/Paris (any IANA name, or default for the centre's). Nothing"
+    " was changed."
+)
+
+
+def revision_intro(count: int) -> str:
+    cards = "card" if count == 1 else "cards"
+    return f"🔁 Revision: {count} {cards} due, from what you answered before."
+
+
+def card_header(number: int, total: int, intro: str = "") -> str:
+    header = f"🔁 Card {number} of {total}"
+    return f"{intro}\n\n{header}" if intro else header
+
+
+def when(moment: datetime, zone: ZoneInfo, today: date | None = None) -> str:
+    """A due date as a learner reads it: 'tomorrow', 'in 11 days (Tue 17 Mar)'."""
+    local = moment.astimezone(zone).date()
+    if today is None:
+        return local.strftime("%a %d %b")
+    days = (local - today).days
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"in {days} days ({local.strftime('%a %d %b')})"
+
+
+def streak_line(days: int) -> str:
+    if days == 0:
+        return "🔥 Streak: none yet – answer something today to start one."
+    return f"🔥 Streak: {days} {'day' if days == 1 else 'days'} in a row."
+
+
+def nothing_due(later: datetime | None, zone: ZoneInfo) -> str:
+    if later is None:
+        return (
+            "🔁 Nothing to revise yet: every question you answer in a scenario or quiz becomes a"
+            " revision card, brought back just before you would forget it."
+        )
+    return f"🔁 Nothing is due today – your next revision is on {when(later, zone)}."
+
+
+def revision_summary(
+    cards: Sequence[tuple[str, str, datetime]],
+    later: datetime | None,
+    streak_days: int,
+    *,
+    zone: ZoneInfo,
+    today: date,
+) -> str:
+    """The end of a /revise session: each card's grade and when it comes back."""
+    remembered = sum(1 for _, grade, _ in cards if grade != "again")
+    lines = [f"🏁 Revision done: {remembered} of {len(cards)} remembered.", ""]
+    for title, grade, due in cards:
+        back = "back " + when(due, zone, today)
+        lines.append(f"{GRADE_MARKS.get(grade, '🔁')} {title} – {back}")
+    lines.append("")
+    if later is not None:
+        lines.append(f"📅 Next cards due {when(later, zone, today)}.")
+    lines.append(streak_line(streak_days))
+    return "\n".join(lines)
+
+
+def revision_status(streak_days: int, due: int, later: datetime | None, zone: ZoneInfo) -> str:
+    """The revision lines of /progress."""
+    lines = [streak_line(streak_days)]
+    if due:
+        lines.append(f"🔁 {due} revision {'card is' if due == 1 else 'cards are'} due: /revise")
+    elif later is not None:
+        lines.append(f"🔁 Nothing due today; next revision {when(later, zone)}.")
+    return "\n".join(lines)
+
+
+def settings_reply(settings: LearnerSettings, zone_name: str, *, saved: bool = False) -> Reply:
+    """The learner's settings, with buttons for the reminder time and quiet days."""
+    zone = f"{zone_name}{' (the centre’s)' if settings.timezone is None else ''}"
+    if settings.remind_at is None:
+        reminder = "off"
+    else:
+        reminder = f"every day at {settings.remind_at}, only when something is due or paused"
+    lines = ["✅ Saved." if saved else "⚙️ Your settings", ""]
+    lines += [
+        f"🕒 Time zone: {zone} – revision days follow it.",
+        f"🔔 Reminder: {reminder}.",
+        f"🤫 Quiet days: {day_list(settings.quiet_days)}.",
+        "",
+        "Tap a time for a daily reminder, or type one: /settings reminder 07:15."
+        " Time zone: /settings timezone Europe/Paris. Quiet days: /settings quiet sat sun.",
+    ]
+    times = tuple(
+        Button(label=at, data=Setting(key="remind", value=at.replace(":", "")).pack())
+        for at in REMINDER_TIMES
+    )
+    return Reply(
+        text="\n".join(lines),
+        buttons=(
+            times,
+            (
+                Button(label="🔕 No reminder", data=Setting(key="remind", value="off").pack()),
+                Button(label="🤫 Quiet Sat, Sun", data=Setting(key="quiet", value="56").pack()),
+                Button(label="No quiet days", data=Setting(key="quiet", value="none").pack()),
+            ),
+        ),
+    )
+
+
+QUIET_USAGE = (
+    "🤔 Name the quiet days by their first letters, e.g. /settings quiet sat sun (at least one"
+    " day must stay open), or /settings quiet none. Nothing was changed."
+)
+
+
+def unknown_time(text: str) -> str:
+    return (
+        f"🤔 “{text[:20]}” is not a time of day. Type it like 18:00 or 7:15, or off – nothing"
+        " was changed."
+    )
+
+
+def reminder(due: int, paused: str | None) -> Reply:
+    """The daily reminder: one short message with the button that starts it."""
+    if due:
+        cards = "card is" if due == 1 else "cards are"
+        text = f"🔔 {due} revision {cards} due today – a few minutes now keeps them fresh."
+        button = Button(label=f"🔁 Revise ({due} due)", data=Menu(target="revise").pack())
+    else:
+        text = f"🔔 You left {paused} unfinished – carry on where you stopped?"
+        button = Button(label="▶️ Resume", data=Menu(target="resume").pack())
+    text += "\n(Change or stop reminders: /settings)"
+    return Reply(text=text, buttons=((button,),))
+
+
+def unknown_zone(name: str) -> str:
+    return (
+        f"🤔 I don't know the time zone “{name[:60]}”. Use an IANA name such as Europe/London"
+        " or America/New_York – nothing was changed."
+    )

@@ -15,12 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from flows.io import Reply
+from flows.loader import ScenarioContent
 from flows.ports import AppealResult
+from flows.questions import step_id
 from knowledge.loader import KnowledgeBase
 from knowledge.models import AnyQuestion
 from tutoring import render
 from tutoring.actions import VERDICT_CODES, Decide, NoComment, ReviewAction, Skip
 from tutoring.ports import Decision, ReviewItem, ReviewStore
+from tutoring.revision import Revision
 
 # One line is plenty for a comment on one answer.
 MAX_COMMENT_CHARACTERS = 500
@@ -222,3 +225,22 @@ class ReviewDesk:
 def id_matches(cohort_id: int, word: str) -> bool:
     """A cohort named by its id with a leading '#' (how buttons carry it)."""
     return word == f"#{cohort_id}"
+
+
+def regrade_card(revision: Revision, scenarios: Mapping[str, ScenarioContent]) -> DecisionHook:
+    """A decision hook: the tutor's verdict re-grades the spaced-revision card the answer was
+    graded into (the question's own card, or the card of a scenario step that asks it)."""
+    steps_asking: dict[str, list[str]] = {}
+    for scenario_id, content in scenarios.items():
+        for step, question in content.questions.items():
+            steps_asking.setdefault(question.id, []).append(step_id(scenario_id, step))
+
+    async def regrade(decided: Decided) -> None:
+        item = decided.item
+        steps = steps_asking.get(item.question_id, [])
+        candidates = steps if item.source == "scenario" else [item.question_id, *steps]
+        await revision.regrade_answer(
+            item.learner_id, candidates, item.created_at, decided.decision
+        )
+
+    return regrade

@@ -50,6 +50,13 @@ class Inbox(Protocol):
     async def prune(self) -> int: ...
 
 
+class ReminderSenderLike(Protocol):
+    """What the bot keeps of its reminder sender (defined in bot/telegram/reminding.py, which
+    imports this module)."""
+
+    def arm(self) -> None: ...
+
+
 @dataclass
 class BotServices:
     """Set up in post_init, closed in post_shutdown; PTB creates it empty as bot_data."""
@@ -66,6 +73,8 @@ class BotServices:
     question_desk: QuestionDesk | None = None
     inbox: Inbox | None = None
     """The durable inbox and outbox (bot/telegram/inbox.py)."""
+    reminders: ReminderSenderLike | None = None
+    """Daily reminders (bot/telegram/reminding.py), armed in post_init."""
     clock: Callable[[], datetime] = utc_now
     """The time the bot goes by (tests set it to check schedules)."""
 

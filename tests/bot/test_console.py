@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.console import ConsoleChat, run_console
+from bot.console import ConsoleChat, default_downloads, run_console
 from flows.engine import Coach
 from flows.loader import ScenarioContent
 from knowledge.loader import KnowledgeBase
@@ -67,3 +67,47 @@ async def test_quit_and_resume_with_an_sqlite_file(
     screen = "".join(printed)
     assert "Back to “Test: faulty kettle”" in screen
     assert "What do you ask first?" in screen
+
+
+async def test_a_number_beyond_the_list_says_what_is_valid_and_stays(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    printed: list[str] = []
+    chat = ConsoleChat(
+        Coach(kb, test_scenarios, MemoryProgressStore()), printed.append, downloads=tmp_path
+    )
+    await chat.send("/start")
+    await chat.send("1")  # the scenario list: one scenario, then Back
+    printed.clear()
+    assert await chat.send("13") == []
+    assert printed == ["There's no option 13 here – choose 1–2.\n"]
+    await chat.send("99")
+    await chat.send("1")  # still the scenario list: the scenario starts
+    assert "📝 Your task" in "".join(printed)
+    await chat.send("/menu")
+    printed.clear()
+    await chat.send("7")  # Resume, then the five fixed entries
+    assert printed == ["There's no option 7 here – choose 1–6.\n"]
+
+
+async def test_mydata_goes_to_a_chosen_folder_and_forget_removes_it(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    printed: list[str] = []
+    chat = ConsoleChat(
+        Coach(kb, test_scenarios, MemoryProgressStore()), printed.append, downloads=tmp_path
+    )
+    await chat.send("/help")
+    assert "type a button's number" in printed[-1]
+    assert "tap a button" not in printed[-1]
+    await chat.send(f"/mydata {tmp_path / 'mine'}")
+    saved = tmp_path / "mine" / "aftercare-coach-my-data.json"
+    assert saved.exists()
+    await chat.send("/forget")
+    await chat.send("yes")
+    assert not saved.exists()
+    assert f"(removed {saved})\n" in printed
+
+
+def test_mydata_defaults_outside_the_working_folder() -> None:
+    assert default_downloads() in {Path.home() / "Downloads", Path.home()}

@@ -7,13 +7,14 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.reports import (
     NO_LEARNERS,
+    _activity,
     answers_csv,
     chart_png,
     criteria_matrix,
@@ -439,3 +440,22 @@ async def test_evidence_shows_a_verdicts_review_history(
         '<span class="note">marked incorrect automatically, corrected to correct by tutor 2'
         " on 1 Dec 2026: &lt;ok&gt;</span>"
     ) in page
+
+
+def test_a_revision_answer_is_labelled_as_revision() -> None:
+    row = AnswerRow(
+        learner_id=1,
+        question_id="cra-reject-window",
+        answer="30 days",
+        outcome="correct",
+        score=1.0,
+        criteria=(),
+        topic="cra-goods",
+        scenario_id=None,
+        step=None,
+        source="revision",
+        created_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    )
+    assert _activity(row, {}) == "Revision, question cra-reject-window"
+    step = replace(row, scenario_id="test-kettle", step="check")
+    assert _activity(step, {"test-kettle": "Kettle"}) == "Revision of “Kettle”, step check"

@@ -56,6 +56,8 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
         await people.press(TUTOR, button_data(bot.fake, "✅ Correct"))
         await people.press(TUTOR, button_data(bot.fake, "No comment"))
         await people.say(LEARNER, ANSWER)
+        await people.say(LEARNER, "/settings timezone Pacific/Chatham")
+        await people.say(LEARNER, "/settings reminder 07:45")
         await people.say(TUTOR, f"/push {quiz.id} Class")
         await status_is(bot, 1, "sent")
 
@@ -74,6 +76,10 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
         assert coach.appeals is not None
         [review] = await coach.appeals.export(LEARNER)
         assert (review["reason"], review["decision"]) == ("quokkas know I was right", "correct")
+        assert coach.revision is not None
+        revision = await coach.revision.store.export(LEARNER)
+        assert [c["card_id"] for c in revision["revision_cards"]] == ["test-kettle/greet"]
+        assert revision["settings"]["timezone"] == "Pacific/Chatham"
 
         await people.say(LEARNER, "/forget")
         await people.press(LEARNER, button_data(bot.fake, "Yes, erase it"))
@@ -83,6 +89,9 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
         assert isinstance(store, SqliteProgressStore)
         on_disk = read_database_files(tmp_path)
         assert await coach.appeals.export(LEARNER) == []
+        assert await coach.revision.store.export(LEARNER) == (
+            await coach.revision.store.export(999)
+        )
         for trace in (
             NAME,
             HANDLE,
@@ -90,6 +99,7 @@ async def test_mydata_holds_every_table_and_forget_leaves_no_trace_on_disk(
             "vuvuzela",
             "quokkas",
             f'"learner_id": {LEARNER}',
+            "Pacific/Chatham",
         ):
             assert trace.encode() not in on_disk, trace
 

@@ -131,7 +131,10 @@ async def test_reports_for_a_tutor_and_an_admin(people: People, fake: RecordingR
     progress = await people.say(TUTOR, "/progress")
     assert "Your cohorts – 1 learners" in progress
     assert "Accuracy: 100%" in progress
-    assert f"U{LEARNER}" in await people.say(TUTOR, f"/learner {LEARNER}")
+    detail = await people.say(TUTOR, f"/learner {LEARNER}")
+    assert f"U{LEARNER}" in detail
+    # The quiz answer became a revision card, due in two days; no /revise session yet.
+    assert "🔁 Revision: 0 of 1 cards due today · last revision: never · streak: 1 day" in detail
     assert "not in your cohorts" in await people.say(OTHER_TUTOR, f"/learner {LEARNER}")
     matrix = await people.say(TUTOR, "/criteria Reports")
     assert f"U{LEARNER}" in matrix

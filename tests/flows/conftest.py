@@ -1,11 +1,17 @@
 """Engine fixtures: a fresh in-memory store and a coach on the test scenarios."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from flows.engine import Coach
 from flows.loader import ScenarioContent, load_scenarios
 from knowledge.loader import KnowledgeBase
 from storage.memory import MemoryProgressStore
+from storage.revision_memory import MemoryRevisionStore
+from tutoring.revision import Revision
+
+LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture
@@ -17,7 +23,7 @@ def store() -> MemoryProgressStore:
 def coach(
     kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], store: MemoryProgressStore
 ) -> Coach:
-    return Coach(kb, test_scenarios, store)
+    return Coach(kb, test_scenarios, store, revision=Revision(MemoryRevisionStore(), LONDON))
 
 
 @pytest.fixture(scope="module")

@@ -127,10 +127,10 @@ async def test_menu_pauses_and_resume_continues(coach: Coach) -> None:
     await start_kettle(chat)
     await chat.send(EMPATHY)
     await chat.send("/menu")
-    assert "▶️ Resume my scenario" in chat.button_labels
+    assert "▶️ Resume “Test: faulty kettle”" in chat.button_labels
     await chat.send("When did you buy it?")
     assert "paused" in chat.text
-    await chat.click("▶️ Resume my scenario")
+    await chat.click("▶️ Resume “Test: faulty kettle”")
     assert "Back to “Test: faulty kettle”" in chat.text
     await chat.click("A")
     assert "✅" in chat.text

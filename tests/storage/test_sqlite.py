@@ -109,6 +109,22 @@ async def test_report_counts_are_filled_from_answers_already_stored(db_path: Pat
     ]
 
 
+async def test_a_migration_numbered_below_an_applied_one_is_still_applied(
+    db_path: Path,
+) -> None:
+    shipped = load_migrations()
+    later = Migration(shipped[-1].version + 2, "later", "CREATE TABLE later (x TEXT);")
+    async with SqliteProgressStore.open(db_path, migrations=(*shipped, later)):
+        pass
+    # The branch that took the lower number lands afterwards: it must not be skipped.
+    earlier = Migration(shipped[-1].version + 1, "earlier", "CREATE TABLE earlier (x TEXT);")
+    async with SqliteProgressStore.open(db_path, migrations=(*shipped, earlier, later)):
+        pass
+    assert query(db_path, "SELECT name FROM sqlite_master WHERE name = 'earlier'") == [
+        ("earlier",)
+    ]
+
+
 def test_shipped_migrations_are_numbered_from_one() -> None:
     migrations = load_migrations()
     versions = [m.version for m in migrations]

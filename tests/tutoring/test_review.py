@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,9 +15,12 @@ from knowledge.loader import KnowledgeBase
 from knowledge.models import TextQuestion
 from storage.memory import MemoryProgressStore
 from storage.memory_reviews import MemoryReviewStore
+from storage.revision_memory import MemoryRevisionStore
 from tests.flows.chat import Chat
+from tests.flows.test_engine import EMPATHY
 from tutoring.actions import Decide, NoComment
-from tutoring.review import Decided, ReviewDesk
+from tutoring.review import Decided, ReviewDesk, regrade_card
+from tutoring.revision import Revision
 
 TUTOR = 50
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -184,3 +188,41 @@ async def test_a_blank_reason_adds_nothing(chat: Chat, desk: ReviewDesk) -> None
     assert "No reason added" in chat.text
     [item] = await desk.store.open_items(None)
     assert item.reason == ""
+
+
+async def test_a_tutors_decision_regrades_the_revision_card(
+    kb: KnowledgeBase,
+    test_scenarios: dict[str, ScenarioContent],
+    store: MemoryProgressStore,
+    reviews: MemoryReviewStore,
+) -> None:
+    revision = Revision(MemoryRevisionStore(), ZoneInfo("Europe/London"), clock=lambda: NOW)
+    questions = {**kb.questions}
+    for content in test_scenarios.values():
+        questions.update({q.id: q for q in content.questions.values()})
+    desk = ReviewDesk(
+        reviews,
+        kb,
+        questions,
+        clock=lambda: NOW,
+        hooks=[regrade_card(revision, test_scenarios)],
+    )
+    chat = Chat(Coach(kb, test_scenarios, store, appeals=desk, revision=revision))
+    await kettle(chat)
+    await chat.send("ok")
+    await chat.press(chat.last_reply().buttons[-1][0].data)
+    await chat.send("I did acknowledge him")  # the reason
+    await chat.send(EMPATHY)  # right on the second try: the card is graded Hard
+    [before] = await revision.store.reviews(7, "test-kettle/greet")
+    assert before.grade == "hard"
+
+    item = await desk.queue(TUTOR, None)
+    decide = next(b.data for row in item.buttons for b in row if b.label.startswith("✅"))
+    action = Decide.model_validate(
+        dict(zip(("learner", "ask", "cohort", "verdict"), decide.split("|")[1:], strict=True))
+    )
+    await desk.press(TUTOR, action)
+    [after] = await revision.store.reviews(7, "test-kettle/greet")
+    assert (after.grade, after.source) == ("good", "tutor")
+    [card] = await revision.store.cards(7, ["test-kettle/greet"])
+    assert card.due_at >= before.due_after  # Good schedules no sooner than Hard
