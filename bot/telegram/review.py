@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.staff import refusal
 from bot.telegram.context import CoachContext
 from bot.telegram.learner import on_text
 from bot.telegram.render import acknowledge, edit_reply, send_replies
@@ -54,10 +55,25 @@ async def _carry_out(update: Update, context: CoachContext, step: Step) -> None:
             await _send(context, chat.id, [Reply(text=UNREACHABLE)])
 
 
+async def _refused(context: CoachContext, chat_id: int, user_id: int, what: str) -> bool:
+    """Refuse a learner as every staff command does: counted, logged and answered a few
+    times an hour, then silently (bot.staff.refusal)."""
+    staff = context.bot_data.desk
+    assert staff is not None, "the staff desk is set up in post_init"
+    text = await refusal(staff.staff, user_id, "tutor", what)
+    if text is None:
+        return False
+    if text:
+        await _send(context, chat_id, [Reply(text=text)])
+    return True
+
+
 async def on_review(update: Update, context: CoachContext) -> None:
     """/review [COHORT]: the oldest open item of the tutor's queue."""
     user, chat = update.effective_user, update.effective_chat
     if user is not None and chat is not None:
+        if await _refused(context, chat.id, user.id, "/review"):
+            return
         word = " ".join(context.args) if context.args else None
         await _send(context, chat.id, [await _desk(context).queue(user.id, word)])
 
@@ -68,6 +84,8 @@ async def on_review_button(update: Update, context: CoachContext) -> None:
     if query is None or update.effective_chat is None:
         return
     await acknowledge(query)
+    if await _refused(context, update.effective_chat.id, query.from_user.id, "a review button"):
+        return
     action = unpack_review(query.data if isinstance(query.data, str) else "")
     if action is None:
         reply = Reply(text="That button is no longer valid. Send /review.")
@@ -98,4 +116,6 @@ async def on_questions(update: Update, context: CoachContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     desk = context.bot_data.question_desk
     if user is not None and chat is not None and desk is not None:
+        if await _refused(context, chat.id, user.id, "/questions"):
+            return
         await _send(context, chat.id, [await desk.command(user.id, list(context.args or []))])

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.staff import REFUSALS_ANSWERED
 from bot.telegram.context import CoachApplication
 from flows.actions import Appeal
 from tests.bot.fakes import BOT_ID, DATE, RecordingRequest
@@ -228,3 +229,22 @@ def test_appeal_payload_is_small() -> None:
     assert len(Appeal(ask=2**40).pack()) < 20
     big = Decide(learner=2**62, ask=2**40, cohort=2**40, verdict="c").pack()
     assert len(big.encode()) <= 64
+
+
+async def test_a_learner_hammering_the_review_desk_is_counted_and_soon_not_answered(
+    people: People,
+) -> None:
+    forged = Decide(learner=LEARNER, ask=0, cohort=0, verdict="c").pack()
+    before = len(people.fake.calls)
+    for _ in range(30):
+        await people.press(LEARNER, forged)
+    sent = [
+        c for c in people.fake.calls[before:] if c.method in {"sendMessage", "editMessageText"}
+    ]
+    assert len(sent) == REFUSALS_ANSWERED  # then silence: each answer costs shared budget
+    desk = people.app.bot_data.desk
+    assert desk is not None
+    [(user, what, _, count)] = await desk.staff.denied_attempts()
+    assert (user, what, count) == (LEARNER, "a review button", 30)
+    # /review and /questions are refused the same way, counted separately.
+    assert "only for tutors" in await people.say(LEARNER, "/questions")
