@@ -101,7 +101,11 @@ class ReportDesk:
         scope = await self._scope(user_id, cohort_word)
         if isinstance(scope, str):
             return Reply(text=scope)
-        pages = reports.progress_pages(await self._rows(scope), self.kb, title=scope.title)
+        rows = await self._rows(scope)
+        statuses = None
+        if self.revision is not None:
+            statuses = await self.revision.statuses([row.learner_id for row in rows])
+        pages = reports.progress_pages(rows, self.kb, title=scope.title, revision=statuses)
         page = max(0, min(page, len(pages) - 1))
         return Reply(text=pages[page], buttons=_page_buttons(scope, page, len(pages)))
 

@@ -176,15 +176,19 @@ def progress_pages(
     page_size: int = 10,
     *,
     title: str = "Progress",
+    revision: Mapping[int, str] | None = None,
 ) -> list[str]:
-    """One message per page of learners: last active, scenarios, answers, accuracy, criteria."""
+    """One message per page of learners: last active, scenarios, answers, accuracy, criteria,
+    and (`revision`, by learner id) their revision line: cards due, last revision, streak."""
     if not rows:
         return [NO_LEARNERS]
+    revision = revision or {}
     blocks = [
         f"{_who(row)}\n"
         f"Last active: {_day(row.last_active)} · Scenarios completed: {row.scenarios_completed}"
         f" · Answers: {row.answers} · Accuracy: {_percent(row.accuracy)}\n"
         f"{_criteria_line(row, kb)}"
+        + (f"\n{revision[row.learner_id]}" if row.learner_id in revision else "")
         for row in rows
     ]
     heading = _clip(title, 100)

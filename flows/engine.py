@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -108,6 +109,21 @@ def typed_confirmation(text: str) -> Literal["yes", "no"] | None:
     return None
 
 
+# A number typed at a list, as people write it: "3", "3.", "#3", "3)".
+_TYPED_NUMBER = re.compile(r"#?\s*([0-9]{1,6})\s*[.)]?")
+# A reply whose buttons all do one of these is a list or menu to pick from.
+_NAVIGATION = (Menu, StartScenario, StartQuiz, LawTopic)
+
+
+def listed_in(reply: Reply) -> tuple[str, ...]:
+    """The buttons' data of a list or menu (two or more entries that only move around), in
+    the order shown; () for any other reply."""
+    data = tuple(button.data for row in reply.buttons for button in row)
+    if len(data) < 2 or not all(isinstance(unpack(d), _NAVIGATION) for d in data):
+        return ()
+    return data
+
+
 def _answers_offer(session: SessionSnapshot, inp: Input) -> bool:
     """Whether an input answers what the last reply offered: a /forget or stop button, yes or
     no typed, or the typed reason for an appeal."""
@@ -204,6 +220,7 @@ class Coach:
                 outcome.replies.insert(0, notice)
             if notice is not None or withdrawn:
                 outcome.session = outcome.session or session
+            self._remember_list(session, outcome)
             if outcome.forget:
                 await self.store.forget_learner(learner.learner_id)
                 if self.appeals is not None:
@@ -232,6 +249,23 @@ class Coach:
                 return []
             await self._after_commit(learner.learner_id, outcome)
             return outcome.replies
+
+    def _remember_list(self, session: SessionSnapshot, outcome: Outcome) -> None:
+        """Keep the list or menu the replies end with (or forget the one shown before), so a
+        number typed next picks from what the learner sees. An input with no reply (a vote
+        retracted, a push withdrawn) leaves the screen, and so the list, as it was."""
+        if outcome.revised is not None:
+            # The revision summary (a main menu) is added after the commit.
+            resume = outcome.session is not None and outcome.session.scenario_id is not None
+            last = render.main_menu(resume=resume)
+        elif outcome.replies:
+            last = outcome.replies[-1]
+        else:
+            return
+        listed = listed_in(last)
+        current = outcome.session or session
+        if listed != current.listed:
+            outcome.session = current.model_copy(update={"listed": listed})
 
     async def _after_commit(self, learner_id: int, outcome: Outcome) -> None:
         """Revision cards and settings follow the commit that stored the answers (and the
@@ -685,6 +719,8 @@ class Coach:
                     )
                 ]
             )
+        if session.listed:  # a list or menu is the last thing shown: the text picks from it
+            return await self._pick(session, answer)
         question = self._current_question(session)
         choice: int | None = None
         if isinstance(question, ChoiceQuestion | OrderQuestion):
@@ -718,6 +754,37 @@ class Coach:
         return Outcome(
             [render.main_menu("I'm not waiting for an answer right now. What would you like?")]
         )
+
+    async def _pick(self, session: SessionSnapshot, typed: str) -> Outcome:
+        """Text typed at a list or menu: a number in range picks that entry (as its button
+        would); anything else says what fits and shows the list again, changing nothing."""
+        found = _TYPED_NUMBER.fullmatch(typed)
+        number = int(found.group(1)) if found is not None else None
+        if number is not None and 1 <= number <= len(session.listed):
+            action = unpack(session.listed[number - 1])
+            if action is not None:
+                return await self._action(session, action)
+        shown = await self._list_again(session)
+        count = sum(len(row) for row in shown.buttons)
+        fits = "choose 1" if count == 1 else f"choose 1–{count}"
+        said = "That isn't one of the options" if number is None else f"There's no option {number}"
+        note = f"{said} here – {fits}, or tap a button."
+        paused = self._paused_title(session)
+        if paused is not None and shown.buttons[0][0].data == Menu(target="resume").pack():
+            note += f"\n⏸ You paused {paused} – 1 (Resume) carries on."
+        return Outcome([shown.model_copy(update={"text": f"{note}\n\n{shown.text}"})])
+
+    async def _list_again(self, session: SessionSnapshot) -> Reply:
+        """The list or menu last shown, as it stands now (scores and due cards may differ)."""
+        actions = [unpack(data) for data in session.listed]
+        if any(isinstance(a, StartScenario) for a in actions):
+            return (await self._scenario_list(session.learner_id)).replies[0]
+        if any(isinstance(a, StartQuiz) for a in actions):
+            return render.quiz_list(self.kb.quizzes.values())
+        if any(isinstance(a, LawTopic) for a in actions):
+            return render.law_topics(self.kb)
+        due = await self._due_count(session.learner_id)
+        return render.main_menu(resume=self._resume_label(session), due=due)
 
     # ------------------------------------------------------------------ quizzes
 

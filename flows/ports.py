@@ -84,6 +84,9 @@ class SessionSnapshot(Record):
     hinted_at: int | None = None
     """The `ask_seq` of the question the learner last asked a hint for: an answer to that same
     question is graded Hard for revision even when right."""
+    listed: tuple[str, ...] = ()
+    """The buttons (their data, in order) of the list or menu the last reply ended with: a
+    number typed next picks one of them, other text is told what fits and sees the list again."""
     version: int = 0
     updated_at: datetime
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.sqlite import SqliteProgressStore
-from tutoring.revision import CardState, LearnerSettings, ReviewEntry
+from tutoring.revision import DUE_SOON, CardState, LearnerSettings, ReviewEntry, RevisionFacts
 
 _CARD_COLUMNS = (
     "learner_id, card_id, topic, state, stability, difficulty, due_at, last_review_at,"
@@ -38,6 +38,36 @@ ON CONFLICT (learner_id) DO UPDATE SET
     quiet_days = excluded.quiet_days, next_reminder_at = excluded.next_reminder_at,
     blocked_at = excluded.blocked_at
 """
+# Each learner of a cohort in one statement; stored times are UTC text, so the first ten
+# characters are the UTC day (see `RevisionFacts.review_days`).
+_FACTS = """
+SELECT
+    ids.value AS learner_id,
+    s.timezone AS timezone,
+    (SELECT count(*) FROM revision_cards c WHERE c.learner_id = ids.value) AS cards,
+    (SELECT count(*) FROM revision_cards c WHERE c.learner_id = ids.value AND c.due_at < ?)
+        AS overdue,
+    (SELECT json_group_array(c.due_at) FROM revision_cards c
+        WHERE c.learner_id = ids.value AND c.due_at >= ? AND c.due_at < ?) AS due_soon,
+    (SELECT max(g.reviewed_at) FROM revision_log g
+        WHERE g.learner_id = ids.value AND g.source = 'revision') AS last_revision,
+    (SELECT json_group_array(json_array(d.first, d.last)) FROM (
+        SELECT min(g.reviewed_at) AS first, max(g.reviewed_at) AS last FROM revision_log g
+        WHERE g.learner_id = ids.value GROUP BY substr(g.reviewed_at, 1, 10)) AS d)
+        AS review_days
+FROM json_each(?) AS ids
+LEFT JOIN learner_settings s ON s.learner_id = ids.value
+ORDER BY ids.key
+"""
+_FACTS_NAMES = (
+    "learner_id",
+    "timezone",
+    "cards",
+    "overdue",
+    "due_soon",
+    "last_revision",
+    "review_days",
+)
 
 
 def stamp(moment: datetime) -> str:
@@ -63,6 +93,20 @@ def _settings(row: dict[str, Any]) -> LearnerSettings:
             "quiet_days": tuple(int(day) for day in quiet.split(",")) if quiet else (),
             "next_reminder_at": _moment(row["next_reminder_at"]),
             "blocked_at": _moment(row["blocked_at"]),
+        }
+    )
+
+
+def _facts(row: dict[str, Any]) -> RevisionFacts:
+    return RevisionFacts.model_validate(
+        {
+            **row,
+            "due_soon": sorted(datetime.fromisoformat(at) for at in json.loads(row["due_soon"])),
+            "last_revision": _moment(row["last_revision"]),
+            "review_days": [
+                (datetime.fromisoformat(first), datetime.fromisoformat(last))
+                for first, last in json.loads(row["review_days"])
+            ],
         }
     )
 
@@ -189,6 +233,12 @@ class SqliteRevisionStore:
                 (stamp(at), learner_id),
             )
         )
+
+    async def facts(self, learner_ids: Sequence[int], now: datetime) -> list[RevisionFacts]:
+        """Revision facts of these learners at `now`, in the order given: one query."""
+        parameters = (stamp(now), stamp(now), stamp(now + DUE_SOON), json.dumps(list(learner_ids)))
+        rows = await self._store._fetch(_FACTS, parameters)
+        return [_facts(dict(zip(_FACTS_NAMES, row, strict=True))) for row in rows]
 
     async def export(self, learner_id: int) -> dict[str, Any]:
         """Cards, log and settings of one learner, JSON-ready (for /mydata)."""

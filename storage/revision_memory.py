@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.revision import revision_export
-from tutoring.revision import CardState, LearnerSettings, ReviewEntry
+from tutoring.revision import DUE_SOON, CardState, LearnerSettings, ReviewEntry, RevisionFacts
 
 
 class MemoryRevisionStore:
@@ -106,6 +106,32 @@ class MemoryRevisionStore:
         if stored is not None:
             update = {"blocked_at": at, "next_reminder_at": None}
             self._settings[learner_id] = stored.model_copy(update=update)
+
+    async def facts(self, learner_ids: Sequence[int], now: datetime) -> list[RevisionFacts]:
+        """Revision facts of these learners at `now`, in the order given."""
+        await asyncio.sleep(0)
+        return [self._facts(learner_id, now) for learner_id in learner_ids]
+
+    def _facts(self, learner_id: int, now: datetime) -> RevisionFacts:
+        cards = [c for (owner, _), c in self._cards.items() if owner == learner_id]
+        log = [e for e in self._log if e.learner_id == learner_id]
+        by_day: dict[object, list[datetime]] = {}
+        for entry in log:
+            by_day.setdefault(entry.reviewed_at.astimezone(UTC).date(), []).append(
+                entry.reviewed_at
+            )
+        stored = self._settings.get(learner_id)
+        return RevisionFacts(
+            learner_id=learner_id,
+            timezone=stored.timezone if stored is not None else None,
+            cards=len(cards),
+            overdue=sum(1 for c in cards if c.due_at < now),
+            due_soon=tuple(sorted(c.due_at for c in cards if now <= c.due_at < now + DUE_SOON)),
+            last_revision=max(
+                (e.reviewed_at for e in log if e.source == "revision"), default=None
+            ),
+            review_days=tuple((min(times), max(times)) for _, times in sorted(by_day.items())),
+        )
 
     async def export(self, learner_id: int) -> dict[str, Any]:
         """Cards, log and settings of one learner, JSON-ready (for /mydata)."""

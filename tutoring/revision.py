@@ -91,6 +91,28 @@ class LearnerSettings(Record):
     """When Telegram said the learner blocked the bot: no reminder goes to them again."""
 
 
+# How far ahead `RevisionStore.facts` lists due times: past the end of anyone's day.
+DUE_SOON = timedelta(days=2)
+
+
+class RevisionFacts(Record):
+    """One learner's revision as stored, for a tutor's cohort view; the service works out
+    their day (due today, streak) in their time zone."""
+
+    learner_id: int
+    timezone: str | None = None
+    cards: int = 0
+    overdue: int = 0
+    """Cards due before the moment asked about."""
+    due_soon: tuple[datetime, ...] = ()
+    """When the cards falling due in the `DUE_SOON` after that moment fall due."""
+    last_revision: datetime | None = None
+    """The learner's latest answer in a /revise session."""
+    review_days: tuple[tuple[datetime, datetime], ...] = ()
+    """The first and last review of each UTC day with any: within one UTC day the local date
+    only moves forward, at most once, so these two give every local day with a review."""
+
+
 class RevisionStore(Protocol):
     """Durable cards, review logs and learner settings (SQLite and an in-memory fake)."""
 
@@ -139,6 +161,11 @@ class RevisionStore(Protocol):
 
     async def block_reminders(self, learner_id: int, at: datetime) -> None:
         """The learner blocked the bot: stop their reminders for good."""
+        ...
+
+    async def facts(self, learner_ids: Sequence[int], now: datetime) -> list[RevisionFacts]:
+        """Revision facts of these learners at `now`, in the order given (zeros for one with
+        nothing stored): one query for a whole cohort."""
         ...
 
     async def export(self, learner_id: int) -> dict[str, Any]:
@@ -318,12 +345,23 @@ class Revision:
         due = await self.due_count(learner_id)
         last = await self.last_revision(learner_id)
         zone = await self.zone(learner_id)
-        when = last.astimezone(zone).strftime("%d %b %Y") if last else "never"
         days = await self.streak(learner_id)
-        return (
-            f"🔁 Revision: {due} of {len(cards)} cards due today · last revision: {when}"
-            f" · streak: {days} {'day' if days == 1 else 'days'}"
-        )
+        return status_line(due, len(cards), last, days, zone)
+
+    async def statuses(self, learner_ids: Sequence[int]) -> dict[int, str]:
+        """`status` of each learner of a cohort, read in one query."""
+        now = self.clock()
+        lines: dict[int, str] = {}
+        for facts in await self.store.facts(learner_ids, now):
+            zone = zone_named(facts.timezone, self.default_zone)
+            end = day_end(now, zone)
+            due = facts.overdue + sum(1 for at in facts.due_soon if at < end)
+            days = {at.astimezone(zone).date() for span in facts.review_days for at in span}
+            days_in_row = streak(days, now.astimezone(zone).date())
+            lines[facts.learner_id] = status_line(
+                due, facts.cards, facts.last_revision, days_in_row, zone
+            )
+        return lines
 
     async def regrade(
         self, learner_id: int, card_id: str, outcome: str, attempts: int = 1
@@ -369,6 +407,17 @@ class Revision:
 @cache
 def _zones_by_lower_name() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
+
+
+def status_line(
+    due: int, cards: int, last_revision: datetime | None, days: int, zone: ZoneInfo
+) -> str:
+    """A learner's revision in one line for their tutor."""
+    when = last_revision.astimezone(zone).strftime("%d %b %Y") if last_revision else "never"
+    return (
+        f"🔁 Revision: {due} of {cards} cards due today · last revision: {when}"
+        f" · streak: {days} {'day' if days == 1 else 'days'}"
+    )
 
 
 def known_zone(name: str) -> str | None:

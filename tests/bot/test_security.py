@@ -80,7 +80,7 @@ async def test_typing_a_superscript_digit_in_the_console_does_not_end_it(
     )
     await chat.send("/start")
     await chat.send("²")
-    assert "not waiting for an answer" in "".join(printed)
+    assert "That isn't one of the options here – choose 1–5" in "".join(printed)
 
 
 # --- row 3: a press is lost when acknowledging it fails ------------------------------------------

@@ -131,6 +131,8 @@ async def test_reports_for_a_tutor_and_an_admin(people: People, fake: RecordingR
     progress = await people.say(TUTOR, "/progress")
     assert "Your cohorts – 1 learners" in progress
     assert "Accuracy: 100%" in progress
+    # Per learner, the same revision line as /learner gives (one query for the cohort).
+    assert "🔁 Revision: 0 of 1 cards due today · last revision: never · streak: 1 day" in progress
     detail = await people.say(TUTOR, f"/learner {LEARNER}")
     assert f"U{LEARNER}" in detail
     # The quiz answer became a revision card, due in two days; no /revise session yet.

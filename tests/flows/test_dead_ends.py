@@ -174,3 +174,64 @@ async def test_the_same_quiz_again_asks_carry_on_or_start_again(coach: Coach) ->
     await chat.click("Faulty goods basics")
     await chat.click("🔄 Start again")
     assert "Question 1 of" in chat.text
+
+
+async def test_an_invalid_pick_at_a_list_says_what_fits_and_shows_the_same_list(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await chat.send("/scenarios")
+    listed = chat.button_labels
+    before = await store.load_session(7)
+    for typed, said in [
+        ("13", "There's no option 13 here"),
+        ("99", "There's no option 99 here"),
+        ("0", "There's no option 0 here"),
+        ("hello", "That isn't one of the options here"),
+    ]:
+        await chat.send(typed)
+        assert chat.text.startswith(f"{said} – choose 1–2, or tap a button.\n\n🎭 Choose a")
+        assert chat.button_labels == listed
+        assert await store.load_session(7) == before  # nothing changed
+        assert await store.answers(7) == []
+    await chat.send("1")  # a number in range picks the entry, as its button would
+    assert "Mrs Patel" in chat.text
+
+
+async def test_a_typed_number_at_the_menu_picks_from_it_and_text_does_not_answer_a_paused_step(
+    coach: Coach, store: MemoryProgressStore
+) -> None:
+    chat = Chat(coach)
+    await start_kettle(chat)
+    await chat.send("/menu")
+    menu = chat.button_labels
+    await chat.send(EMPATHY)  # the step is behind the menu: not marked, the menu again
+    assert "That isn't one of the options here – choose 1–6, or tap a button." in chat.text
+    assert "⏸ You paused the scenario “Test: faulty kettle” – 1 (Resume) carries on." in chat.text
+    assert chat.button_labels == menu
+    assert await store.answers(7) == []
+    await chat.send("3.")  # ⚡ Quick quiz
+    assert chat.text == "⚡ Choose a quick quiz:"
+    await chat.send("99")
+    assert "There's no option 99 here – choose 1–" in chat.text
+    assert chat.text.endswith("⚡ Choose a quick quiz:")
+    await chat.send(str(len(chat.button_labels)))  # ◀ Back
+    assert chat.button_labels == menu
+    await chat.send("1")  # ▶️ Resume
+    assert "Back to “Test: faulty kettle”" in chat.text
+    await chat.send(EMPATHY)  # the step asked again takes the answer
+    assert "✅" in chat.text
+
+
+async def test_an_invalid_pick_at_the_law_topics_stays_there(coach: Coach) -> None:
+    chat = Chat(coach)
+    await chat.send("/law")
+    topics = chat.button_labels
+    await chat.send("hello")
+    assert chat.text.startswith(f"That isn't one of the options here – choose 1–{len(topics)},")
+    assert "📖 Learn the law: pick a topic" in chat.text
+    assert chat.button_labels == topics
+    await chat.send("1")
+    assert chat.button_labels == ["◀ Back to topics"]
+    await chat.send("1")  # a topic's page is not a list: text there is not a pick
+    assert "not waiting for an answer" in chat.text

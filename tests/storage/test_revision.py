@@ -14,9 +14,11 @@ from storage.revision import SqliteRevisionStore
 from storage.revision_memory import MemoryRevisionStore
 from tests.storage.builders import TickClock, commit
 from tutoring.revision import (
+    DUE_SOON,
     CardState,
     LearnerSettings,
     ReviewEntry,
+    RevisionFacts,
     RevisionStore,
     new_card,
     review,
@@ -173,6 +175,32 @@ class TestRevisionStore:
         assert blocked.blocked_at == second
         assert blocked.next_reminder_at is None
         assert await store.due_reminders(tomorrow, 10) == [await store.settings(2)]
+
+    async def test_facts_of_a_cohort_come_in_the_order_asked(self, stores: Stores) -> None:
+        await learners(stores)
+        store = stores.revision
+        late = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+        early, next_day = T0.replace(hour=0, minute=30), T0 + timedelta(days=1)
+        overdue = card(1, "a", "again", early)  # due soon after T0
+        later = card(1, "b", "good", late)  # due days later
+        revised = card(1, "c", "good", next_day)
+        await store.save(
+            [overdue, later, revised],
+            [entry(overdue), entry(later, source="scenario"), entry(revised, source="revision")],
+        )
+        await store.save_settings(LearnerSettings(learner_id=2, timezone="Asia/Tokyo"))
+        now = overdue.due_at + timedelta(seconds=1)
+        facts = await store.facts([2, 1, 3], now)
+        assert [f.learner_id for f in facts] == [2, 1, 3]
+        assert facts[0] == RevisionFacts(learner_id=2, timezone="Asia/Tokyo")
+        assert facts[2] == RevisionFacts(learner_id=3)  # nobody: zeros
+        mine = facts[1]
+        assert (mine.timezone, mine.cards, mine.overdue) == (None, 3, 1)
+        assert revised.due_at > now + DUE_SOON  # too far ahead to list
+        assert mine.due_soon == (later.due_at,)
+        assert mine.last_revision == next_day
+        # One (first, last) pair per UTC day with a review.
+        assert mine.review_days == ((early, late), (next_day, next_day))
 
     async def test_forget_erases_only_that_learner(self, stores: Stores) -> None:
         await learners(stores)

@@ -10,6 +10,7 @@ import pytest
 from storage.revision_memory import MemoryRevisionStore
 from tutoring.revision import (
     CardState,
+    LearnerSettings,
     Review,
     Revision,
     day_end,
@@ -187,3 +188,46 @@ def test_streak_counts_active_days_with_one_freeze_a_week(
     active: list[date], today: date, days: int
 ) -> None:
     assert streak(active, today) == days
+
+
+async def test_a_cohorts_statuses_read_at_once_match_each_learners_own() -> None:
+    clock = Clock()
+    store = MemoryRevisionStore()
+    revision = Revision(store, LONDON, clock=clock)
+    zones = {1: None, 2: "Asia/Tokyo", 3: "America/Los_Angeles", 4: "Asia/Kathmandu"}
+    for learner_id, zone in zones.items():
+        await store.save_settings(LearnerSettings(learner_id=learner_id, timezone=zone))
+    # Reviews either side of midnight in several zones, over a week with one day missed.
+    for learner_id in zones:
+        for day, hour, grade in [
+            (0, 23, "good"),
+            (1, 1, "again"),
+            (2, 15, "hard"),
+            (4, 6, "good"),
+        ]:
+            at = T0.replace(hour=hour) + timedelta(days=day)
+            source = "revision" if day == 2 else "quiz"
+            card_id = f"q{day}-{learner_id}"
+            await revision.record(
+                [
+                    Review(
+                        learner_id=learner_id,
+                        card_id=card_id,
+                        topic="t",
+                        grade=grade,  # type: ignore[arg-type]
+                        source=source,  # type: ignore[arg-type]
+                        at=at,
+                    )
+                ]
+            )
+    for now in (T0 + timedelta(days=4, hours=12), T0 + timedelta(days=5, hours=23)):
+        clock.now = now
+        statuses = await revision.statuses([*zones, 9])
+        assert statuses == {
+            learner_id: await revision.status(learner_id) for learner_id in [*zones, 9]
+        }
+    assert "streak: 0 days" not in statuses[2]
+    assert (
+        statuses[9]
+        == "🔁 Revision: 0 of 0 cards due today · last revision: never · streak: 0 days"
+    )
