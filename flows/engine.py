@@ -1099,27 +1099,38 @@ class Coach:
         best = render.best_scores(await self.store.finished_runs(learner_id))
         return Outcome([render.scenario_list(self.scenarios, best)])
 
-    def _resume_label(self, session: SessionSnapshot) -> str | bool:
-        """What the menu's Resume entry names: the scenario, else a quiz or revision left
-        open (False: nothing to resume)."""
+    def _left_open(self, session: SessionSnapshot) -> tuple[str, str | None] | None:
+        """What the learner left unfinished: ("scenario", title), ("revision", None) or
+        ("quiz", title, None if the quiz is gone); None for nothing."""
         if session.scenario_id is not None and session.scenario_id in self.scenarios:
-            return f"“{self.scenarios[session.scenario_id].scenario.title}”"
+            return "scenario", self.scenarios[session.scenario_id].scenario.title
         if session.quiz is not None and session.quiz.current is not None:
             if session.quiz.revising:
-                return "revision"
+                return "revision", None
             quiz = self.kb.quizzes.get(session.quiz.quiz_id)
-            return f"quiz “{quiz.title}”" if quiz is not None else "quiz"
+            return "quiz", quiz.title if quiz is not None else None
+        return None
+
+    def _resume_label(self, session: SessionSnapshot) -> str | bool:
+        """What the menu's Resume entry names (False: nothing to resume)."""
+        match self._left_open(session):
+            case ("scenario", title):
+                return f"“{title}”"
+            case ("revision", _):
+                return "revision"
+            case ("quiz", title):
+                return f"quiz “{title}”" if title else "quiz"
         return False
 
     def _paused_title(self, session: SessionSnapshot) -> str | None:
         """What a returning learner left unfinished, by its title."""
-        if session.scenario_id is not None and session.scenario_id in self.scenarios:
-            return f"the scenario “{self.scenarios[session.scenario_id].scenario.title}”"
-        if session.quiz is not None and session.quiz.current is not None:
-            if session.quiz.revising:
+        match self._left_open(session):
+            case ("scenario", title):
+                return f"the scenario “{title}”"
+            case ("revision", _):
                 return "a revision session"
-            quiz = self.kb.quizzes.get(session.quiz.quiz_id)
-            return f"the quiz “{quiz.title}”" if quiz is not None else "a quiz"
+            case ("quiz", title):
+                return f"the quiz “{title}”" if title else "a quiz"
         return None
 
     def _today(self, zone: ZoneInfo) -> date:
