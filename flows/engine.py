@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -1243,14 +1243,26 @@ class Coach:
             return Outcome([Reply(text=render.SETTINGS_USAGE)])
         # Writing to the bot means they have not blocked it (any more).
         changed = stored.model_copy(update={**update, "blocked_at": None})
-        changed = changed.model_copy(update={"next_reminder_at": self._next_reminder(changed)})
+        next_at = self._next_reminder(changed, stored.next_reminder_at)
+        changed = changed.model_copy(update={"next_reminder_at": next_at})
         return Outcome([self._settings_reply(changed, saved=True)], settings=changed)
 
-    def _next_reminder(self, settings: LearnerSettings) -> datetime | None:
+    def _next_reminder(
+        self, settings: LearnerSettings, pending: datetime | None
+    ) -> datetime | None:
+        """The next reminder after a change of settings. Never a second one today: once
+        today's has gone out, the pending one (`pending`) is on a later day, and the new
+        time starts from tomorrow."""
         if self.revision is None or settings.remind_at is None:
             return None
         zone = zone_named(settings.timezone, self.revision.default_zone)
-        return next_reminder(self.clock(), settings.remind_at, zone, settings.quiet_days)
+        now = self.clock()
+        today = now.astimezone(zone).date()
+        after = now
+        if pending is not None and pending.astimezone(zone).date() > today:
+            tomorrow = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+            after = max(now, tomorrow.astimezone(UTC) - timedelta(seconds=1))
+        return next_reminder(after, settings.remind_at, zone, settings.quiet_days)
 
     def _settings_reply(self, settings: LearnerSettings, saved: bool = False) -> Reply:
         assert self.revision is not None

@@ -125,3 +125,38 @@ async def test_quiet_days_and_bad_settings(settings: Settings) -> None:
         assert "🔔 Reminder: off." in str(fake.calls[-1].params["text"])
         clock.now = datetime(2026, 3, 5, 20, 0, tzinfo=UTC)
         assert await sender.send_due() == {}
+
+
+async def test_a_new_reminder_time_after_todays_reminder_starts_tomorrow(
+    settings: Settings,
+) -> None:
+    clock = Clock()  # Monday 2 March 2026, 09:00 UTC (London is on GMT)
+    fake = RecordingRequest()
+    async with running(settings, fake, clock) as app:
+        updates = Updates(app.bot)
+        await app.process_update(updates.text("/settings"))
+        await app.process_update(updates.press(button(fake, "08:00")))
+        await finish_kettle(app, fake, updates)  # four cards, due Wednesday
+        for day in (3, 4):  # Tuesday: nothing due, so nothing sent; Wednesday: the reminder
+            clock.now = datetime(2026, 3, day, 8, 0, 5, tzinfo=UTC)
+            await fire(app)
+        assert "🔔 4 revision cards are due today" in fake.texts()[-1]
+
+        # Later that morning the learner moves the reminder to the evening: not again today.
+        clock.now = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+        await app.process_update(updates.text("/settings reminder 18:00"))
+        fake.clear()
+        clock.now = datetime(2026, 3, 4, 18, 0, 5, tzinfo=UTC)
+        await fire(app)
+        assert fake.calls == []
+        clock.now = datetime(2026, 3, 5, 18, 0, 5, tzinfo=UTC)
+        await fire(app)
+        assert [c.method for c in fake.calls] == ["sendMessage"]
+
+        # Before a day's reminder has gone, a new time still counts today.
+        clock.now = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
+        await app.process_update(updates.text("/settings reminder 12:30"))
+        fake.clear()
+        clock.now = datetime(2026, 3, 6, 12, 30, 5, tzinfo=UTC)
+        await fire(app)
+        assert [c.method for c in fake.calls] == ["sendMessage"]
