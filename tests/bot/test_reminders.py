@@ -21,6 +21,16 @@ async def fire(app: CoachApplication) -> None:
     await job.run(app)
 
 
+async def choose_reminder(
+    app: CoachApplication, fake: RecordingRequest, updates: Updates, label: str
+) -> tuple[str, str]:
+    """/settings, then the reminder button `label`: the settings shown, and as saved."""
+    await app.process_update(updates.text("/settings"))
+    shown = fake.texts()[-1]
+    await app.process_update(updates.press(button(fake, label)))
+    return shown, str(fake.calls[-1].params["text"])
+
+
 async def finish_kettle(app: CoachApplication, fake: RecordingRequest, updates: Updates) -> None:
     await app.process_update(updates.text("/scenarios"))
     await app.process_update(updates.press(button(fake, "Test: faulty kettle")))
@@ -35,10 +45,9 @@ async def test_a_daily_reminder_only_when_due_once_a_day_dropped_when_late(
     fake = RecordingRequest()
     async with running(settings, fake, clock) as app:
         updates = Updates(app.bot)
-        await app.process_update(updates.text("/settings"))
-        assert "🔔 Reminder: off." in fake.texts()[-1]
-        await app.process_update(updates.press(button(fake, "18:00")))
-        assert "🔔 Reminder: every day at 18:00" in str(fake.calls[-1].params["text"])
+        shown, saved = await choose_reminder(app, fake, updates, "18:00")
+        assert "🔔 Reminder: off." in shown
+        assert "🔔 Reminder: every day at 18:00" in saved
         await finish_kettle(app, fake, updates)  # four cards, due Wednesday
 
         # Monday and Tuesday 18:00: nothing due, nothing paused, so no message at all.
@@ -134,8 +143,7 @@ async def test_a_new_reminder_time_after_todays_reminder_starts_tomorrow(
     fake = RecordingRequest()
     async with running(settings, fake, clock) as app:
         updates = Updates(app.bot)
-        await app.process_update(updates.text("/settings"))
-        await app.process_update(updates.press(button(fake, "08:00")))
+        await choose_reminder(app, fake, updates, "08:00")
         await finish_kettle(app, fake, updates)  # four cards, due Wednesday
         for day in (3, 4):  # Tuesday: nothing due, so nothing sent; Wednesday: the reminder
             clock.now = datetime(2026, 3, day, 8, 0, 5, tzinfo=UTC)
