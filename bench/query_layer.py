@@ -1,6 +1,9 @@
 """Which query layer: CPU per learner action spent in the database layer, hand-written SQL on the
 drivers against SQLAlchemy 2 Core, on SQLite and PostgreSQL (issue 13's evidence).
 
+Both run on one thread, synchronously, as the group-commit writer runs its transaction on its
+own thread.
+
 One learner action is what the bot runs for a typed answer: the session read, the inbox row,
 the commit (repeat check, learner upsert, session update, answer, applied update, outbox; in a
 savepoint of a group commit) and the two "handled"/"sent" marks afterwards. Both layers run the
@@ -13,7 +16,6 @@ or 127.0.0.1:5432/test) for the PostgreSQL rows.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -21,10 +23,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-import asyncpg
+import psycopg
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from psycopg.rows import dict_row
 
 DATA = json.dumps({"state": "s3", "answers": ["x" * 40] * 5, "facts": {"a": "b" * 30}})
 NOW = "2026-12-06T10:00:00+00:00"
@@ -200,71 +203,93 @@ def server_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/test")
 
 
-async def _fresh_schema(connection: asyncpg.Connection) -> None:
-    await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    await connection.execute(f"CREATE SCHEMA {SCHEMA}")
-    await connection.execute(f"SET search_path = {SCHEMA}")
-    for table in TABLES:
-        await connection.execute(table.format(serial="BIGSERIAL PRIMARY KEY"))
-    for learner in range(1, LEARNERS + 1):
-        for text in SEED:
-            sql = positional(text, dollar=True)
-            await connection.execute(sql.sql, *sql.values({**action(0), "learner": learner}))
+def _pyformat(sql: str) -> bytes:
+    """Named parameters as psycopg spells them: `:name` to `%(name)s`."""
+    return re.sub(r":(\w+)", r"%(\1)s", sql).encode()
 
 
-async def postgres_raw(actions: int, batch: int) -> float:
-    db = await asyncpg.connect(server_url())
-    await _fresh_schema(db)
-    sql = {text: positional(text, dollar=True) for text in (READ, RECEIVE, *COMMIT, *AFTER)}
-    started = time.process_time()
-    for group in batches(actions, batch):
-        for params in group:
-            await db.fetch(sql[READ].sql, *sql[READ].values(params))
-        async with db.transaction():
-            for params in group:
-                await db.execute(sql[RECEIVE].sql, *sql[RECEIVE].values(params))
-        async with db.transaction():
-            for params in group:
-                async with db.transaction():  # a savepoint, as each commit has
-                    for text in COMMIT:
-                        await db.fetch(sql[text].sql, *sql[text].values(params))
-            for params in group:
-                for text in AFTER:
-                    await db.execute(sql[text].sql, *sql[text].values(params))
-    spent = (time.process_time() - started) / actions * 1e6
-    await db.execute(f"DROP SCHEMA {SCHEMA} CASCADE")
-    await db.close()
-    return spent
+def _postgres() -> psycopg.Connection[dict[str, Any]]:
+    return psycopg.connect(
+        server_url(), autocommit=True, row_factory=dict_row, options=f"-c search_path={SCHEMA}"
+    )
 
 
-async def postgres_sqlalchemy(actions: int, batch: int) -> float:
-    setup = await asyncpg.connect(server_url())
-    await _fresh_schema(setup)
-    url = server_url().replace("postgresql://", "postgresql+asyncpg://", 1)
-    engine = create_async_engine(url, connect_args={"server_settings": {"search_path": SCHEMA}})
-    text = {sql: sa.text(sql) for sql in (READ, RECEIVE, *COMMIT, *AFTER)}
-    started = time.process_time()
-    async with engine.connect() as connection:
+def _fresh_schema() -> None:
+    with psycopg.connect(server_url(), autocommit=True) as db:
+        db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE".encode())
+        db.execute(f"CREATE SCHEMA {SCHEMA}".encode())
+        db.execute(f"SET search_path = {SCHEMA}".encode())
+        for table in TABLES:
+            db.execute(table.format(serial="BIGSERIAL PRIMARY KEY").encode())
+        for learner in range(1, LEARNERS + 1):
+            for sql in SEED:
+                db.execute(_pyformat(sql), {**action(0), "learner": learner})
+
+
+def _drop_schema() -> None:
+    with psycopg.connect(server_url(), autocommit=True) as db:
+        db.execute(f"DROP SCHEMA {SCHEMA} CASCADE".encode())
+
+
+def postgres_raw(actions: int, batch: int) -> float:
+    """psycopg 3 on the writer's thread, as the group-commit writer would use it."""
+    _fresh_schema()
+    db = _postgres()
+    sql = {text: _pyformat(text) for text in (READ, RECEIVE, *COMMIT, *AFTER)}
+
+    def run() -> None:
         for group in batches(actions, batch):
             for params in group:
-                (await connection.execute(text[READ], params)).fetchall()
-            await connection.commit()
-            async with connection.begin():
+                db.execute(sql[READ], params, prepare=True).fetchall()
+            with db.transaction():
                 for params in group:
-                    await connection.execute(text[RECEIVE], params)
-            async with connection.begin():
+                    db.execute(sql[RECEIVE], params, prepare=True)
+            with db.transaction():
                 for params in group:
-                    async with connection.begin_nested():
+                    with db.transaction():  # a savepoint, as each commit has
+                        for text in COMMIT:
+                            db.execute(sql[text], params, prepare=True)
+                for params in group:
+                    for text in AFTER:
+                        db.execute(sql[text], params, prepare=True)
+
+    try:
+        return cpu_us(run, actions)
+    finally:
+        db.close()
+        _drop_schema()
+
+
+def postgres_sqlalchemy(actions: int, batch: int) -> float:
+    _fresh_schema()
+    url = server_url().replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = sa.create_engine(url, connect_args={"options": f"-c search_path={SCHEMA}"})
+    text = {sql: sa.text(sql) for sql in (READ, RECEIVE, *COMMIT, *AFTER)}
+    connection = engine.connect()
+
+    def run() -> None:
+        for group in batches(actions, batch):
+            for params in group:
+                connection.execute(text[READ], params).fetchall()
+            connection.commit()
+            with connection.begin():
+                for params in group:
+                    connection.execute(text[RECEIVE], params)
+            with connection.begin():
+                for params in group:
+                    with connection.begin_nested():
                         for sql in COMMIT:
-                            await connection.execute(text[sql], params)
+                            connection.execute(text[sql], params)
                 for params in group:
                     for sql in AFTER:
-                        await connection.execute(text[sql], params)
-    spent = (time.process_time() - started) / actions * 1e6
-    await engine.dispose()
-    await setup.execute(f"DROP SCHEMA {SCHEMA} CASCADE")
-    await setup.close()
-    return spent
+                        connection.execute(text[sql], params)
+
+    try:
+        return cpu_us(run, actions)
+    finally:
+        connection.close()
+        engine.dispose()
+        _drop_schema()
 
 
 def main() -> None:
@@ -276,10 +301,8 @@ def main() -> None:
     runs: dict[str, Callable[[], float]] = {
         "sqlite, sqlite3": lambda: sqlite_raw(args.actions, args.batch),
         "sqlite, SQLAlchemy Core": lambda: sqlite_sqlalchemy(args.actions, args.batch),
-        "postgresql, asyncpg": lambda: asyncio.run(postgres_raw(args.actions, args.batch)),
-        "postgresql, SQLAlchemy Core": lambda: asyncio.run(
-            postgres_sqlalchemy(args.actions, args.batch)
-        ),
+        "postgresql, psycopg": lambda: postgres_raw(args.actions, args.batch),
+        "postgresql, SQLAlchemy Core": lambda: postgres_sqlalchemy(args.actions, args.batch),
     }
     best = {name: min(run() for _ in range(args.rounds)) for name, run in runs.items()}
     print(
@@ -288,7 +311,7 @@ def main() -> None:
     )
     for name, us in best.items():
         print(f"  {name:30s} {us:7.0f} µs")
-    for database, raw in (("sqlite", "sqlite3"), ("postgresql", "asyncpg")):
+    for database, raw in (("sqlite", "sqlite3"), ("postgresql", "psycopg")):
         extra = best[f"{database}, SQLAlchemy Core"] - best[f"{database}, {raw}"]
         ratio = best[f"{database}, SQLAlchemy Core"] / best[f"{database}, {raw}"]
         print(f"  {database}: SQLAlchemy Core costs {extra:.0f} µs more per action ({ratio:.1f}x)")

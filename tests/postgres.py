@@ -1,7 +1,7 @@
 """A PostgreSQL server for the tests: TEST_DATABASE_URL, or the local one on 127.0.0.1:5432.
 
-Each test gets a schema of its own on that server (passed as `search_path` in the URL, which
-asyncpg hands to the server), dropped afterwards. Without a server the PostgreSQL tests are
+Each test gets a schema of its own on that server (its URL sets `search_path` through the
+`options` parameter), dropped afterwards. Without a server the PostgreSQL tests are
 skipped and say why; under CI (`.ci/run` sets REQUIRE_POSTGRES) a missing server fails them,
 so a green CI means they ran.
 """
@@ -13,11 +13,11 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
+import psycopg
 import pytest
 
 DEFAULT_URL = "postgresql://127.0.0.1:5432/test"
-CONNECT_TIMEOUT_S = 3.0
+CONNECT_TIMEOUT_S = 3
 
 
 def server_url() -> str:
@@ -27,8 +27,8 @@ def server_url() -> str:
 async def _reachable(url: str) -> str | None:
     """None if the server answers, else why not."""
     try:
-        connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+        connection = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
+    except (TimeoutError, OSError, psycopg.Error) as error:
         return f"{type(error).__name__}: {error}"
     await connection.close()
     return None
@@ -48,7 +48,7 @@ async def require_server() -> str:
 
 def _with_schema(url: str, schema: str) -> str:
     separator = "&" if "?" in url else "?"
-    return f"{url}{separator}search_path={schema}"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
 @asynccontextmanager
@@ -56,12 +56,12 @@ async def fresh_schema() -> AsyncIterator[str]:
     """A URL whose connections work in a new, empty schema; the schema is dropped after."""
     url = await require_server()
     schema = f"test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(url)
+    admin = await psycopg.AsyncConnection.connect(url, autocommit=True)
     try:
-        await admin.execute(f"CREATE SCHEMA {schema}")
+        await admin.execute(f"CREATE SCHEMA {schema}".encode())
         try:
             yield _with_schema(url, schema)
         finally:
-            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+            await admin.execute(f"DROP SCHEMA {schema} CASCADE".encode())
     finally:
         await admin.close()

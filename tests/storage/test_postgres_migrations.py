@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-import asyncpg
+import psycopg
 import pytest
 
 from storage import SqliteProgressStore
@@ -40,12 +40,25 @@ def sqlite_columns(path: Path) -> set[tuple[str, str]]:
         }
 
 
-async def postgres_columns(connection: asyncpg.Connection) -> set[tuple[str, str]]:
-    rows = await connection.fetch(
+Connection = psycopg.AsyncConnection[tuple[object, ...]]
+
+
+async def connect(url: str) -> Connection:
+    return await psycopg.AsyncConnection.connect(url, autocommit=True)
+
+
+async def fetch(connection: Connection, query: str) -> list[tuple[object, ...]]:
+    cursor = await connection.execute(query.encode())
+    return await cursor.fetchall()
+
+
+async def postgres_columns(connection: Connection) -> set[tuple[str, str]]:
+    rows = await fetch(
+        connection,
         "SELECT table_name, column_name FROM information_schema.columns"
-        " WHERE table_schema = current_schema()"
+        " WHERE table_schema = current_schema()",
     )
-    return {(row["table_name"], row["column_name"]) for row in rows}
+    return {(str(table), str(column)) for table, column in rows}
 
 
 async def test_postgres_schema_has_the_sqlite_tables_and_columns(
@@ -53,7 +66,7 @@ async def test_postgres_schema_has_the_sqlite_tables_and_columns(
 ) -> None:
     async with SqliteProgressStore.open(tmp_path / "coach.db"):
         pass
-    connection = await asyncpg.connect(postgres_url)
+    connection = await connect(postgres_url)
     try:
         applied = await migrate_postgres(connection)
         assert applied == [m.name for m in load_migrations()]
@@ -91,29 +104,29 @@ async def test_report_counts_kept_by_triggers_match_sqlite(
         for statement in TRIGGER_SCRIPT:
             db.execute(statement)
         in_sqlite = [[tuple(row) for row in db.execute(query)] for query in COUNTS]
-    connection = await asyncpg.connect(postgres_url)
+    connection = await connect(postgres_url)
     try:
         await migrate_postgres(connection)
         for statement in TRIGGER_SCRIPT:
-            await connection.execute(statement)
-        in_postgres = [[tuple(row) for row in await connection.fetch(q)] for q in COUNTS]
+            await connection.execute(statement.encode())
+        in_postgres = [await fetch(connection, query) for query in COUNTS]
         assert in_postgres == in_sqlite
         assert in_sqlite[0] == [(2, 1, 0), (7000000001, 2, 2)]
         # Erasing a learner cascades to their answers and their counts.
         await connection.execute("DELETE FROM learners WHERE id = 7000000001")
-        assert [tuple(r) for r in await connection.fetch(COUNTS[0])] == [(2, 1, 0)]
-        assert [tuple(r) for r in await connection.fetch(COUNTS[1])] == [(2, "1.1", 0)]
+        assert await fetch(connection, COUNTS[0]) == [(2, 1, 0)]
+        assert await fetch(connection, COUNTS[1]) == [(2, "1.1", 0)]
     finally:
         await connection.close()
 
 
 async def test_workers_starting_together_apply_each_migration_once(postgres_url: str) -> None:
-    connections = [await asyncpg.connect(postgres_url) for _ in range(3)]
+    connections = [await connect(postgres_url) for _ in range(3)]
     try:
         results = await asyncio.gather(*(migrate_postgres(c) for c in connections))
         assert sorted(len(applied) for applied in results) == [0, 0, len(load_migrations())]
         assert await pending_migrations(connections[0]) == []
-        versions = await connections[0].fetch("SELECT version FROM schema_version")
+        versions = await fetch(connections[0], "SELECT version FROM schema_version")
         assert len(versions) == len(load_migrations())
     finally:
         for connection in connections:
@@ -124,7 +137,7 @@ async def test_a_later_merged_lower_migration_still_runs(postgres_url: str) -> N
     first = Migration(1, "0001_a", "CREATE TABLE a (x INTEGER)")
     third = Migration(3, "0003_c", "CREATE TABLE c (x INTEGER)")
     second = Migration(2, "0002_b", "CREATE TABLE b (x INTEGER); CREATE TABLE b2 (x INTEGER)")
-    connection = await asyncpg.connect(postgres_url)
+    connection = await connect(postgres_url)
     try:
         assert await migrate_postgres(connection, [first, third]) == ["0001_a", "0003_c"]
         assert await migrate_postgres(connection, [first, second, third]) == ["0002_b"]
@@ -135,18 +148,18 @@ async def test_a_later_merged_lower_migration_still_runs(postgres_url: str) -> N
 async def test_a_failing_migration_leaves_the_schema_as_it_was(postgres_url: str) -> None:
     good = Migration(1, "0001_a", "CREATE TABLE a (x INTEGER)")
     bad = Migration(2, "0002_b", "CREATE TABLE b (x INTEGER); SELECT no_such_function()")
-    connection = await asyncpg.connect(postgres_url)
+    connection = await connect(postgres_url)
     try:
-        with pytest.raises(asyncpg.UndefinedFunctionError):
+        with pytest.raises(psycopg.errors.UndefinedFunction):
             await migrate_postgres(connection, [good, bad])
-        assert await connection.fetchval("SELECT to_regclass('a')") is None
+        assert await fetch(connection, "SELECT to_regclass('a')") == [(None,)]
         assert await pending_migrations(connection, [good, bad]) == [good, bad]
     finally:
         await connection.close()
 
 
 async def test_a_database_newer_than_the_code_is_refused(postgres_url: str) -> None:
-    connection = await asyncpg.connect(postgres_url)
+    connection = await connect(postgres_url)
     try:
         await migrate_postgres(connection)
         await connection.execute(
