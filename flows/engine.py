@@ -640,8 +640,8 @@ class Coach:
         return Outcome([render.main_menu("There's nothing to resume. What would you like to do?")])
 
     async def _look_back(self, session: SessionSnapshot, action: LookBack) -> Outcome:
-        """ "◀ Back" at a scenario step not yet tried: a step answered earlier in this run,
-        along the path it took; "▶ Continue" shows the current step again. Read-only: the
+        """A step answered earlier in this run, along the path it took ("◀ Back" at a
+        scenario step not yet tried), or the current step again ("▶ Continue"). Read-only: the
         session and the answers stay as they were, so what is typed next answers the current
         step. Stale, paused or forged presses get a word and change nothing."""
         content = self.scenarios.get(session.scenario_id or "")

@@ -258,8 +258,8 @@ def with_back_button(reply: Reply, ask: int) -> Reply:
 
 
 def step_again(content: ScenarioContent, step: Step, facts: Mapping[str, str], ask: int) -> Reply:
-    """ "▶ Continue" from a look-back: the current step's question in place of the look-back
-    (an edit of that message), with its option buttons and "◀ Back"."""
+    """What "▶ Continue" on a look-back shows: the current step's question in place of the
+    look-back (an edit of that message), with its option buttons and "◀ Back"."""
     asked = with_back_button(step_message(content, step, facts, ask), ask)
     return Reply(kind="echo", text=asked.text, buttons=asked.buttons)
 

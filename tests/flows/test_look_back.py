@@ -1,4 +1,4 @@
-""" "◀ Back" at a scenario step not yet answered: the step answered before it, read-only."""
+"""Back at a scenario step not yet answered: the step answered before it, read-only."""
 
 from __future__ import annotations
 
