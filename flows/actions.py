@@ -90,6 +90,20 @@ class StopScenario(Action):
     ask: int = Field(ge=0)
 
 
+class LookBack(Action):
+    """Looking back in a scenario run, at the step asked with sequence number `ask`.
+
+    `back` counts answered steps back from the current one along the path this run took:
+    1 is the step answered last (the "◀ Back" of an unanswered step's question), 2 the one
+    before it (the "◀ Back" of a look-back), and 0 the current step again ("▶ Continue").
+    Nothing is changed by any of them: they only show.
+    """
+
+    prefix = "b"
+    ask: int = Field(ge=0)
+    back: int = Field(ge=0)
+
+
 class Setting(Action):
     """A /settings button: a reminder time ("0800", "off") or quiet days ("56", "none")."""
 
@@ -116,6 +130,7 @@ LEARNER_ACTIONS = registry(
     Appeal,
     Setting,
     StopScenario,
+    LookBack,
 )
 
 
