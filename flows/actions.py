@@ -17,6 +17,10 @@ MAX_INT = 2**63 - 1
 SEPARATOR = "|"
 
 
+class CallbackDataTooLongError(ValueError):
+    """A button payload over Telegram's 64 bytes: a programming error, caught by the tests."""
+
+
 class Action(BaseModel):
     """A button payload; subclasses set `prefix` and list their fields in order."""
 
@@ -24,10 +28,12 @@ class Action(BaseModel):
     prefix: ClassVar[str]
 
     def pack(self) -> str:
-        """The compact string form; asserts Telegram's 64-byte limit."""
+        """The compact string form; raises over Telegram's 64-byte limit (a check `-O` would
+        drop if it were an assert)."""
         fields = [str(getattr(self, name)) for name in type(self).model_fields]
         data = SEPARATOR.join([self.prefix, *fields])
-        assert len(data.encode()) <= MAX_CALLBACK_BYTES, f"callback data too long: {data!r}"
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise CallbackDataTooLongError(f"callback data too long: {data!r}")
         return data
 
 
@@ -115,7 +121,8 @@ class Setting(Action):
 def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     """Actions by prefix, for `unpack`; a prefix used twice is a programming error."""
     found = {cls.prefix: cls for cls in classes}
-    assert len(found) == len(classes), "two actions share a prefix"
+    if len(found) != len(classes):
+        raise ValueError("two actions share a prefix")
     return found
 
 
