@@ -78,7 +78,7 @@ def test_unpack_refuses_negative_option_and_ask() -> None:
     assert unpack(f"c|{2**63}|1") is None  # beyond SQLite's integers
 
 
-def test_pack_raises_over_telegrams_64_bytes_even_under_python_O() -> None:
+def test_pack_raises_over_telegrams_64_bytes_even_without_asserts() -> None:
     assert len(Choose(ask=MAX_INT, option=0).pack()) <= 64
     with pytest.raises(CallbackDataTooLongError):
         Choose(ask=MAX_INT, option=10**50).pack()
