@@ -108,7 +108,8 @@ def _read(path: Path, key: str, kind: type[T]) -> T | None:
 def _write(folder: Path, path: Path, key: str, value: object) -> None:
     temporary: Path | None = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # Not its parents: beside the database, a missing folder is for the database to report.
+        folder.mkdir(exist_ok=True)
         data = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", delete=False) as out:
             temporary = Path(out.name)
