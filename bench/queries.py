@@ -28,7 +28,7 @@ async def bench_reports(folder: Path, learners: int, per_learner: int) -> dict[s
     before_counts = [m for m in load_migrations() if m.version < 5]
     start = time.perf_counter()
     async with SqliteProgressStore.open(path, migrations=before_counts) as store:
-        cohort = await StaffStore(store).create_cohort(TUTOR, "Bench")
+        cohort = await StaffStore(store.database).create_cohort(TUTOR, "Bench")
     seed_answers(path, range(1, learners + 1), per_learner, cohort.id)
     async with SqliteProgressStore.open(path):
         pass

@@ -12,9 +12,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 
-from storage.sqlite import SqliteProgressStore
+from storage.database import Database, Row
 
 ACTIVE_DAYS = 7
 
@@ -31,11 +30,13 @@ WITH people (id, display_name, username, last_active) AS (
     WHERE m.cohort_id = ?1
 )
 SELECT
-    p.id, p.display_name, p.username, p.last_active,
-    (SELECT count(DISTINCT r.scenario_id) FROM scenario_runs r WHERE r.learner_id = p.id),
-    coalesce((SELECT n.answers FROM answer_counts n WHERE n.learner_id = p.id), 0),
-    coalesce((SELECT n.correct FROM answer_counts n WHERE n.learner_id = p.id), 0),
+    p.id AS learner_id, p.display_name, p.username, p.last_active,
+    (SELECT count(DISTINCT r.scenario_id) FROM scenario_runs r WHERE r.learner_id = p.id)
+        AS scenarios_completed,
+    coalesce((SELECT n.answers FROM answer_counts n WHERE n.learner_id = p.id), 0) AS answers,
+    coalesce((SELECT n.correct FROM answer_counts n WHERE n.learner_id = p.id), 0) AS correct,
     (SELECT json_group_array(c.criterion) FROM criterion_counts c WHERE c.learner_id = p.id)
+        AS criteria_met
 FROM people p
 """
 # Correct answers per learner and criterion, kept by triggers (migration 0005).
@@ -59,14 +60,14 @@ WHERE a.learner_id IN (SELECT value FROM json_each(?))
 ORDER BY a.learner_id, a.id
 """  # noqa: S608  # only literals of this module are interpolated
 _EVIDENCE = """
-SELECT a.learner_id, c.value, a.source, a.scenario_id, a.step, a.question_id, a.answer,
-       a.outcome, a.score, a.created_at, a.push_id
+SELECT a.learner_id, c.value AS criterion, a.source, a.scenario_id, a.step, a.question_id,
+       a.answer, a.outcome, a.score, a.created_at, a.push_id
 FROM answers a, json_each(a.criteria) c
 WHERE a.learner_id IN (SELECT value FROM json_each(?))
 ORDER BY a.learner_id, a.id, c.key
 """
 _TOPICS = """
-SELECT topic, count(*), sum(outcome = 'correct')
+SELECT topic, count(*) AS answers, sum(outcome = 'correct') AS correct
 FROM answers
 WHERE ?1 IS NULL OR learner_id IN (SELECT value FROM json_each(?1))
 GROUP BY topic
@@ -76,15 +77,26 @@ ORDER BY topic
 # narrow the scan; julianday() then compares the instants exactly, whatever their offsets.
 _COUNTS = """
 SELECT
-    (SELECT count(*) FROM learners),
-    (SELECT count(*) FROM learners WHERE julianday(last_active) >= julianday(?1)),
+    (SELECT count(*) FROM learners) AS learners,
+    (SELECT count(*) FROM learners WHERE julianday(last_active) >= julianday(?1))
+        AS active_7_days,
     (SELECT count(*) FROM answers
      WHERE created_at >= ?4 AND created_at < ?5
-       AND julianday(created_at) >= julianday(?2) AND julianday(created_at) < julianday(?3)),
-    (SELECT count(*) FROM answers),
-    (SELECT count(*) FROM scenario_runs),
-    (SELECT count(*) FROM pushes WHERE status IN ('scheduled', 'sending'))
+       AND julianday(created_at) >= julianday(?2) AND julianday(created_at) < julianday(?3))
+        AS answers_today,
+    (SELECT count(*) FROM answers) AS answers_total,
+    (SELECT count(*) FROM scenario_runs) AS runs_total,
+    (SELECT count(*) FROM pushes WHERE status IN ('scheduled', 'sending')) AS pushes_pending
 """
+
+_COUNT_FIELDS = (
+    "learners",
+    "active_7_days",
+    "answers_today",
+    "answers_total",
+    "runs_total",
+    "pushes_pending",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,21 +206,21 @@ class Counts:
 
 
 class ReportStore:
-    """Progress queries over the progress store's SQLite file; it never writes."""
+    """Progress queries over the application's database; it never writes."""
 
-    def __init__(self, store: SqliteProgressStore) -> None:
-        self._store = store
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def learner_summaries(self, cohort_id: int | None = None) -> list[LearnerSummary]:
         """A summary per learner, by name: a cohort's members, or everyone (cohort_id None)."""
-        rows = await self._store._fetch(_SUMMARIES, (cohort_id, None))
+        rows = await self._database.fetch(_SUMMARIES, (cohort_id, None))
         summaries = [_summary(row) for row in rows]
         summaries.sort(key=lambda s: (s.display_name.casefold(), s.learner_id))
         return summaries
 
     async def learner_summary(self, learner_id: int) -> LearnerSummary | None:
         """One learner's summary, or None if they never used the bot."""
-        rows = await self._store._fetch(_SUMMARIES, (None, learner_id))
+        rows = await self._database.fetch(_SUMMARIES, (None, learner_id))
         return _summary(rows[0]) if rows else None
 
     async def learner_detail(self, learner_id: int) -> LearnerDetail | None:
@@ -216,35 +228,35 @@ class ReportStore:
         learner = await self.learner_summary(learner_id)
         if learner is None:
             return None
-        runs = await self._store._fetch(_RUNS, (learner_id,))
-        answers = await self._store._fetch(_LEARNER_ANSWERS, (learner_id,))
+        runs = await self._database.fetch(_RUNS, (learner_id,))
+        answers = await self._database.fetch(_LEARNER_ANSWERS, (learner_id,))
         return LearnerDetail(
             learner=learner,
-            runs=tuple(RunRow(str(r[0]), float(r[1]), datetime.fromisoformat(r[2])) for r in runs),
+            runs=tuple(_run(row) for row in runs),
             answers=tuple(_answer(row) for row in answers),
         )
 
     async def answers_of(self, learner_ids: Iterable[int]) -> list[AnswerRow]:
         """Every answer of these learners, by learner and then oldest first (for CSV export)."""
-        rows = await self._store._fetch(_ANSWERS_OF, (_id_array(learner_ids),))
+        rows = await self._database.fetch(_ANSWERS_OF, (_id_array(learner_ids),))
         return [_answer(row) for row in rows]
 
     async def evidence(self, learner_ids: Iterable[int]) -> list[EvidenceRow]:
         """One row per answer and criterion it evidences, by learner and then oldest first."""
-        rows = await self._store._fetch(_EVIDENCE, (_id_array(learner_ids),))
+        rows = await self._database.fetch(_EVIDENCE, (_id_array(learner_ids),))
         return [
             EvidenceRow(
-                learner_id=int(r[0]),
-                criterion=str(r[1]),
-                source=str(r[2]),
-                scenario_id=r[3],
-                step=r[4],
-                question_id=str(r[5]),
-                answer=str(r[6]),
-                outcome=str(r[7]),
-                score=float(r[8]),
-                created_at=datetime.fromisoformat(r[9]),
-                push_id=None if r[10] is None else int(r[10]),
+                learner_id=int(r["learner_id"]),
+                criterion=str(r["criterion"]),
+                source=str(r["source"]),
+                scenario_id=r["scenario_id"],
+                step=r["step"],
+                question_id=str(r["question_id"]),
+                answer=str(r["answer"]),
+                outcome=str(r["outcome"]),
+                score=float(r["score"]),
+                created_at=datetime.fromisoformat(r["created_at"]),
+                push_id=None if r["push_id"] is None else int(r["push_id"]),
             )
             for r in rows
         ]
@@ -252,17 +264,20 @@ class ReportStore:
     async def criterion_counts(self, learner_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         """Correct answers per criterion for each of these learners (only criteria with one)."""
         counts: dict[int, dict[str, int]] = {}
-        for learner_id, criterion, correct in await self._store._fetch(
-            _CRITERION_COUNTS, (_id_array(learner_ids),)
-        ):
-            counts.setdefault(int(learner_id), {})[str(criterion)] = int(correct)
+        for row in await self._database.fetch(_CRITERION_COUNTS, (_id_array(learner_ids),)):
+            counts.setdefault(int(row["learner_id"]), {})[str(row["criterion"])] = int(
+                row["correct"]
+            )
         return counts
 
     async def topic_accuracy(self, learner_ids: Iterable[int] | None = None) -> list[TopicStat]:
         """Answers and correct answers per topic: of these learners, or of everyone (None)."""
         ids = None if learner_ids is None else _id_array(learner_ids)
-        rows = await self._store._fetch(_TOPICS, (ids,))
-        return [TopicStat(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+        rows = await self._database.fetch(_TOPICS, (ids,))
+        return [
+            TopicStat(topic=str(r["topic"]), answers=int(r["answers"]), correct=int(r["correct"]))
+            for r in rows
+        ]
 
     async def counts(self, now: datetime) -> Counts:
         """Learners, learners active in the 7 days before `now`, answers since midnight UTC."""
@@ -280,40 +295,48 @@ class ReportStore:
             (midnight - day).isoformat(),
             (tomorrow + day).isoformat(),
         )
-        [row] = await self._store._fetch(_COUNTS, parameters)
-        return Counts(*(int(value) for value in row))
+        [row] = await self._database.fetch(_COUNTS, parameters)
+        return Counts(**{field: int(row[field]) for field in _COUNT_FIELDS})
 
 
 def _id_array(learner_ids: Iterable[int]) -> str:
     return json.dumps(sorted({int(i) for i in learner_ids}))
 
 
-def _summary(row: tuple[Any, ...]) -> LearnerSummary:
-    criteria = json.loads(row[7]) if row[7] else []
+def _summary(row: Row) -> LearnerSummary:
+    criteria = json.loads(row["criteria_met"]) if row["criteria_met"] else []
     return LearnerSummary(
-        learner_id=int(row[0]),
-        display_name=str(row[1]),
-        username=row[2],
-        last_active=datetime.fromisoformat(row[3]) if row[3] else None,
-        scenarios_completed=int(row[4]),
-        answers=int(row[5]),
-        correct=int(row[6]),
+        learner_id=int(row["learner_id"]),
+        display_name=str(row["display_name"]),
+        username=row["username"],
+        last_active=datetime.fromisoformat(row["last_active"]) if row["last_active"] else None,
+        scenarios_completed=int(row["scenarios_completed"]),
+        answers=int(row["answers"]),
+        correct=int(row["correct"]),
         criteria_met=frozenset(str(c) for c in criteria if c is not None),
     )
 
 
-def _answer(row: tuple[Any, ...]) -> AnswerRow:
+def _run(row: Row) -> RunRow:
+    return RunRow(
+        scenario_id=str(row["scenario_id"]),
+        score=float(row["score"]),
+        finished_at=datetime.fromisoformat(row["finished_at"]),
+    )
+
+
+def _answer(row: Row) -> AnswerRow:
     return AnswerRow(
-        learner_id=int(row[0]),
-        question_id=str(row[1]),
-        answer=str(row[2]),
-        outcome=str(row[3]),
-        score=float(row[4]),
-        criteria=tuple(str(c) for c in json.loads(row[5])),
-        topic=str(row[6]),
-        scenario_id=row[7],
-        step=row[8],
-        source=str(row[9]),
-        created_at=datetime.fromisoformat(row[10]),
-        push_id=None if row[11] is None else int(row[11]),
+        learner_id=int(row["learner_id"]),
+        question_id=str(row["question_id"]),
+        answer=str(row["answer"]),
+        outcome=str(row["outcome"]),
+        score=float(row["score"]),
+        criteria=tuple(str(c) for c in json.loads(row["criteria"])),
+        topic=str(row["topic"]),
+        scenario_id=row["scenario_id"],
+        step=row["step"],
+        source=str(row["source"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        push_id=None if row["push_id"] is None else int(row["push_id"]),
     )

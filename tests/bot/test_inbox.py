@@ -80,7 +80,7 @@ async def test_what_a_crash_left_is_finished_at_start_in_order(tmp_path: Path) -
         owed = (Reply(kind="echo", text="Your answer: A ✅"), Reply(text="Next question"))
         commit = Commit(learner=LearnerProfile(learner_id=LEARNER), update_key="tg:1:1")
         assert await store.apply(commit.model_copy(update={"replies": owed}))
-        inbox = InboxStore(store)
+        inbox = InboxStore(store.database)
         await inbox.receive(bot_id, stored_only.update_id, LEARNER, LEARNER, stored_only.to_json())
 
     fake = RecordingRequest()

@@ -60,7 +60,7 @@ async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
 
 @pytest.fixture
 def reports(seeded: Seeded) -> ReportStore:
-    return ReportStore(seeded.store)
+    return ReportStore(seeded.store.database)
 
 
 def learner(number: int, **changes: object) -> LearnerSummary:

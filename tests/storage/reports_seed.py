@@ -94,7 +94,7 @@ async def seed(path: Path) -> Seeded:
     """Open a store at `path` and fill it; the caller closes it."""
     clock = SetClock()
     store = await SqliteProgressStore.open(path, clock=clock)
-    staff = StaffStore(store, clock=clock)
+    staff = StaffStore(store.database, clock=clock)
     day = timedelta(days=1)
 
     alice = LearnerProfile(learner_id=ALICE, display_name="Alice Able", username="alice")

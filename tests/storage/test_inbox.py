@@ -25,7 +25,7 @@ async def sqlite_store(tmp_path: Path, clock: TickClock) -> AsyncIterator[Sqlite
 
 @pytest.fixture
 def inbox(sqlite_store: SqliteProgressStore, clock: TickClock) -> InboxStore:
-    return InboxStore(sqlite_store, clock=clock)
+    return InboxStore(sqlite_store.database, clock=clock)
 
 
 async def test_an_update_is_stored_once_per_bot_and_handled_once(inbox: InboxStore) -> None:

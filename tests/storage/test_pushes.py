@@ -25,12 +25,12 @@ async def sqlite_store(tmp_path: Path, clock: TickClock) -> AsyncIterator[Sqlite
 
 @pytest.fixture
 def pushes(sqlite_store: SqliteProgressStore, clock: TickClock) -> PushStore:
-    return PushStore(sqlite_store, clock=clock)
+    return PushStore(sqlite_store.database, clock=clock)
 
 
 @pytest.fixture
 async def cohort(sqlite_store: SqliteProgressStore, clock: TickClock) -> Cohort:
-    staff = StaffStore(sqlite_store, clock=clock)
+    staff = StaffStore(sqlite_store.database, clock=clock)
     return await staff.create_cohort(TUTOR, "Tuesday")
 
 
@@ -170,7 +170,7 @@ async def test_report_answers_are_each_learners_first_per_question(
 async def test_recent_lists_scheduled_first_and_only_visible_cohorts(
     sqlite_store: SqliteProgressStore, pushes: PushStore, cohort: Cohort, clock: TickClock
 ) -> None:
-    other = await StaffStore(sqlite_store, clock=clock).create_cohort(TUTOR + 1, "Other")
+    other = await StaffStore(sqlite_store.database, clock=clock).create_cohort(TUTOR + 1, "Other")
     sent = await pushes.create(TUTOR, cohort.id, "data-protection", T0 + timedelta(hours=2))
     await pushes.begin(sent.id, [], late=False)
     await pushes.finish(sent.id)

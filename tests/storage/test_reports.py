@@ -19,7 +19,7 @@ async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
 
 @pytest.fixture
 def reports(seeded: Seeded) -> ReportStore:
-    return ReportStore(seeded.store)
+    return ReportStore(seeded.store.database)
 
 
 async def test_summaries_of_everyone_are_sorted_by_name(reports: ReportStore) -> None:
