@@ -27,7 +27,7 @@ from knowledge.models import ChoiceQuestion
 from knowledge.search import EntrySearch
 from knowledge.text import tokenize
 from storage.sqlite import SqliteProgressStore
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tests.bot.fakes import RecordingRequest, settings_for
 
 TESTS = Path(__file__).parent.parent / "tests"
@@ -231,7 +231,7 @@ def bench_pushes(report: Report, kb: KnowledgeBase) -> None:
                 assert isinstance(delivery, PushDelivery)
                 store = app.bot_data.coach.store if app.bot_data.coach else None
                 assert isinstance(store, SqliteProgressStore)
-                staff = StaffStore(store.database)
+                staff = SqliteStaffStore(store.database)
                 await staff.grant(1, "tutor", by=0)  # a push goes out only for a tutor
                 cohort = await staff.create_cohort(1, "Bench")
                 for learner in range(1000, 1000 + learners):

@@ -49,14 +49,14 @@ from flows.engine import Coach, utc_now
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR, load_scenarios
 from knowledge.loader import load_knowledge_base
-from storage.inbox import InboxStore
-from storage.pushes import PushStore
-from storage.reports import ReportStore
+from storage.inbox import SqliteInboxStore
+from storage.pushes import SqlitePushStore
+from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
 from storage.sqlite import SqliteProgressStore
 from storage.sqlite_database import SqliteDatabase, database_path
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
 from tutoring.question_stats import QuestionDesk
 from tutoring.review import ReviewDesk, regrade_card
@@ -185,21 +185,21 @@ async def _post_init(application: CoachApplication) -> None:
         revision=revision,
     )
     services.polls = store
-    staff = StaffStore(database, admin_ids=services.settings.admin_ids)
+    staff = SqliteStaffStore(database, admin_ids=services.settings.admin_ids)
     services.desk = StaffDesk(
         staff, application.bot.username, bot_id=application.bot.id, clock=services.clock
     )
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
     services.reports = ReportDesk(
         staff,
-        ReportStore(database),
+        SqliteReportStore(database),
         kb,
         titles,
         clock=services.clock,
         reviews=reviews,
         revision=revision,
     )
-    pushes = PushStore(database, clock=services.clock)
+    pushes = SqlitePushStore(database, clock=services.clock)
     delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
     services.push_desk = PushDesk(
         staff, pushes, kb, scheduler=delivery, zone=zone, clock=services.clock
@@ -209,7 +209,7 @@ async def _post_init(application: CoachApplication) -> None:
     if armed:
         log.info("re-armed %d quiz push(es)", armed)
     # The inbox: updates are stored from now on; what a crash left is finished first.
-    inbox = InboxStore(database, clock=services.clock)
+    inbox = SqliteInboxStore(database, clock=services.clock)
     services.inbox = inbox
     if isinstance(application.update_queue, DurableUpdateQueue):
         application.update_queue.attach(inbox, application.bot.id)

@@ -50,7 +50,7 @@ class OutboxEntry:
     attempts: int
 
 
-class InboxStore:
+class SqliteInboxStore:
     """The inbox and the outbox, written through the database's group commit."""
 
     def __init__(self, database: Database, clock: Clock = utc_now) -> None:

@@ -10,61 +10,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from storage.common import utc_now
 from storage.database import Database, Row
+from tutoring.ports import Delivery, Push, PushAnswer, PushStore, Tally
 
-PushStatus = Literal["scheduled", "sending", "sent", "cancelled", "failed"]
-DeliveryStatus = Literal["pending", "sending", "sent", "failed"]
+# The records and the port are tutoring's (tutoring/ports.py); re-exported for the bot.
+__all__ = [
+    "UNCONFIRMED",
+    "Delivery",
+    "Push",
+    "PushAnswer",
+    "PushStore",
+    "SqlitePushStore",
+    "Tally",
+]
+
+
 UNCONFIRMED = "not confirmed: the bot stopped while sending, so it was sent again"
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    id: int
-    tutor_id: int
-    cohort_id: int
-    quiz_id: str
-    send_at: datetime
-    status: PushStatus
-    late: bool
-    """Sent more than a grace period after its time (the bot was down then)."""
-    note: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    push_id: int
-    learner_id: int
-    display_name: str
-    username: str | None
-    status: DeliveryStatus
-    attempts: int
-    message_id: int | None
-    poll_id: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PushAnswer:
-    """An answer to a pushed question (the first of each learner per question)."""
-
-    learner_id: int
-    question_id: str
-    outcome: str
-
-
-@dataclass(frozen=True, slots=True)
-class Tally:
-    sent: int
-    deliveries: int
-    answered: int
 
 
 _TALLIES = """
@@ -92,7 +57,7 @@ ORDER BY a.id
 """
 
 
-class PushStore:
+class SqlitePushStore:
     """Pushes, deliveries and the answers that came back."""
 
     def __init__(self, database: Database, clock: Callable[[], datetime] = utc_now) -> None:

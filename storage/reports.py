@@ -10,10 +10,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from storage.database import Database, Row
+from tutoring.ports import (
+    AnswerRow,
+    Counts,
+    EvidenceRow,
+    LearnerDetail,
+    LearnerSummary,
+    ReportStore,
+    RunRow,
+    TopicStat,
+)
+
+# The records and the port are tutoring's (tutoring/ports.py); re-exported for the bot.
+__all__ = [
+    "ACTIVE_DAYS",
+    "AnswerRow",
+    "Counts",
+    "EvidenceRow",
+    "LearnerDetail",
+    "LearnerSummary",
+    "ReportStore",
+    "RunRow",
+    "SqliteReportStore",
+    "TopicStat",
+]
+
 
 ACTIVE_DAYS = 7
 
@@ -99,113 +123,7 @@ _COUNT_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class LearnerSummary:
-    """One learner's progress at a glance (a row of /progress)."""
-
-    learner_id: int
-    display_name: str
-    username: str | None
-    last_active: datetime | None
-    """None for a cohort member who has not used the bot since joining."""
-    scenarios_completed: int
-    """Distinct scenarios finished at least once."""
-    answers: int
-    correct: int
-    criteria_met: frozenset[str]
-    """Criteria with at least one correct answer (practice criteria included, as stored)."""
-
-    @property
-    def accuracy(self) -> float | None:
-        """Share of answers marked correct; None before the first answer."""
-        return self.correct / self.answers if self.answers else None
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """One finished scenario run."""
-
-    scenario_id: str
-    score: float
-    finished_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerRow:
-    """One marked answer, as reports and exports show it."""
-
-    learner_id: int
-    question_id: str
-    answer: str
-    outcome: str
-    score: float
-    criteria: tuple[str, ...]
-    topic: str
-    scenario_id: str | None
-    step: str | None
-    source: str
-    """'scenario', 'quiz' or 'push'."""
-    created_at: datetime
-    push_id: int | None = None
-    """The tutor's push it answered (source 'push')."""
-
-
-@dataclass(frozen=True, slots=True)
-class LearnerDetail:
-    """Everything /progress shows about one learner."""
-
-    learner: LearnerSummary
-    runs: tuple[RunRow, ...]
-    """Finished runs, oldest first."""
-    answers: tuple[AnswerRow, ...]
-    """Every answer, newest first."""
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceRow:
-    """One answer as evidence for one criterion it was tagged with."""
-
-    learner_id: int
-    criterion: str
-    source: str
-    scenario_id: str | None
-    step: str | None
-    question_id: str
-    answer: str
-    outcome: str
-    score: float
-    created_at: datetime
-    push_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TopicStat:
-    """Answers and correct answers on one topic."""
-
-    topic: str
-    answers: int
-    correct: int
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.answers if self.answers else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """The numbers behind /stats."""
-
-    learners: int
-    active_7_days: int
-    answers_today: int
-    """Answers given since midnight UTC of `now`."""
-    answers_total: int
-    runs_total: int
-    pushes_pending: int
-    """Quiz pushes scheduled or being sent."""
-
-
-class ReportStore:
+class SqliteReportStore:
     """Progress queries over the application's database; it never writes."""
 
     def __init__(self, database: Database) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from storage.database import Database, Row
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tutoring.ports import (
     DECISION_SCORES,
     AnswerStat,
@@ -67,7 +67,7 @@ class SqliteReviewStore:
 
     def __init__(self, database: Database, admin_ids: Collection[int] = ()) -> None:
         self._database = database
-        self._staff = StaffStore(database, admin_ids=admin_ids)
+        self._staff = SqliteStaffStore(database, admin_ids=admin_ids)
 
     async def role_of(self, user_id: int) -> Role:
         return await self._staff.role_of(user_id)

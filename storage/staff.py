@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -13,42 +12,39 @@ from flows.ports import LearnerProfile
 from storage.common import utc_now
 from storage.database import Database
 from storage.sqlite import profile_statements
+from tutoring.ports import (
+    Cohort,
+    CohortNameTakenError,
+    Member,
+    NamedUser,
+    Role,
+    StaffStore,
+)
 
-Role = Literal["learner", "tutor", "admin"]
+# The records and the port are tutoring's (tutoring/ports.py); re-exported for the bot.
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "DENIED_WINDOW",
+    "RANK",
+    "Cohort",
+    "CohortNameTakenError",
+    "Member",
+    "NamedUser",
+    "Role",
+    "SqliteStaffStore",
+    "StaffStore",
+    "find_cohort",
+    "new_join_code",
+]
+
+
 RANK: dict[Role, int] = {"learner": 0, "tutor": 1, "admin": 2}
 # Easy to read aloud and type: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 # Refused attempts of one user at one command within this long share one counted row.
 DENIED_WINDOW = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Cohort:
-    id: int
-    name: str
-    owner_id: int
-    join_code: str
-    created_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    learner_id: int
-    display_name: str
-    username: str | None
-    joined_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class NamedUser:
-    user_id: int
-    display_name: str
-    last_seen: datetime
-
-
-class CohortNameTakenError(ValueError):
-    """The owner already has a cohort of that name."""
 
 
 def find_cohort(cohorts: list[Cohort], word: str) -> Cohort | None:
@@ -63,7 +59,7 @@ def new_join_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-class StaffStore:
+class SqliteStaffStore:
     """Who is a tutor or admin, and the cohorts tutors run."""
 
     def __init__(

@@ -33,6 +33,7 @@ from storage.reports import (
     LearnerSummary,
     ReportStore,
     RunRow,
+    SqliteReportStore,
 )
 from tests.storage.reports_seed import (
     ALICE,
@@ -60,7 +61,7 @@ async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
 
 @pytest.fixture
 def reports(seeded: Seeded) -> ReportStore:
-    return ReportStore(seeded.store.database)
+    return SqliteReportStore(seeded.store.database)
 
 
 def learner(number: int, **changes: object) -> LearnerSummary:

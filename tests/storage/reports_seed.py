@@ -16,7 +16,7 @@ from flows.ports import (
     StepResult,
 )
 from storage.sqlite import SqliteProgressStore
-from storage.staff import Cohort, StaffStore
+from storage.staff import Cohort, SqliteStaffStore, StaffStore
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 TUTOR = 900
@@ -94,7 +94,7 @@ async def seed(path: Path) -> Seeded:
     """Open a store at `path` and fill it; the caller closes it."""
     clock = SetClock()
     store = await SqliteProgressStore.open(path, clock=clock)
-    staff = StaffStore(store.database, clock=clock)
+    staff = SqliteStaffStore(store.database, clock=clock)
     day = timedelta(days=1)
 
     alice = LearnerProfile(learner_id=ALICE, display_name="Alice Able", username="alice")

@@ -1,4 +1,8 @@
-"""ReportStore: every progress query on a seeded SQLite file."""
+"""ReportStore: every progress query on a seeded database.
+
+The contract of the ReportStore port (tutoring/ports.py), run over SQLite only so far: the
+reports read the progress, staff and push tables together (criterion counts kept by triggers),
+and an in-memory fake of them is not written yet. A "postgresql" branch is one more param."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -6,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from storage.reports import Counts, LearnerSummary, ReportStore, TopicStat
+from storage.reports import Counts, LearnerSummary, ReportStore, SqliteReportStore, TopicStat
 from tests.storage.reports_seed import ALICE, BOB, CARA, DAN, FORMULA, NOW, SCRIPT, Seeded, seed
 
 
-@pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
+@pytest.fixture(params=["sqlite"])
+async def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Seeded]:
+    assert request.param == "sqlite"
     data = await seed(tmp_path / "reports.db")
     async with data.store:
         yield data
@@ -19,7 +24,7 @@ async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
 
 @pytest.fixture
 def reports(seeded: Seeded) -> ReportStore:
-    return ReportStore(seeded.store.database)
+    return SqliteReportStore(seeded.store.database)
 
 
 async def test_summaries_of_everyone_are_sorted_by_name(reports: ReportStore) -> None:

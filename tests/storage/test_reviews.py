@@ -13,7 +13,7 @@ from flows.ports import Commit, ProgressStore
 from storage import MemoryProgressStore, SqliteProgressStore
 from storage.memory_reviews import MemoryReviewStore
 from storage.reviews import SqliteReviewStore
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
 from tutoring.ports import CohortRef, ReviewStore, Role
 
@@ -49,7 +49,7 @@ async def world(
         yield World(progress, fake, grant_memory, cohort_memory)
         return
     async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
-        staff = StaffStore(sqlite_store.database, admin_ids=(ADMIN,))
+        staff = SqliteStaffStore(sqlite_store.database, admin_ids=(ADMIN,))
 
         async def grant_sqlite(user_id: int, role: Role) -> None:
             assert role != "learner"
