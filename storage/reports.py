@@ -12,7 +12,9 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 
+from flows.ports import AnswerRecord
 from storage.database import Database, Row
+from storage.sqlite import ANSWER_COLUMNS, answer_record
 from tutoring.ports import (
     AnswerRow,
     Counts,
@@ -71,10 +73,7 @@ WHERE learner_id IN (SELECT value FROM json_each(?))
 _RUNS = """
 SELECT scenario_id, score, finished_at FROM scenario_runs WHERE learner_id = ? ORDER BY id
 """
-_ANSWER_COLUMNS = """
-a.learner_id, a.question_id, a.answer, a.outcome, a.score, a.criteria, a.topic, a.scenario_id,
-a.step, a.source, a.created_at, a.push_id
-"""
+_ANSWER_COLUMNS = ", ".join(f"a.{column.strip()}" for column in ANSWER_COLUMNS.split(","))
 _LEARNER_ANSWERS = f"""
 SELECT {_ANSWER_COLUMNS} FROM answers a WHERE a.learner_id = ? ORDER BY a.id DESC
 """  # noqa: S608  # only literals of this module are interpolated
@@ -151,13 +150,13 @@ class SqliteReportStore:
         return LearnerDetail(
             learner=learner,
             runs=tuple(_run(row) for row in runs),
-            answers=tuple(_answer(row) for row in answers),
+            answers=tuple(answer_record(row) for row in answers),
         )
 
-    async def answers_of(self, learner_ids: Iterable[int]) -> list[AnswerRow]:
+    async def answers_of(self, learner_ids: Iterable[int]) -> list[AnswerRecord]:
         """Every answer of these learners, by learner and then oldest first (for CSV export)."""
         rows = await self._database.fetch(_ANSWERS_OF, (_id_array(learner_ids),))
-        return [_answer(row) for row in rows]
+        return [answer_record(row) for row in rows]
 
     async def evidence(self, learner_ids: Iterable[int]) -> list[EvidenceRow]:
         """One row per answer and criterion it evidences, by learner and then oldest first."""
@@ -240,21 +239,4 @@ def _run(row: Row) -> RunRow:
         scenario_id=str(row["scenario_id"]),
         score=float(row["score"]),
         finished_at=datetime.fromisoformat(row["finished_at"]),
-    )
-
-
-def _answer(row: Row) -> AnswerRow:
-    return AnswerRow(
-        learner_id=int(row["learner_id"]),
-        question_id=str(row["question_id"]),
-        answer=str(row["answer"]),
-        outcome=str(row["outcome"]),
-        score=float(row["score"]),
-        criteria=tuple(str(c) for c in json.loads(row["criteria"])),
-        topic=str(row["topic"]),
-        scenario_id=row["scenario_id"],
-        step=row["step"],
-        source=str(row["source"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        push_id=None if row["push_id"] is None else int(row["push_id"]),
     )

@@ -38,11 +38,13 @@ from storage.schema import load_migrations, split_statements
 from storage.sqlite_database import MAX_BATCH, Opening, SqliteDatabase, database_path
 
 __all__ = [
+    "ANSWER_COLUMNS",
     "DatabaseUnavailableError",
     "Migration",
     "SchemaVersionError",
     "SqliteProgressStore",
     "StoreClosedError",
+    "answer_record",
     "database_path",
     "load_migrations",
     "profile_statements",
@@ -87,11 +89,12 @@ _INSERT_RUN = """
 INSERT INTO scenario_runs (learner_id, scenario_id, score, results, finished_at)
 VALUES (?, ?, ?, ?, ?)
 """
-_SELECT_ANSWERS = """
-SELECT learner_id, question_id, answer, outcome, score, criteria, topic, scenario_id, step,
-       source, push_id, created_at, review, unrecognised, ask_seq
-FROM answers WHERE learner_id = ? ORDER BY id
-"""
+ANSWER_COLUMNS = (
+    "learner_id, question_id, answer, outcome, score, criteria, topic, scenario_id, step,"
+    " source, push_id, created_at, review, unrecognised, ask_seq"
+)
+"""The answers table's columns of an `AnswerRecord`, as `answer_record` reads them."""
+_SELECT_ANSWERS = f"SELECT {ANSWER_COLUMNS} FROM answers WHERE learner_id = ? ORDER BY id"  # noqa: S608
 _SELECT_RUNS = """
 SELECT learner_id, scenario_id, score, results, finished_at
 FROM scenario_runs WHERE learner_id = ? ORDER BY id
@@ -179,7 +182,9 @@ class SqliteProgressStore:
 
     async def answers(self, learner_id: int) -> list[AnswerRecord]:
         """The learner's answers in the order they were committed."""
-        return [_answer(row) for row in await self.database.fetch(_SELECT_ANSWERS, (learner_id,))]
+        return [
+            answer_record(row) for row in await self.database.fetch(_SELECT_ANSWERS, (learner_id,))
+        ]
 
     async def finished_runs(self, learner_id: int) -> list[ScenarioRun]:
         """The learner's finished scenarios in the order they were committed."""
@@ -190,7 +195,9 @@ class SqliteProgressStore:
         async with self.database.snapshot() as reader:
             rows = await reader.fetch(_SELECT_LEARNER, (learner_id,))
             session = _session(await reader.fetch(_SELECT_SESSION, (learner_id,)))
-            answers = [_answer(row) for row in await reader.fetch(_SELECT_ANSWERS, (learner_id,))]
+            answers = [
+                answer_record(row) for row in await reader.fetch(_SELECT_ANSWERS, (learner_id,))
+            ]
             runs = [_run(row) for row in await reader.fetch(_SELECT_RUNS, (learner_id,))]
             held = {name: await _dicts(reader, sql, learner_id) for name, sql in _HELD}
         others: dict[str, Any] = {
@@ -358,7 +365,8 @@ def _session(rows: Sequence[Row]) -> SessionSnapshot | None:
     return SessionSnapshot.model_validate_json(rows[0]["data"]) if rows else None
 
 
-def _answer(row: Row) -> AnswerRecord:
+def answer_record(row: Row) -> AnswerRecord:
+    """An answers row (the columns of `ANSWER_COLUMNS`) as the engine's record."""
     return AnswerRecord.model_validate(
         {
             **row,

@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from flows.ports import LearnerProfile, Outcome
+from flows.ports import AnswerRecord, LearnerProfile, Outcome
 
 Decision = Literal["correct", "partial", "incorrect"]
 Role = Literal["learner", "tutor", "admin"]
@@ -268,24 +268,9 @@ class RunRow:
     finished_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerRow:
-    """One marked answer, as reports and exports show it."""
-
-    learner_id: int
-    question_id: str
-    answer: str
-    outcome: str
-    score: float
-    criteria: tuple[str, ...]
-    topic: str
-    scenario_id: str | None
-    step: str | None
-    source: str
-    """'scenario', 'quiz' or 'push'."""
-    created_at: datetime
-    push_id: int | None = None
-    """The tutor's push it answered (source 'push')."""
+AnswerRow = AnswerRecord
+"""Reports show answers as the engine records them: one answer record everywhere. (The name
+stays while bot/reports.py still uses it.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +280,7 @@ class LearnerDetail:
     learner: LearnerSummary
     runs: tuple[RunRow, ...]
     """Finished runs, oldest first."""
-    answers: tuple[AnswerRow, ...]
+    answers: tuple[AnswerRecord, ...]
     """Every answer, newest first."""
 
 
@@ -502,7 +487,7 @@ class ReportStore(Protocol):
         """The learner's summary, finished runs and answers (newest first); None if unknown."""
         ...
 
-    async def answers_of(self, learner_ids: Iterable[int]) -> list[AnswerRow]:
+    async def answers_of(self, learner_ids: Iterable[int]) -> list[AnswerRecord]:
         """Every answer of these learners, by learner and then oldest first."""
         ...
 
