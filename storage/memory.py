@@ -201,6 +201,17 @@ class MemoryProgressStore:
         learner = self._learners.get(learner_id)
         return (learner.profile, learner.last_active) if learner else None
 
+    def all_learners(self) -> list[tuple[LearnerProfile, datetime]]:
+        """Every stored learner's profile and when they were last active, by id."""
+        return [
+            (learner.profile, learner.last_active) for _, learner in sorted(self._learners.items())
+        ]
+
+    def scenarios_finished(self, learner_id: int) -> set[str]:
+        """The scenarios the learner finished at least once."""
+        learner = self._learners.get(learner_id)
+        return {run.scenario_id for run in learner.runs} if learner else set()
+
     def learners_named(self, username: str) -> list[tuple[LearnerProfile, datetime]]:
         """Learners stored with this @username (any case), by id, with when last active."""
         wanted = username.casefold()

@@ -11,6 +11,7 @@ from flows.ports import (
     Commit,
     LearnerProfile,
     Outcome,
+    ProgressStore,
     ScenarioRun,
     SessionSnapshot,
     StepResult,
@@ -95,6 +96,12 @@ async def seed(path: Path) -> Seeded:
     clock = SetClock()
     store = await SqliteProgressStore.open(path, clock=clock)
     staff = SqliteStaffStore(store.database, clock=clock)
+    tuesday, other = await fill(store, staff, clock)
+    return Seeded(store, staff, tuesday, other)
+
+
+async def fill(store: ProgressStore, staff: StaffStore, clock: SetClock) -> tuple[Cohort, Cohort]:
+    """Fill stores built with `clock`; the cohorts Tuesday and Other."""
     day = timedelta(days=1)
 
     alice = LearnerProfile(learner_id=ALICE, display_name="Alice Able", username="alice")
@@ -191,4 +198,4 @@ async def seed(path: Path) -> Seeded:
     for learner_id in (ALICE, BOB, DAN):
         await staff.join(tuesday, learner_id)
     await staff.join(other, CARA)
-    return Seeded(store, staff, tuesday, other)
+    return tuesday, other
