@@ -7,7 +7,7 @@ told about, and may number updates from 1 again (a new bot on an old file has an
 same bot after a week without updates is past the retention period).
 
 Outbox: the replies of a committed input are written in the commit's own transaction (the
-progress store's guarded commit, storage/sqlite.py), sent after it and marked sent with the
+guarded commit, storage/learner_writes.py), sent after it and marked sent with the
 message ids Telegram returned; what a crash left unsent is sent at the next start, at most
 `MAX_ATTEMPTS` times.
 """

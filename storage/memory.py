@@ -187,7 +187,8 @@ class MemoryProgressStore:
     # --- for the other memory stores (staff, pushes, inbox) -------------------------------------
 
     def record_profile(self, profile: LearnerProfile, now: datetime) -> None:
-        """Store who a learner is, as their own input would (SQLite's profile_statements)."""
+        """Store who a learner is, as their own input would (SQLite: profile_statements in
+        storage/learner_writes.py)."""
         self._take_username(profile)
         stored = self._learners.get(profile.learner_id)
         if stored is None:

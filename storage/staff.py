@@ -11,7 +11,7 @@ from typing import Literal
 from flows.ports import LearnerProfile
 from storage.common import utc_now
 from storage.database import Database
-from storage.sqlite import profile_statements
+from storage.learner_writes import profile_statements
 from tutoring.ports import (
     Cohort,
     CohortNameTakenError,
