@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.content import Content, load_content
 from bot.pushing import BUTTON_PATTERN, PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
@@ -47,8 +48,7 @@ from bot.telegram.reminding import ReminderSender
 from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
-from flows.loader import SCENARIO_DIR, load_scenarios
-from knowledge.loader import load_knowledge_base
+from flows.loader import SCENARIO_DIR
 from storage.inbox import SqliteInboxStore
 from storage.pushes import SqlitePushStore
 from storage.reports import SqliteReportStore
@@ -117,6 +117,15 @@ def file_url(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/file/bot"
 
 
+def content_cache_dir(settings: Settings) -> Path | None:
+    """Where validated content is cached between starts: CONTENT_CACHE_DIR, else a
+    `.content-cache` folder beside the SQLite database (none beside an in-memory one)."""
+    if settings.content_cache_dir is not None:
+        return settings.content_cache_dir
+    path = database_path(settings.database_url)
+    return None if path == ":memory:" else Path(path).parent / ".content-cache"
+
+
 def commands_for(role: str) -> list[BotCommand]:
     """The command menu a user sees: learners', plus tutors', plus admins'."""
     commands = list(LEARNER_COMMANDS)
@@ -155,8 +164,11 @@ async def register_commands(
 async def _post_init(application: CoachApplication) -> None:
     services = application.bot_data
     assert services.settings is not None
-    kb = load_knowledge_base()
-    scenarios = load_scenarios(kb, services.scenario_dir or SCENARIO_DIR)
+    loaded = services.content
+    if loaded is None:
+        scenario_dir = services.scenario_dir or SCENARIO_DIR
+        loaded = load_content(scenario_dir, content_cache_dir(services.settings))
+    kb, scenarios = loaded.kb, loaded.scenarios
     database = await SqliteDatabase.open(database_path(services.settings.database_url))
     store = SqliteProgressStore(database)
     services.kb = kb
@@ -257,10 +269,12 @@ def build_application(
     clock: Callable[[], datetime] = utc_now,
     *,
     rate_limited: bool = True,
+    content: Content | None = None,
 ) -> CoachApplication:
     """Build the bot; `request` replaces the HTTP layer (tests use a recording fake) and
     `clock` the time that schedules go by. `rate_limited=False` drops the rate limiter, for
-    `make bench` to measure the bot's own work on an instant fake."""
+    `make bench` to measure the bot's own work on an instant fake. `content` is what the bot
+    serves when it is already loaded; else post_init loads it (from the cache if it can)."""
     assert settings.telegram_bot_token is not None, "build_application needs a token"
     limits = {} if rate_limited else {"overall_max_rate": 0, "group_max_rate": 0}
     builder = (
@@ -289,6 +303,7 @@ def build_application(
     application: CoachApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.scenario_dir = scenario_dir
+    application.bot_data.content = content
     application.bot_data.clock = clock
 
     private = filters.ChatType.PRIVATE
@@ -344,9 +359,9 @@ def build_application(
     return application
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, content: Content | None = None) -> None:
     """Serve learners until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
-    application = build_application(settings)
+    application = build_application(settings, content=content)
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         application.run_webhook(

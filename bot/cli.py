@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import reports
+from bot.app import content_cache_dir
 from bot.app import run as run_telegram
 from bot.console import run_console
+from bot.content import Content, load_content
 from bot.logs import install_redaction
 from bot.settings import Settings
 from flows.engine import Coach
@@ -62,6 +64,17 @@ def _settings() -> Settings:
 def _knowledge() -> KnowledgeBase:
     try:
         return load_knowledge_base()
+    except ContentError as error:
+        raise SystemExit(f"error: invalid content: {error}") from None
+
+
+def _content(settings: Settings) -> Content:
+    """The content the bot serves: validated, or as validated at an earlier start of exactly
+    the same files (the content cache; `coach content check` always validates afresh)."""
+    try:
+        return load_content(cache_dir=content_cache_dir(settings))
+    except ValueError as error:
+        raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
     except ContentError as error:
         raise SystemExit(f"error: invalid content: {error}") from None
 
@@ -162,8 +175,8 @@ def _console(args: argparse.Namespace) -> int:
 
 
 async def _run_console(settings: Settings) -> None:
-    kb = _knowledge()
-    scenarios = _scenarios(kb)
+    content = _content(settings)
+    kb, scenarios = content.kb, content.scenarios
     try:
         path = database_path(settings.database_url)
     except ValueError as error:
@@ -196,9 +209,9 @@ def _run(args: argparse.Namespace) -> int:
     if settings.telegram_bot_token is None:
         raise SystemExit("error: TELEGRAM_BOT_TOKEN is not set (see .env.example)")
     # Validate all content before connecting: invalid content stops the start.
-    _scenarios(_knowledge())
+    content = _content(settings)
     _configure_logging(settings)
-    run_telegram(settings)
+    run_telegram(settings, content)
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.content import Content
 from bot.pushing import PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
@@ -42,6 +43,8 @@ class BotServices:
 
     settings: Settings | None = None
     scenario_dir: Path | None = None
+    content: Content | None = None
+    """Content loaded before the build (`coach run` validates it first); else post_init's."""
     kb: KnowledgeBase | None = None
     coach: Coach | None = None
     polls: PollRegistry | None = None

@@ -13,8 +13,8 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.telegram.context import CoachApplication
-from bot.telegram.inbox import DurableUpdateQueue
-from flows.io import Reply
+from bot.telegram.inbox import DurableUpdateQueue, as_resent
+from flows.io import Button, Reply
 from flows.ports import Commit, LearnerProfile
 from storage.inbox import SqliteInboxStore
 from storage.sqlite import SqliteProgressStore
@@ -121,3 +121,11 @@ async def test_replies_telegram_refuses_at_start_are_recorded_not_retried(
     async with running(db, fake) as app:
         assert await inbox_of(app).status("tg:1:2") == "failed"
         assert await inbox_of(app).unsent() == []
+
+
+def test_an_edit_sent_again_after_a_restart_keeps_its_buttons() -> None:
+    # A look-back moved on with ▶ Continue is an edit with the question's buttons: sent again
+    # as a message of its own, it must still be answerable by a tap.
+    buttons = ((Button(label="A", data="c|3|0"), Button(label="◀ Back", data="b|3|1")),)
+    [resent] = as_resent([Reply(kind="echo", text="What do you ask first?", buttons=buttons)])
+    assert resent == Reply(text="What do you ask first?", buttons=buttons)
