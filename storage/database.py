@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -30,9 +30,10 @@ class Row(Protocol):
     def keys(self) -> Iterable[str]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Executed:
-    """What one statement did: rows changed, and the row id it inserted (if it inserted)."""
+class Executed(NamedTuple):
+    """What one statement did: rows changed, and the row id it inserted (if it inserted).
+
+    A tuple, not a dataclass: one is built per statement on the writer's hot path."""
 
     rowcount: int
     row_id: int | None
