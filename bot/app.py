@@ -49,13 +49,14 @@ from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR
-from storage.inbox import InboxStore
-from storage.pushes import PushStore
-from storage.reports import ReportStore
+from storage.inbox import SqliteInboxStore
+from storage.pushes import SqlitePushStore
+from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
-from storage.sqlite import SqliteProgressStore, database_path
-from storage.staff import StaffStore
+from storage.sqlite import SqliteProgressStore
+from storage.sqlite_database import SqliteDatabase, database_path
+from storage.staff import SqliteStaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
 from tutoring.question_stats import QuestionDesk
 from tutoring.review import ReviewDesk, regrade_card
@@ -168,16 +169,17 @@ async def _post_init(application: CoachApplication) -> None:
         scenario_dir = services.scenario_dir or SCENARIO_DIR
         loaded = load_content(scenario_dir, content_cache_dir(services.settings))
     kb, scenarios = loaded.kb, loaded.scenarios
-    store = await SqliteProgressStore.open(database_path(services.settings.database_url))
+    database = await SqliteDatabase.open(database_path(services.settings.database_url))
+    store = SqliteProgressStore(database)
     services.kb = kb
     # Every question an answer may name: the bank's and the scenario steps' own.
     questions = {**kb.questions}
     for content in scenarios.values():
         questions.update({q.id: q for q in content.questions.values()})
     zone = ZoneInfo(services.settings.timezone)
-    revision_store = SqliteRevisionStore(store)
+    revision_store = SqliteRevisionStore(database)
     revision = Revision(revision_store, zone, clock=services.clock)
-    reviews = SqliteReviewStore(store, admin_ids=services.settings.admin_ids)
+    reviews = SqliteReviewStore(database, admin_ids=services.settings.admin_ids)
     services.review_desk = ReviewDesk(
         reviews,
         kb,
@@ -195,21 +197,21 @@ async def _post_init(application: CoachApplication) -> None:
         revision=revision,
     )
     services.polls = store
-    staff = StaffStore(store, admin_ids=services.settings.admin_ids)
+    staff = SqliteStaffStore(database, admin_ids=services.settings.admin_ids)
     services.desk = StaffDesk(
         staff, application.bot.username, bot_id=application.bot.id, clock=services.clock
     )
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
     services.reports = ReportDesk(
         staff,
-        ReportStore(store),
+        SqliteReportStore(database),
         kb,
         titles,
         clock=services.clock,
         reviews=reviews,
         revision=revision,
     )
-    pushes = PushStore(store, clock=services.clock)
+    pushes = SqlitePushStore(database, clock=services.clock)
     delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
     services.push_desk = PushDesk(
         staff, pushes, kb, scheduler=delivery, zone=zone, clock=services.clock
@@ -219,7 +221,7 @@ async def _post_init(application: CoachApplication) -> None:
     if armed:
         log.info("re-armed %d quiz push(es)", armed)
     # The inbox: updates are stored from now on; what a crash left is finished first.
-    inbox = InboxStore(store, clock=services.clock)
+    inbox = SqliteInboxStore(database, clock=services.clock)
     services.inbox = inbox
     if isinstance(application.update_queue, DurableUpdateQueue):
         application.update_queue.attach(inbox, application.bot.id)
@@ -241,7 +243,7 @@ async def _post_shutdown(application: CoachApplication) -> None:
         # close() drains queued commits: every answer a learner was told about is on disk.
         store = services.coach.store
         assert isinstance(store, SqliteProgressStore)
-        await store.close()
+        await store.database.close()
 
 
 async def on_error(update: object, context: CoachContext) -> None:

@@ -39,11 +39,11 @@ from knowledge.loader import (
 )
 from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion
-from storage.reports import ReportStore
+from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
 from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore, database_path
-from storage.staff import StaffStore, find_cohort
+from storage.staff import SqliteStaffStore, find_cohort
 from tutoring.examples import examples_yaml
 from tutoring.ports import ReviewItem
 from tutoring.revision import Revision
@@ -183,7 +183,7 @@ async def _run_console(settings: Settings) -> None:
         raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
     store = await SqliteProgressStore.open(path)
     try:
-        revision = Revision(SqliteRevisionStore(store), ZoneInfo(settings.timezone))
+        revision = Revision(SqliteRevisionStore(store.database), ZoneInfo(settings.timezone))
         await run_console(Coach(kb, scenarios, store, revision=revision))
     finally:
         await store.close()
@@ -267,7 +267,7 @@ async def _admin_roles(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
     async with SqliteProgressStore.open(path) as store:
-        staff = StaffStore(store, admin_ids=settings.admin_ids)
+        staff = SqliteStaffStore(store.database, admin_ids=settings.admin_ids)
         if args.admin_command == "grant":
             await staff.grant(args.user_id, args.role, by=0)
             sys.stdout.write(f"{args.user_id} is now a {args.role}.\n")
@@ -284,14 +284,14 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[dict[st
     """The two CSV files for everyone or one cohort, and a summary line."""
     kb = _knowledge()
     async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
-        staff = StaffStore(store, admin_ids=settings.admin_ids)
+        staff = SqliteStaffStore(store.database, admin_ids=settings.admin_ids)
         cohort_id = None
         if args.cohort:
             cohort = find_cohort(await staff.cohorts(), args.cohort)
             if cohort is None:
                 raise SystemExit(f"error: no single cohort named or coded {args.cohort!r}")
             cohort_id = cohort.id
-        report_store = ReportStore(store)
+        report_store = SqliteReportStore(store.database)
         rows = await report_store.learner_summaries(cohort_id)
         answers = await report_store.answers_of(r.learner_id for r in rows)
     files = {
@@ -437,7 +437,7 @@ def _content_examples(args: argparse.Namespace) -> int:
 
 async def _decided(settings: Settings, since: datetime | None) -> list[ReviewItem]:
     async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
-        return await SqliteReviewStore(store).decided_since(since)
+        return await SqliteReviewStore(store.database).decided_since(since)
 
 
 # ---------------------------------------------------------------- wiring

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.telegram.context import CoachApplication, CoachContext, Inbox, PollRegistry
+from bot.telegram.context import CoachApplication, CoachContext, PollRegistry
+from bot.telegram.inbox_port import Inbox
 from bot.telegram.processor import update_owner
 from bot.telegram.render import send_replies
 from flows.io import Reply

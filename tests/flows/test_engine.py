@@ -464,7 +464,7 @@ async def test_many_learners_on_sqlite_every_answer_on_disk_once(
         await asyncio.gather(
             *(coach.handle(c.learner, Input.typed("A", "dup")) for c in chats[:1])
         )
-        commits = store.commits_written
+        commits = store.database.commits_written
     async with SqliteProgressStore.open(tmp_path / "coach.db") as reopened:
         for chat in chats:
             answers = await reopened.answers(chat.learner.learner_id)

@@ -13,7 +13,7 @@ from flows.ports import Commit, ProgressStore
 from storage import MemoryProgressStore, SqliteProgressStore
 from storage.memory_reviews import MemoryReviewStore
 from storage.reviews import SqliteReviewStore
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
 from tutoring.ports import CohortRef, ReviewStore, Role
 
@@ -49,7 +49,7 @@ async def world(
         yield World(progress, fake, grant_memory, cohort_memory)
         return
     async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
-        staff = StaffStore(sqlite_store, admin_ids=(ADMIN,))
+        staff = SqliteStaffStore(sqlite_store.database, admin_ids=(ADMIN,))
 
         async def grant_sqlite(user_id: int, role: Role) -> None:
             assert role != "learner"
@@ -62,7 +62,10 @@ async def world(
             return CohortRef(id=cohort.id, name=cohort.name, join_code=cohort.join_code)
 
         yield World(
-            sqlite_store, SqliteReviewStore(sqlite_store, (ADMIN,)), grant_sqlite, cohort_sqlite
+            sqlite_store,
+            SqliteReviewStore(sqlite_store.database, (ADMIN,)),
+            grant_sqlite,
+            cohort_sqlite,
         )
 
 

@@ -48,7 +48,7 @@ async def stores(
         yield Stores(MemoryProgressStore(clock=clock), MemoryRevisionStore(learners={1, 2}))
         return
     async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
-        yield Stores(sqlite_store, SqliteRevisionStore(sqlite_store))
+        yield Stores(sqlite_store, SqliteRevisionStore(sqlite_store.database))
 
 
 async def learners(stores: Stores) -> None:
@@ -222,7 +222,7 @@ class TestRevisionStore:
 
 async def test_erasing_the_learner_cascades_to_cards_log_and_settings(tmp_path: Path) -> None:
     async with SqliteProgressStore.open(tmp_path / "coach.db") as progress:
-        store = SqliteRevisionStore(progress)
+        store = SqliteRevisionStore(progress.database)
         await progress.apply(commit(1, 1))
         mine = card(1, "q")
         await store.save([mine], [entry(mine)])
@@ -235,6 +235,6 @@ async def test_erasing_the_learner_cascades_to_cards_log_and_settings(tmp_path: 
 
 async def test_settings_of_an_unknown_learner_are_not_stored(tmp_path: Path) -> None:
     async with SqliteProgressStore.open(tmp_path / "coach.db") as progress:
-        store = SqliteRevisionStore(progress)
+        store = SqliteRevisionStore(progress.database)
         await store.save_settings(LearnerSettings(learner_id=9, timezone="Asia/Tokyo"))
         assert (await store.settings(9)).timezone is None
