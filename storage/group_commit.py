@@ -1,8 +1,9 @@
-"""Group commit on SQLite: one writer task commits many callers' writes in one transaction.
+"""Group commit: one writer task commits many callers' writes in one transaction.
 
 `submit()` queues a `TransactionWork` and waits; the writer takes everything queued, runs it in
 one transaction (each work in its own SAVEPOINT) on the connection's thread, and resolves the
-waiting callers only after COMMIT. One fsync then covers many learners' inputs.
+waiting callers only after COMMIT. One fsync then covers many learners' inputs. The database
+itself is a `BatchRunner`: SQLite's is here, PostgreSQL's in storage/postgres_database.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import aiosqlite
 
@@ -37,6 +38,10 @@ class SqliteTransaction:
 
     def execute(self, sql: str, parameters: Sequence[object] = ()) -> Executed:
         cursor = self._connection.execute(sql, parameters)
+        if cursor.description is not None:
+            # INSERT … RETURNING (the form PostgreSQL needs for the new id): SQLite counts
+            # the rows only once they are fetched.
+            cursor.fetchall()
         return Executed(cursor.rowcount, cursor.lastrowid)
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
@@ -45,6 +50,41 @@ class SqliteTransaction:
     def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
         rows: list[Row] = self._connection.execute(sql, parameters).fetchall()
         return rows
+
+
+class BatchRunner(Protocol):
+    """Runs a batch of works in one transaction, each in a savepoint of its own."""
+
+    async def run(self, works: Sequence[TransactionWork[Any]]) -> list[object] | Exception:
+        """Each work's outcome (its result, or the exception it raised and was rolled back
+        for); or the one exception that stopped the whole transaction."""
+        ...
+
+    async def after_erasure(self) -> None:
+        """Called after a committed batch that erased personal data."""
+        ...
+
+
+class SqliteBatchRunner:
+    """Batches on a SQLite connection, run on aiosqlite's thread in one hop."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def run(self, works: Sequence[TransactionWork[Any]]) -> list[object] | Exception:
+        # The whole transaction in one hop to the connection's thread: a dozen statements
+        # awaited one by one cost a thread round trip each (most of an answer's CPU).
+        return await _in_thread(self._connection, _write_batch, works)
+
+    async def after_erasure(self) -> None:
+        """Copy the WAL into the file and empty it, so no old copy of the learner's pages
+        stays in the WAL (secure_delete has zeroed them in the file)."""
+        try:
+            # Fetched to the end: a pragma left mid-result blocks the next SAVEPOINT.
+            await self._connection.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            # The erasure is committed; the next automatic checkpoint catches up.
+            log.warning("could not checkpoint the WAL after an erasure", exc_info=True)
 
 
 @dataclass(eq=False, slots=True)
@@ -56,17 +96,17 @@ class _Job:
 
 
 class GroupCommitWriter:
-    """The one writer of a SQLite file; `close()` drains what is queued, then stops."""
+    """The one writer of a database; `stop()` drains what is queued, then stops."""
 
     def __init__(
         self,
-        connection: aiosqlite.Connection,
+        runner: BatchRunner,
         *,
         name: str,
         max_batch: int,
         read_lock: AbstractAsyncContextManager[object] | None,
     ) -> None:
-        self._connection = connection
+        self._runner = runner
         self._max_batch = max_batch
         # When reads share the writer's connection (":memory:"), the batch transaction holds
         # their lock, so no read lands inside an open batch.
@@ -133,28 +173,16 @@ class GroupCommitWriter:
             return
         works = [job.work for job in live]
         async with self._read_lock or contextlib.nullcontext():
-            # The whole transaction in one hop to the connection's thread: a dozen statements
-            # awaited one by one cost a thread round trip each (most of an answer's CPU).
-            outcomes = await _in_thread(self._connection, _write_batch, works)
+            outcomes = await self._runner.run(works)
         if isinstance(outcomes, Exception):
             for job in live:
                 _settle(job, outcomes)
             return
         self.commits_written += 1
         if any(job.erases for job in live):
-            await self._checkpoint()
+            await self._runner.after_erasure()
         for job, outcome in zip(live, outcomes, strict=True):
             _settle(job, outcome)
-
-    async def _checkpoint(self) -> None:
-        """After an erasure: copy the WAL into the file and empty it, so no old copy of the
-        learner's pages stays in the WAL (secure_delete has zeroed them in the file)."""
-        try:
-            # Fetched to the end: a pragma left mid-result blocks the next SAVEPOINT.
-            await self._connection.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            # The erasure is committed; the next automatic checkpoint catches up.
-            log.warning("could not checkpoint the WAL after an erasure", exc_info=True)
 
 
 async def write_alone(connection: aiosqlite.Connection, work: TransactionWork[_T]) -> _T:

@@ -27,7 +27,7 @@ from storage.database import (
     TransactionWork,
     Written,
 )
-from storage.group_commit import GroupCommitWriter, write_alone
+from storage.group_commit import GroupCommitWriter, SqliteBatchRunner, write_alone
 
 _T = TypeVar("_T")
 
@@ -165,7 +165,7 @@ class SqliteDatabase:
         self._migrations = tuple(migrations)
         self._closed = False
         self._writer = GroupCommitWriter(
-            writer,
+            SqliteBatchRunner(writer),
             name=name,
             max_batch=max_batch,
             read_lock=self._read_lock if self._shared else None,
