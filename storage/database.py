@@ -14,9 +14,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from storage.dialect import Dialect, Sql
+
 T = TypeVar("T")
 
-Statement = tuple[str, Sequence[object]]
+Query = str | Sql
+"""SQL text: one text both databases run, or a `Sql` with a text for each."""
+Statement = tuple[Query, Sequence[object]]
 """One SQL statement and its parameters, as a store passes it to `Database.write`."""
 
 
@@ -55,11 +59,11 @@ class Transaction(Protocol):
     PostgreSQL implementation can keep this shape with a synchronous driver on its writer's
     thread.)"""
 
-    def execute(self, sql: str, parameters: Sequence[object] = ()) -> Executed: ...
+    def execute(self, sql: Query, parameters: Sequence[object] = ()) -> Executed: ...
 
-    def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+    def execute_many(self, sql: Query, rows: Iterable[Sequence[object]]) -> None: ...
 
-    def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]: ...
+    def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]: ...
 
 
 TransactionWork = Callable[[Transaction], T]
@@ -70,7 +74,7 @@ rolls back its own writes only and is raised in its caller; the rest of the batc
 class Reader(Protocol):
     """Reads from one consistent snapshot (see `Database.snapshot`)."""
 
-    async def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]: ...
+    async def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +98,16 @@ class Database(Protocol):
     """Connections, the group-commit writer and the schema; what every store is given."""
 
     @property
+    def dialect(self) -> Dialect:
+        """Which SQL it speaks, for the few statements a store builds per dialect."""
+        ...
+
+    @property
     def commits_written(self) -> int:
         """Transactions the writer has committed (one per batch); read by tests and bench."""
         ...
 
-    async def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
+    async def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
         """Rows of a read-only query, from committed data."""
         ...
 

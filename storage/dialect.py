@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
+import psycopg
+
 Dialect = Literal["sqlite", "postgresql"]
+
+UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
+"""What each database raises when a write breaks a UNIQUE constraint."""
 
 # A quoted string or identifier, a comment, or a parameter: only parameters are rewritten.
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?(\d*)")
@@ -51,3 +57,13 @@ def postgres_parameters(sql: str) -> str:
     if plain and numbered:
         raise ValueError(f"a statement mixes ? and ?N parameters: {sql[:80]!r}")
     return translated
+
+
+def sqlite_text(sql: str | Sql) -> str:
+    """The text SQLite runs."""
+    return sql if isinstance(sql, str) else sql.sqlite
+
+
+def postgres_text(sql: str | Sql) -> str:
+    """The text PostgreSQL runs, its parameters numbered `$N`."""
+    return postgres_parameters(sql if isinstance(sql, str) else sql.postgresql)

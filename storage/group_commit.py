@@ -19,7 +19,8 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import aiosqlite
 
-from storage.database import Executed, Row, StoreClosedError, TransactionWork
+from storage.database import Executed, Query, Row, StoreClosedError, TransactionWork
+from storage.dialect import sqlite_text
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -36,19 +37,19 @@ class SqliteTransaction:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
-    def execute(self, sql: str, parameters: Sequence[object] = ()) -> Executed:
-        cursor = self._connection.execute(sql, parameters)
+    def execute(self, sql: Query, parameters: Sequence[object] = ()) -> Executed:
+        cursor = self._connection.execute(sqlite_text(sql), parameters)
         if cursor.description is not None:
             # INSERT … RETURNING (the form PostgreSQL needs for the new id): SQLite counts
             # the rows only once they are fetched.
             cursor.fetchall()
         return Executed(cursor.rowcount, cursor.lastrowid)
 
-    def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        self._connection.executemany(sql, rows)
+    def execute_many(self, sql: Query, rows: Iterable[Sequence[object]]) -> None:
+        self._connection.executemany(sqlite_text(sql), rows)
 
-    def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
-        rows: list[Row] = self._connection.execute(sql, parameters).fetchall()
+    def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
+        rows: list[Row] = self._connection.execute(sqlite_text(sql), parameters).fetchall()
         return rows
 
 

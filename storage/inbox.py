@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 from flows.io import Reply
 from storage.common import Clock, utc_now
 from storage.database import Database
+from storage.dialect import Sql
 
 RETENTION = timedelta(days=3)
 """Handled updates, sent replies and the repeat keys are kept this long. Telegram keeps an
@@ -48,6 +49,15 @@ class OutboxEntry:
     learner_id: int
     replies: list[Reply]
     attempts: int
+
+
+# PostgreSQL has no rowid: its `seq` column keeps the order replies were committed in.
+_UNSENT = Sql(
+    sqlite="SELECT update_key, learner_id, replies, attempts FROM outbox"
+    " WHERE status = 'pending' ORDER BY created_at, rowid",
+    postgresql="SELECT update_key, learner_id, replies, attempts FROM outbox"
+    " WHERE status = 'pending' ORDER BY created_at, seq",
+)
 
 
 class SqliteInboxStore:
@@ -95,10 +105,7 @@ class SqliteInboxStore:
 
     async def unsent(self) -> list[OutboxEntry]:
         """Replies committed but not confirmed sent, oldest first."""
-        rows = await self._database.fetch(
-            "SELECT update_key, learner_id, replies, attempts FROM outbox"
-            " WHERE status = 'pending' ORDER BY created_at, rowid"
-        )
+        rows = await self._database.fetch(_UNSENT)
         return [
             OutboxEntry(
                 update_key=str(row["update_key"]),

@@ -11,6 +11,7 @@ import json
 from flows.ports import AnswerRecord, Commit, LearnerProfile, SessionSnapshot, StaleSessionError
 from storage.common import Clock, stale_message
 from storage.database import Statement, Transaction
+from storage.dialect import Sql
 
 _UPSERT_LEARNER = """
 INSERT INTO learners (id, display_name, username, first_seen, last_active)
@@ -22,9 +23,11 @@ ON CONFLICT (id) DO UPDATE SET
 """
 # Telegram usernames are unique at any moment: whoever writes with one now holds it, so anyone
 # stored with it before has renamed (and must not be found by it any more).
-_RELEASE_USERNAME = """
-UPDATE learners SET username = NULL WHERE username = ? COLLATE NOCASE AND id <> ?
-"""
+_RELEASE_USERNAME = Sql(
+    sqlite="UPDATE learners SET username = NULL WHERE username = ? COLLATE NOCASE AND id <> ?",
+    # The index learners_username is on lower(username) there (0005_security.sql).
+    postgresql="UPDATE learners SET username = NULL WHERE lower(username) = lower(?) AND id <> ?",
+)
 _UPDATE_SESSION = """
 UPDATE sessions SET scenario_id = ?, state = ?, version = ?, data = ?, updated_at = ?
 WHERE learner_id = ? AND version = ?
@@ -115,14 +118,14 @@ def _write_session(transaction: Transaction, session: SessionSnapshot) -> None:
 
 def profile_statements(
     learner: LearnerProfile, now: str, *, by_learner: bool = True
-) -> list[tuple[str, tuple[object, ...]]]:
+) -> list[Statement]:
     """The writes that store who a learner is: their own input (`by_learner`) records their
     current name and takes their @username from anyone stored with it before; a push only
     makes sure a row exists."""
     row = (learner.learner_id, learner.display_name, learner.username, now, now)
     if not by_learner:
         return [(_INSERT_LEARNER_QUIETLY, row)]
-    statements: list[tuple[str, tuple[object, ...]]] = []
+    statements: list[Statement] = []
     if learner.username:
         statements.append((_RELEASE_USERNAME, (learner.username, learner.learner_id)))
     statements.append((_UPSERT_LEARNER, row))

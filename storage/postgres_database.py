@@ -29,6 +29,7 @@ from storage.database import (
     Executed,
     Migration,
     MigrationStatus,
+    Query,
     Reader,
     Row,
     Statement,
@@ -37,7 +38,7 @@ from storage.database import (
     TransactionWork,
     Written,
 )
-from storage.dialect import Dialect, postgres_parameters
+from storage.dialect import Dialect, postgres_text
 from storage.group_commit import GroupCommitWriter
 from storage.schema import status
 
@@ -53,10 +54,10 @@ SyncConnection = psycopg.Connection[DictRow]
 AsyncConnection = psycopg.AsyncConnection[DictRow]
 
 
-def _query(sql: str, parameters: Sequence[object]) -> tuple[bytes, Sequence[object] | None]:
+def _query(sql: Query, parameters: Sequence[object]) -> tuple[bytes, Sequence[object] | None]:
     """The statement as the raw cursor runs it. Without parameters, none are passed: psycopg
     then sends the text as one simple query, which may hold several statements."""
-    return postgres_parameters(sql).encode(), (tuple(parameters) if parameters else None)
+    return postgres_text(sql).encode(), (tuple(parameters) if parameters else None)
 
 
 class PostgresTransaction:
@@ -65,7 +66,7 @@ class PostgresTransaction:
     def __init__(self, connection: SyncConnection) -> None:
         self._connection = connection
 
-    def execute(self, sql: str, parameters: Sequence[object] = ()) -> Executed:
+    def execute(self, sql: Query, parameters: Sequence[object] = ()) -> Executed:
         cursor = self._connection.execute(*_query(sql, parameters))
         # PostgreSQL has no "last row id": an INSERT … RETURNING id says which row it made.
         row_id: int | None = None
@@ -76,11 +77,11 @@ class PostgresTransaction:
                 row_id = value if isinstance(value, int) else None
         return Executed(cursor.rowcount, row_id)
 
-    def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+    def execute_many(self, sql: Query, rows: Iterable[Sequence[object]]) -> None:
         with self._connection.cursor() as cursor:
-            cursor.executemany(postgres_parameters(sql).encode(), [tuple(row) for row in rows])
+            cursor.executemany(postgres_text(sql).encode(), [tuple(row) for row in rows])
 
-    def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
+    def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
         rows: list[Row] = list(self._connection.execute(*_query(sql, parameters)).fetchall())
         return rows
 
@@ -135,7 +136,7 @@ class _PoolReader:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
+    async def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
         cursor = await self._connection.execute(*_query(sql, parameters))
         rows: list[Row] = list(await cursor.fetchall())
         return rows
@@ -256,7 +257,7 @@ class PostgresDatabase:
 
     # --- reading --------------------------------------------------------------------------------
 
-    async def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
+    async def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
         """Rows of a read-only query, from committed data."""
         self._check_open()
         async with self._pool.connection() as connection:

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.common import utc_now
-from storage.database import Database, Row
+from storage.database import Database, Query, Row, Statement
+from storage.dialect import Sql
 from tutoring.ports import Delivery, Push, PushAnswer, PushStore, Tally
 
 # The records and the port are tutoring's (tutoring/ports.py); re-exported for the bot.
@@ -32,14 +33,19 @@ __all__ = [
 UNCONFIRMED = "not confirmed: the bot stopped while sending, so it was sent again"
 
 
-_TALLIES = """
-SELECT d.push_id, sum(d.status = 'sent') AS sent, count(*) AS deliveries,
+_TALLIES_OF = """
+SELECT d.push_id, sum(CASE WHEN d.status = 'sent' THEN 1 ELSE 0 END) AS sent,
+       count(*) AS deliveries,
        (SELECT count(DISTINCT a.learner_id) FROM answers a WHERE a.push_id = d.push_id)
            AS answered
 FROM deliveries d
-WHERE d.push_id IN (SELECT value FROM json_each(?))
+WHERE d.push_id IN ({ids})
 GROUP BY d.push_id
 """
+_TALLIES = Sql(
+    sqlite=_TALLIES_OF.format(ids="SELECT value FROM json_each(?)"),
+    postgresql=_TALLIES_OF.format(ids="SELECT jsonb_array_elements_text(?::jsonb)::bigint"),
+)
 _PUSH_COLUMNS = (
     "id, tutor_id, cohort_id, quiz_id, send_at, status, late, note, created_at, started_at,"
     " finished_at"
@@ -57,6 +63,26 @@ ORDER BY a.id
 """
 
 
+# A NULL array means every cohort (an admin's view); PostgreSQL must be told its type.
+_RECENT = Sql(
+    sqlite="(?1 IS NULL OR cohort_id IN (SELECT value FROM json_each(?1)))"
+    " ORDER BY status != 'scheduled', send_at DESC, id DESC LIMIT ?2",
+    postgresql="(?1::text IS NULL OR cohort_id IN"
+    " (SELECT jsonb_array_elements_text(?1::jsonb)::bigint))"
+    " ORDER BY status != 'scheduled', send_at DESC, id DESC LIMIT ?2",
+)
+_REOPEN_OF = (
+    "UPDATE deliveries SET status = 'pending', reason = NULL, updated_at = ?"
+    " WHERE push_id = ? AND learner_id IN ({ids})"
+    " AND status IN ('sent', 'failed')"
+    " AND EXISTS (SELECT 1 FROM pushes WHERE id = ? AND status = 'sent')"
+)
+_REOPEN = Sql(
+    sqlite=_REOPEN_OF.format(ids="SELECT value FROM json_each(?)"),
+    postgresql=_REOPEN_OF.format(ids="SELECT jsonb_array_elements_text(?::jsonb)::bigint"),
+)
+
+
 class SqlitePushStore:
     """Pushes, deliveries and the answers that came back."""
 
@@ -71,7 +97,7 @@ class SqlitePushStore:
         written = await self._database.write(
             (
                 "INSERT INTO pushes (tutor_id, cohort_id, quiz_id, send_at, status, created_at)"
-                " VALUES (?, ?, ?, ?, 'scheduled', ?)",
+                " VALUES (?, ?, ?, ?, 'scheduled', ?) RETURNING id",
                 (tutor_id, cohort_id, quiz_id, _utc(send_at), now),
             )
         )
@@ -84,13 +110,8 @@ class SqlitePushStore:
 
     async def recent(self, cohort_ids: Collection[int] | None, limit: int = 10) -> list[Push]:
         """The newest pushes to these cohorts (None: all), scheduled ones first."""
-        # A NULL array means every cohort (an admin's view).
         ids = None if cohort_ids is None else _id_array(cohort_ids)
-        return await self._pushes(
-            "(?1 IS NULL OR cohort_id IN (SELECT value FROM json_each(?1)))"
-            " ORDER BY status != 'scheduled', send_at DESC, id DESC LIMIT ?2",
-            (ids, limit),
-        )
+        return await self._pushes(_RECENT, (ids, limit))
 
     async def similar_recent(
         self, tutor_id: int, cohort_id: int, quiz_id: str, since: datetime
@@ -136,7 +157,7 @@ class SqlitePushStore:
         now = self._clock().isoformat()
         # The deliveries go in only if this very call moved the push to sending (its
         # started_at is this call's clock reading), in the same savepoint as the move.
-        statements: list[tuple[str, tuple[object, ...]]] = [
+        statements: list[Statement] = [
             (
                 "UPDATE pushes SET status = 'sending', started_at = ?, late = ?"
                 " WHERE id = ? AND status = 'scheduled'",
@@ -145,9 +166,10 @@ class SqlitePushStore:
         ]
         statements += [
             (
-                "INSERT OR IGNORE INTO deliveries (push_id, learner_id, status, updated_at)"
+                "INSERT INTO deliveries (push_id, learner_id, status, updated_at)"
                 " SELECT ?, ?, 'pending', ? WHERE EXISTS (SELECT 1 FROM pushes"
-                " WHERE id = ? AND status = 'sending' AND started_at = ?)",
+                " WHERE id = ? AND status = 'sending' AND started_at = ?)"
+                " ON CONFLICT DO NOTHING",
                 (push_id, learner_id, now, push_id, now),
             )
             for learner_id in learner_ids
@@ -179,13 +201,7 @@ class SqlitePushStore:
         Returns how many deliveries were reopened."""
         now = self._clock().isoformat()
         await self._database.write(
-            (
-                "UPDATE deliveries SET status = 'pending', reason = NULL, updated_at = ?"
-                " WHERE push_id = ? AND learner_id IN (SELECT value FROM json_each(?))"
-                " AND status IN ('sent', 'failed')"
-                " AND EXISTS (SELECT 1 FROM pushes WHERE id = ? AND status = 'sent')",
-                (now, push_id, _id_array(learner_ids), push_id),
-            ),
+            (_REOPEN, (now, push_id, _id_array(learner_ids), push_id)),
             (
                 "UPDATE pushes SET status = 'sending', finished_at = NULL WHERE id = ?"
                 " AND status = 'sent'"
@@ -288,9 +304,14 @@ class SqlitePushStore:
             for r in rows
         ]
 
-    async def _pushes(self, where: str, parameters: tuple[object, ...]) -> list[Push]:
+    async def _pushes(self, where: Query, parameters: tuple[object, ...]) -> list[Push]:
         # `where` is always a literal of this module; values go in as parameters.
-        sql = f"SELECT {_PUSH_COLUMNS} FROM pushes WHERE {where}"  # noqa: S608
+        select = f"SELECT {_PUSH_COLUMNS} FROM pushes WHERE "  # noqa: S608
+        sql = (
+            select + where
+            if isinstance(where, str)
+            else Sql(sqlite=select + where.sqlite, postgresql=select + where.postgresql)
+        )
         return [_push(row) for row in await self._database.fetch(sql, parameters)]
 
 

@@ -9,11 +9,12 @@ through `julianday()`, which understands the offsets (a plain text comparison wo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time, timedelta
 
 from flows.ports import AnswerRecord
 from storage.database import Database, Row
+from storage.dialect import Sql
 from storage.sqlite import ANSWER_COLUMNS, answer_record
 from tutoring.ports import (
     AnswerRow,
@@ -45,15 +46,15 @@ ACTIVE_DAYS = 7
 
 # The people a summary is about: everyone (?1 NULL, ?2 NULL), one learner (?2), or the members
 # of a cohort (?1). A member may have joined before their first answer, so has no learners row.
-_SUMMARIES = """
+_SUMMARIES_OF = """
 WITH people (id, display_name, username, last_active) AS (
     SELECT l.id, l.display_name, l.username, l.last_active
     FROM learners l
-    WHERE ?1 IS NULL AND (?2 IS NULL OR l.id = ?2)
+    WHERE {cohort} IS NULL AND ({learner} IS NULL OR l.id = {learner})
     UNION ALL
     SELECT m.learner_id, coalesce(l.display_name, ''), l.username, l.last_active
     FROM memberships m LEFT JOIN learners l ON l.id = m.learner_id
-    WHERE m.cohort_id = ?1
+    WHERE m.cohort_id = {cohort}
 )
 SELECT
     p.id AS learner_id, p.display_name, p.username, p.last_active,
@@ -61,15 +62,29 @@ SELECT
         AS scenarios_completed,
     coalesce((SELECT n.answers FROM answer_counts n WHERE n.learner_id = p.id), 0) AS answers,
     coalesce((SELECT n.correct FROM answer_counts n WHERE n.learner_id = p.id), 0) AS correct,
-    (SELECT json_group_array(c.criterion) FROM criterion_counts c WHERE c.learner_id = p.id)
+    (SELECT {criteria} FROM criterion_counts c WHERE c.learner_id = p.id)
         AS criteria_met
 FROM people p
 """
+# PostgreSQL must be told the type of a parameter that may be NULL, and json_agg is NULL over
+# no rows where SQLite's json_group_array is "[]".
+_SUMMARIES = Sql(
+    sqlite=_SUMMARIES_OF.format(
+        cohort="?1", learner="?2", criteria="json_group_array(c.criterion)"
+    ),
+    postgresql=_SUMMARIES_OF.format(
+        cohort="?1::bigint",
+        learner="?2::bigint",
+        criteria="coalesce(json_agg(c.criterion), '[]')::text",
+    ),
+)
 # Correct answers per learner and criterion, kept by triggers (migration 0005).
-_CRITERION_COUNTS = """
-SELECT learner_id, criterion, correct FROM criterion_counts
-WHERE learner_id IN (SELECT value FROM json_each(?))
-"""
+_CRITERION_COUNTS = Sql(
+    sqlite="SELECT learner_id, criterion, correct FROM criterion_counts"
+    " WHERE learner_id IN (SELECT value FROM json_each(?))",
+    postgresql="SELECT learner_id, criterion, correct FROM criterion_counts"
+    " WHERE learner_id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)",
+)
 _RUNS = """
 SELECT scenario_id, score, finished_at FROM scenario_runs WHERE learner_id = ? ORDER BY id
 """
@@ -77,40 +92,72 @@ _ANSWER_COLUMNS = ", ".join(f"a.{column.strip()}" for column in ANSWER_COLUMNS.s
 _LEARNER_ANSWERS = f"""
 SELECT {_ANSWER_COLUMNS} FROM answers a WHERE a.learner_id = ? ORDER BY a.id DESC
 """  # noqa: S608  # only literals of this module are interpolated
-_ANSWERS_OF = f"""
-SELECT {_ANSWER_COLUMNS} FROM answers a
-WHERE a.learner_id IN (SELECT value FROM json_each(?))
-ORDER BY a.learner_id, a.id
-"""  # noqa: S608  # only literals of this module are interpolated
-_EVIDENCE = """
+_ANSWERS_OF = Sql(
+    sqlite=f"SELECT {_ANSWER_COLUMNS} FROM answers a"  # noqa: S608  # literals of this module
+    " WHERE a.learner_id IN (SELECT value FROM json_each(?)) ORDER BY a.learner_id, a.id",
+    postgresql=f"SELECT {_ANSWER_COLUMNS} FROM answers a"  # noqa: S608
+    " WHERE a.learner_id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)"
+    " ORDER BY a.learner_id, a.id",
+)
+_EVIDENCE = Sql(
+    sqlite="""
 SELECT a.learner_id, c.value AS criterion, a.source, a.scenario_id, a.step, a.question_id,
        a.answer, a.outcome, a.score, a.created_at, a.push_id
 FROM answers a, json_each(a.criteria) c
 WHERE a.learner_id IN (SELECT value FROM json_each(?))
 ORDER BY a.learner_id, a.id, c.key
-"""
-_TOPICS = """
+""",
+    postgresql="""
+SELECT a.learner_id, c.value AS criterion, a.source, a.scenario_id, a.step, a.question_id,
+       a.answer, a.outcome, a.score, a.created_at, a.push_id
+FROM answers a, jsonb_array_elements_text(a.criteria::jsonb) WITH ORDINALITY AS c (value, key)
+WHERE a.learner_id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)
+ORDER BY a.learner_id, a.id, c.key
+""",
+)
+_TOPICS = Sql(
+    sqlite="""
 SELECT topic, count(*) AS answers, sum(outcome = 'correct') AS correct
 FROM answers
 WHERE ?1 IS NULL OR learner_id IN (SELECT value FROM json_each(?1))
 GROUP BY topic
 ORDER BY topic
-"""
+""",
+    postgresql="""
+SELECT topic, count(*) AS answers, count(*) FILTER (WHERE outcome = 'correct') AS correct
+FROM answers
+WHERE ?1::text IS NULL OR learner_id IN (SELECT jsonb_array_elements_text(?1::jsonb)::bigint)
+GROUP BY topic
+ORDER BY topic
+""",
+)
+
+
 # The text range (a day wider than the instants on each side) lets the index on created_at
 # narrow the scan; julianday() then compares the instants exactly, whatever their offsets.
-_COUNTS = """
+def _counts(instant: Callable[[str], str]) -> str:
+    """The counts query, comparing instants as `instant` reads them."""
+    return f"""
 SELECT
     (SELECT count(*) FROM learners) AS learners,
-    (SELECT count(*) FROM learners WHERE julianday(last_active) >= julianday(?1))
+    (SELECT count(*) FROM learners WHERE {instant("last_active")} >= {instant("?1")})
         AS active_7_days,
     (SELECT count(*) FROM answers
      WHERE created_at >= ?4 AND created_at < ?5
-       AND julianday(created_at) >= julianday(?2) AND julianday(created_at) < julianday(?3))
+       AND {instant("created_at")} >= {instant("?2")}
+       AND {instant("created_at")} < {instant("?3")})
         AS answers_today,
     (SELECT count(*) FROM answers) AS answers_total,
     (SELECT count(*) FROM scenario_runs) AS runs_total,
     (SELECT count(*) FROM pushes WHERE status IN ('scheduled', 'sending')) AS pushes_pending
-"""
+"""  # noqa: S608  # only literals of this module are interpolated
+
+
+# PostgreSQL reads the offsets itself when the text is cast to timestamptz.
+_COUNTS = Sql(
+    sqlite=_counts(lambda text: f"julianday({text})"),
+    postgresql=_counts(lambda text: f"({text})::timestamptz"),
+)
 
 _COUNT_FIELDS = (
     "learners",

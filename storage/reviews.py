@@ -11,6 +11,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from storage.database import Database, Row
+from storage.dialect import Dialect
 from storage.staff import SqliteStaffStore
 from tutoring.ports import (
     DECISION_SCORES,
@@ -54,12 +55,18 @@ def _item(row: Row) -> ReviewItem:
     return ReviewItem.model_validate(data)
 
 
-def _within(learner_ids: frozenset[int] | None) -> tuple[str, tuple[object, ...]]:
+_LEARNERS_IN = {
+    "sqlite": " AND a.learner_id IN (SELECT value FROM json_each(?))",
+    "postgresql": " AND a.learner_id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)",
+}
+
+
+def _within(
+    learner_ids: frozenset[int] | None, dialect: Dialect
+) -> tuple[str, tuple[object, ...]]:
     if learner_ids is None:
         return "", ()
-    return " AND a.learner_id IN (SELECT value FROM json_each(?))", (
-        json.dumps(sorted(learner_ids)),
-    )
+    return _LEARNERS_IN[dialect], (json.dumps(sorted(learner_ids)),)
 
 
 class SqliteReviewStore:
@@ -123,7 +130,7 @@ class SqliteReviewStore:
     async def open_items(
         self, learner_ids: frozenset[int] | None, after: ReviewKey | None = None, limit: int = 1
     ) -> list[ReviewItem]:
-        where, parameters = _within(learner_ids)
+        where, parameters = _within(learner_ids, self._database.dialect)
         if after is not None:
             where += " AND (a.created_at, a.learner_id, a.ask_seq) > (?, ?, ?)"
             parameters += (after.created_at.isoformat(), after.learner_id, after.ask_seq)
@@ -135,7 +142,7 @@ class SqliteReviewStore:
         return [_item(row) for row in rows]
 
     async def open_count(self, learner_ids: frozenset[int] | None) -> int:
-        where, parameters = _within(learner_ids)
+        where, parameters = _within(learner_ids, self._database.dialect)
         rows = await self._database.fetch(
             f"SELECT count(*) AS open {_ITEM_FROM} WHERE {_OPEN}{where}",
             parameters,
@@ -212,7 +219,7 @@ class SqliteReviewStore:
         )
 
     async def answer_stats(self, learner_ids: frozenset[int] | None) -> list[AnswerStat]:
-        where, parameters = _within(learner_ids)
+        where, parameters = _within(learner_ids, self._database.dialect)
         rows = await self._database.fetch(
             "SELECT a.learner_id, a.question_id, a.topic, a.answer, a.outcome,"  # noqa: S608
             " coalesce(r.machine_outcome, a.outcome) AS machine_outcome, r.decision,"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.database import Database
+from storage.dialect import Sql
 from tutoring.revision import DUE_SOON, CardState, LearnerSettings, ReviewEntry, RevisionFacts
 
 _CARD_COLUMNS = (
@@ -40,7 +41,8 @@ ON CONFLICT (learner_id) DO UPDATE SET
 """
 # Each learner of a cohort in one statement; stored times are UTC text, so the first ten
 # characters are the UTC day (see `RevisionFacts.review_days`).
-_FACTS = """
+_FACTS = Sql(
+    sqlite="""
 SELECT
     ids.value AS learner_id,
     s.timezone AS timezone,
@@ -58,7 +60,36 @@ SELECT
 FROM json_each(?) AS ids
 LEFT JOIN learner_settings s ON s.learner_id = ids.value
 ORDER BY ids.key
-"""
+""",
+    # json_agg is NULL over no rows, where SQLite's json_group_array is "[]".
+    postgresql="""
+SELECT
+    ids.value::bigint AS learner_id,
+    s.timezone AS timezone,
+    (SELECT count(*) FROM revision_cards c WHERE c.learner_id = ids.value::bigint) AS cards,
+    (SELECT count(*) FROM revision_cards c WHERE c.learner_id = ids.value::bigint
+        AND c.due_at < ?) AS overdue,
+    (SELECT coalesce(json_agg(c.due_at), '[]')::text FROM revision_cards c
+        WHERE c.learner_id = ids.value::bigint AND c.due_at >= ? AND c.due_at < ?) AS due_soon,
+    (SELECT max(g.reviewed_at) FROM revision_log g
+        WHERE g.learner_id = ids.value::bigint AND g.source = 'revision') AS last_revision,
+    (SELECT coalesce(json_agg(json_build_array(d.first, d.last)), '[]')::text FROM (
+        SELECT min(g.reviewed_at) AS first, max(g.reviewed_at) AS last FROM revision_log g
+        WHERE g.learner_id = ids.value::bigint GROUP BY substr(g.reviewed_at, 1, 10)) AS d)
+        AS review_days
+FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS ids (value, key)
+LEFT JOIN learner_settings s ON s.learner_id = ids.value::bigint
+ORDER BY ids.key
+""",
+)
+
+
+_NAMED_CARDS = Sql(
+    sqlite=f"SELECT {_CARD_COLUMNS} FROM revision_cards WHERE learner_id = ?"  # noqa: S608
+    " AND card_id IN (SELECT value FROM json_each(?)) ORDER BY card_id",
+    postgresql=f"SELECT {_CARD_COLUMNS} FROM revision_cards WHERE learner_id = ?"  # noqa: S608
+    " AND card_id IN (SELECT jsonb_array_elements_text(?::jsonb)) ORDER BY card_id",
+)
 
 
 def stamp(moment: datetime) -> str:
@@ -123,12 +154,17 @@ class SqliteRevisionStore:
 
     async def cards(self, learner_id: int, card_ids: Sequence[str] = ()) -> list[CardState]:
         """The learner's cards (only those named, if any are), by card id."""
-        sql = "FROM revision_cards WHERE learner_id = ?"
-        parameters: tuple[object, ...] = (learner_id,)
-        if card_ids:
-            sql += " AND card_id IN (SELECT value FROM json_each(?))"
-            parameters += (json.dumps(list(card_ids)),)
-        rows = await self._rows(_CARD_COLUMNS, sql + " ORDER BY card_id", parameters)
+        if not card_ids:
+            sql = "FROM revision_cards WHERE learner_id = ? ORDER BY card_id"
+            rows = await self._rows(_CARD_COLUMNS, sql, (learner_id,))
+        else:
+            query = _NAMED_CARDS
+            rows = [
+                dict(row)
+                for row in await self._database.fetch(
+                    query, (learner_id, json.dumps(list(card_ids)))
+                )
+            ]
         return [_card(row) for row in rows]
 
     async def due_cards(self, learner_id: int, before: datetime) -> list[CardState]:

@@ -27,12 +27,14 @@ from storage.database import (
     Database,
     DatabaseUnavailableError,
     Migration,
+    Query,
     Reader,
     Row,
     SchemaVersionError,
     StoreClosedError,
     Transaction,
 )
+from storage.dialect import Sql
 from storage.learner_writes import forget_statements, write_commit
 from storage.schema import load_migrations, split_statements
 from storage.sqlite_database import MAX_BATCH, Opening, SqliteDatabase, database_path
@@ -65,7 +67,9 @@ _SELECT_LEARNER = (
     "SELECT id, display_name, username, first_seen, last_active FROM learners WHERE id = ?"
 )
 _REMEMBER_POLL = (
-    "INSERT OR REPLACE INTO polls (poll_id, learner_id, question_id, sent_at) VALUES (?, ?, ?, ?)"
+    "INSERT INTO polls (poll_id, learner_id, question_id, sent_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (poll_id) DO UPDATE SET learner_id = excluded.learner_id,"
+    " question_id = excluded.question_id, sent_at = excluded.sent_at"
 )
 
 
@@ -238,12 +242,24 @@ def _run(row: Row) -> ScenarioRun:
 
 
 # Everything else held about a learner, for /mydata: (key, query of one learner's rows).
-_HELD: tuple[tuple[str, str], ...] = (
+# PostgreSQL has no rowid: its `seq` column keeps the order rows were written in.
+_HELD: tuple[tuple[str, Query], ...] = (
     (
         "polls",
-        "SELECT poll_id, question_id, sent_at FROM polls WHERE learner_id = ? ORDER BY rowid",
+        Sql(
+            sqlite="SELECT poll_id, question_id, sent_at FROM polls WHERE learner_id = ?"
+            " ORDER BY rowid",
+            postgresql="SELECT poll_id, question_id, sent_at FROM polls WHERE learner_id = ?"
+            " ORDER BY seq",
+        ),
     ),
-    ("update_keys", "SELECT update_key FROM applied_updates WHERE learner_id = ? ORDER BY rowid"),
+    (
+        "update_keys",
+        Sql(
+            sqlite="SELECT update_key FROM applied_updates WHERE learner_id = ? ORDER BY rowid",
+            postgresql="SELECT update_key FROM applied_updates WHERE learner_id = ? ORDER BY seq",
+        ),
+    ),
     (
         "cohorts",
         "SELECT c.name AS cohort, m.joined_at FROM memberships m"
@@ -267,11 +283,15 @@ _HELD: tuple[tuple[str, str], ...] = (
     ),
     (
         "outbox",
-        "SELECT update_key, status, attempts, replies, message_ids, reason, created_at, sent_at"
-        " FROM outbox WHERE learner_id = ? ORDER BY created_at, rowid",
+        Sql(
+            sqlite="SELECT update_key, status, attempts, replies, message_ids, reason,"
+            " created_at, sent_at FROM outbox WHERE learner_id = ? ORDER BY created_at, rowid",
+            postgresql="SELECT update_key, status, attempts, replies, message_ids, reason,"
+            " created_at, sent_at FROM outbox WHERE learner_id = ? ORDER BY created_at, seq",
+        ),
     ),
 )
 
 
-async def _dicts(reader: Reader, sql: str, learner_id: int) -> list[dict[str, Any]]:
+async def _dicts(reader: Reader, sql: Query, learner_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in await reader.fetch(sql, (learner_id,))]

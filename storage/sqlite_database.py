@@ -19,6 +19,7 @@ from storage.database import (
     DatabaseUnavailableError,
     Migration,
     MigrationStatus,
+    Query,
     Reader,
     Row,
     Statement,
@@ -27,6 +28,7 @@ from storage.database import (
     TransactionWork,
     Written,
 )
+from storage.dialect import Dialect, sqlite_text
 from storage.group_commit import GroupCommitWriter, SqliteBatchRunner, write_alone
 
 _T = TypeVar("_T")
@@ -135,12 +137,14 @@ class _SnapshotReader:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
-    async def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
-        return list(await self._connection.execute_fetchall(sql, parameters))
+    async def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
+        return list(await self._connection.execute_fetchall(sqlite_text(sql), parameters))
 
 
 class SqliteDatabase:
     """A SQLite file (or ':memory:'); open with `await SqliteDatabase.open(path)`."""
+
+    dialect: Dialect = "sqlite"
 
     def __init__(
         self,
@@ -260,10 +264,10 @@ class SqliteDatabase:
 
     # --- reading --------------------------------------------------------------------------------
 
-    async def fetch(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
+    async def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
         """Rows of a read-only query, from committed data."""
         async with self._reading() as db:
-            return list(await db.execute_fetchall(sql, parameters))
+            return list(await db.execute_fetchall(sqlite_text(sql), parameters))
 
     def snapshot(self) -> AbstractAsyncContextManager[Reader]:
         """Several reads in one read transaction: they see one committed state."""

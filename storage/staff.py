@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Literal
@@ -11,6 +10,7 @@ from typing import Literal
 from flows.ports import LearnerProfile
 from storage.common import utc_now
 from storage.database import Database
+from storage.dialect import UNIQUE_VIOLATIONS, Sql
 from storage.learner_writes import profile_statements
 from tutoring.ports import (
     Cohort,
@@ -57,6 +57,15 @@ def find_cohort(cohorts: list[Cohort], word: str) -> Cohort | None:
 
 def new_join_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+# Telegram compares usernames without case; so does each database, on its own index.
+_USERS_NAMED = Sql(
+    sqlite="SELECT id, display_name, last_active FROM learners"
+    " WHERE username = ? COLLATE NOCASE ORDER BY id",
+    postgresql="SELECT id, display_name, last_active FROM learners"
+    " WHERE lower(username) = lower(?) ORDER BY id",
+)
 
 
 class SqliteStaffStore:
@@ -109,11 +118,7 @@ class SqliteStaffStore:
     async def users_named(self, username: str) -> list[NamedUser]:
         """Everyone stored with this @username (one, unless the stored data predates the
         release of a renamed user's name), with when each was last seen."""
-        rows = await self._database.fetch(
-            "SELECT id, display_name, last_active FROM learners"
-            " WHERE username = ? COLLATE NOCASE ORDER BY id",
-            (username.lstrip("@"),),
-        )
+        rows = await self._database.fetch(_USERS_NAMED, (username.lstrip("@"),))
         return [
             NamedUser(
                 int(r["id"]), str(r["display_name"]), datetime.fromisoformat(r["last_active"])
@@ -172,7 +177,7 @@ class SqliteStaffStore:
                         (name, owner_id, code, self._clock().isoformat()),
                     )
                 )
-            except sqlite3.IntegrityError:
+            except UNIQUE_VIOLATIONS:
                 continue
             [cohort] = await self._fetch_cohorts("join_code = ?", (code,))
             return cohort
@@ -217,8 +222,8 @@ class SqliteStaffStore:
             return False
         await self._database.write(
             (
-                "INSERT OR IGNORE INTO memberships (cohort_id, learner_id, joined_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO memberships (cohort_id, learner_id, joined_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (cohort.id, learner_id, now),
             )
         )

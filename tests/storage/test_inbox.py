@@ -20,6 +20,7 @@ from storage import MemoryProgressStore, SqliteProgressStore
 from storage.inbox import RETENTION, SqliteInboxStore
 from storage.memory_inbox import MemoryInboxStore
 from tests.storage.builders import T0, TickClock, profile, snapshot
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 
 BOT, OTHER_BOT = 424242, 515151
 
@@ -36,7 +37,7 @@ class World:
     inbox: PrunableInbox
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[World]:
@@ -44,7 +45,7 @@ async def world(
         progress = MemoryProgressStore(clock=clock)
         yield World(progress, MemoryInboxStore(progress, clock=clock))
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as store:
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as store:
         yield World(store, SqliteInboxStore(store.database, clock=clock))
 
 

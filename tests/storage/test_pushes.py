@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from flows.ports import Commit, ProgressStore
-from storage import MemoryProgressStore, SqliteProgressStore
+from storage import MemoryProgressStore
 from storage.memory_pushes import MemoryPushStore
 from storage.memory_staff import MemoryStaffStore
 from storage.pushes import UNCONFIRMED, SqlitePushStore
 from storage.staff import SqliteStaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 from tutoring.ports import Cohort, PushStore, StaffStore, Tally
 
 TUTOR = 50
@@ -31,7 +32,7 @@ class World:
     staff: StaffStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[World]:
@@ -40,7 +41,7 @@ async def world(
         pushes = MemoryPushStore(progress, clock=clock)
         yield World(progress, pushes, MemoryStaffStore(progress, clock=clock))
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as store:
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as store:
         database = store.database
         staff = SqliteStaffStore(database, clock=clock)
         yield World(store, SqlitePushStore(database, clock=clock), staff)

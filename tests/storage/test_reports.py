@@ -15,6 +15,8 @@ from storage import MemoryProgressStore
 from storage.memory_reports import MemoryReportStore
 from storage.memory_staff import MemoryStaffStore
 from storage.reports import Counts, LearnerSummary, ReportStore, SqliteReportStore, TopicStat
+from storage.staff import SqliteStaffStore
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 from tests.storage.reports_seed import (
     ALICE,
     BOB,
@@ -25,7 +27,6 @@ from tests.storage.reports_seed import (
     SCRIPT,
     SetClock,
     fill,
-    seed,
 )
 from tutoring.ports import Cohort
 
@@ -38,7 +39,7 @@ class Seeded:
     other: Cohort
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Seeded]:
     if request.param == "memory":
         clock = SetClock()
@@ -47,10 +48,10 @@ async def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         tuesday, other = await fill(progress, staff, clock)
         yield Seeded(progress, MemoryReportStore(progress, staff), tuesday, other)
         return
-    data = await seed(tmp_path / "reports.db")
-    async with data.store:
-        reports = SqliteReportStore(data.store.database)
-        yield Seeded(data.store, reports, data.tuesday, data.other)
+    clock = SetClock()
+    async with sql_progress(request.param, tmp_path / "reports.db", clock) as store:
+        tuesday, other = await fill(store, SqliteStaffStore(store.database, clock=clock), clock)
+        yield Seeded(store, SqliteReportStore(store.database), tuesday, other)
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from flows.ports import Commit, ProgressStore
-from storage import MemoryProgressStore, SqliteProgressStore
+from storage import MemoryProgressStore
 from storage.memory_reviews import MemoryReviewStore
 from storage.reviews import SqliteReviewStore
 from storage.staff import SqliteStaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 from tutoring.ports import CohortRef, ReviewStore, Role
 
 TUTOR = 100
@@ -31,7 +32,7 @@ class World:
     cohort: Callable[[int, str, set[int]], Awaitable[CohortRef]]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[World]:
@@ -48,7 +49,7 @@ async def world(
         fake.grant(ADMIN, "admin")
         yield World(progress, fake, grant_memory, cohort_memory)
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as sqlite_store:
         staff = SqliteStaffStore(sqlite_store.database, admin_ids=(ADMIN,))
 
         async def grant_sqlite(user_id: int, role: Role) -> None:

@@ -13,6 +13,7 @@ from storage import MemoryProgressStore, SqliteProgressStore
 from storage.revision import SqliteRevisionStore
 from storage.revision_memory import MemoryRevisionStore
 from tests.storage.builders import TickClock, commit
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 from tutoring.revision import (
     DUE_SOON,
     CardState,
@@ -40,14 +41,14 @@ class Stores:
     revision: RevisionStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def stores(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[Stores]:
     if request.param == "memory":
         yield Stores(MemoryProgressStore(clock=clock), MemoryRevisionStore(learners={1, 2}))
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as sqlite_store:
         yield Stores(sqlite_store, SqliteRevisionStore(sqlite_store.database))
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from flows.ports import ProgressStore
-from storage import MemoryProgressStore, SqliteProgressStore
+from storage import MemoryProgressStore
 from storage.memory_staff import MemoryStaffStore
 from storage.staff import SqliteStaffStore, find_cohort
 from tests.storage.builders import TickClock, commit, profile
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 from tutoring.ports import Cohort, CohortNameTakenError, StaffStore
 
 MINE = Cohort(1, "Tuesday Group", 50, "K7M2Q9XA", "2026-11-01")
@@ -43,7 +44,7 @@ class Staffed:
     staff: StaffStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[Staffed]:
@@ -51,7 +52,7 @@ async def world(
         progress = MemoryProgressStore(clock=clock)
         yield Staffed(progress, MemoryStaffStore(progress, admin_ids=(ADMIN,), clock=clock))
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as store:
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as store:
         yield Staffed(store, SqliteStaffStore(store.database, admin_ids=(ADMIN,), clock=clock))
 
 
