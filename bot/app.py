@@ -49,13 +49,14 @@ from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR
+from storage.databases import open_current, sqlite_path
 from storage.inbox import SqliteInboxStore
+from storage.postgres import is_postgres_url
 from storage.pushes import SqlitePushStore
 from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
 from storage.sqlite import SqliteProgressStore
-from storage.sqlite_database import SqliteDatabase, database_path
 from storage.staff import SqliteStaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
 from tutoring.question_stats import QuestionDesk
@@ -119,10 +120,13 @@ def file_url(base_url: str) -> str:
 
 def content_cache_dir(settings: Settings) -> Path | None:
     """Where validated content is cached between starts: CONTENT_CACHE_DIR, else a
-    `.content-cache` folder beside the SQLite database (none beside an in-memory one)."""
+    `.content-cache` folder beside the SQLite database (none beside an in-memory one), or in
+    the working folder with PostgreSQL."""
     if settings.content_cache_dir is not None:
         return settings.content_cache_dir
-    path = database_path(settings.database_url)
+    if is_postgres_url(settings.database_url):
+        return Path(".content-cache")
+    path = sqlite_path(settings.database_url)
     return None if path == ":memory:" else Path(path).parent / ".content-cache"
 
 
@@ -169,7 +173,9 @@ async def _post_init(application: CoachApplication) -> None:
         scenario_dir = services.scenario_dir or SCENARIO_DIR
         loaded = load_content(scenario_dir, content_cache_dir(services.settings))
     kb, scenarios = loaded.kb, loaded.scenarios
-    database = await SqliteDatabase.open(database_path(services.settings.database_url))
+    database = await open_current(
+        services.settings.database_url, auto_migrate=services.settings.migrates_on_start
+    )
     store = SqliteProgressStore(database)
     services.kb = kb
     # Every question an answer may name: the bank's and the scenario steps' own.
