@@ -281,7 +281,7 @@ def test_db_copy_copies_every_table_and_prints_the_counts(
     assert main(["db", "copy", "--from", source, "--to", target]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["table", "source", "target"]
-    assert "roles 1 1".split() in [line.split() for line in out]
+    assert ["roles", "1", "1"] in [line.split() for line in out]
     assert out[-1].startswith("Copied 1 rows in ")
     with pytest.raises(SystemExit, match=r"already holds rows \(in roles\).*--replace"):
         main(["db", "copy", "--from", source, "--to", target])
