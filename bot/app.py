@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from bot.staff import StaffDesk
 from bot.telegram import learner, review, staff
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.delivery import PushDelivery
+from bot.telegram.health import Health, add_health_route
 from bot.telegram.inbox import (
     PRUNE_EVERY_SECONDS,
     DurableUpdateQueue,
@@ -49,13 +51,15 @@ from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
 from flows.loader import SCENARIO_DIR
+from storage.database import Database, SchemaVersionError
+from storage.databases import open_current, sqlite_path
 from storage.inbox import SqliteInboxStore
+from storage.postgres import is_postgres_url
 from storage.pushes import SqlitePushStore
 from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
 from storage.sqlite import SqliteProgressStore
-from storage.sqlite_database import SqliteDatabase, database_path
 from storage.staff import SqliteStaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
 from tutoring.question_stats import QuestionDesk
@@ -106,6 +110,7 @@ LEARNER_COMMANDS = [
     BotCommand("help", "How it works"),
 ]
 STARTUP_RETRIES = 3
+HEALTH_TIMEOUT_SECONDS = 5.0
 STARTUP_RETRY_DELAY = 0.5
 
 
@@ -119,10 +124,13 @@ def file_url(base_url: str) -> str:
 
 def content_cache_dir(settings: Settings) -> Path | None:
     """Where validated content is cached between starts: CONTENT_CACHE_DIR, else a
-    `.content-cache` folder beside the SQLite database (none beside an in-memory one)."""
+    `.content-cache` folder beside the SQLite database (none beside an in-memory one), or in
+    the working folder with PostgreSQL."""
     if settings.content_cache_dir is not None:
         return settings.content_cache_dir
-    path = database_path(settings.database_url)
+    if is_postgres_url(settings.database_url):
+        return Path(".content-cache")
+    path = sqlite_path(settings.database_url)
     return None if path == ":memory:" else Path(path).parent / ".content-cache"
 
 
@@ -169,7 +177,9 @@ async def _post_init(application: CoachApplication) -> None:
         scenario_dir = services.scenario_dir or SCENARIO_DIR
         loaded = load_content(scenario_dir, content_cache_dir(services.settings))
     kb, scenarios = loaded.kb, loaded.scenarios
-    database = await SqliteDatabase.open(database_path(services.settings.database_url))
+    database = await open_current(
+        services.settings.database_url, auto_migrate=services.settings.migrates_on_start
+    )
     store = SqliteProgressStore(database)
     services.kb = kb
     # Every question an answer may name: the bank's and the scenario steps' own.
@@ -234,7 +244,39 @@ async def _post_init(application: CoachApplication) -> None:
         application, revision_store, zone=zone, clock=services.clock
     )
     services.reminders.arm()
+    services.health = functools.partial(database_health, database)
     await register_commands(application, await staff.staff())
+
+
+async def database_health(database: Database) -> Health:
+    """The database answers within HEALTH_TIMEOUT_SECONDS, and every migration this code
+    knows is applied (a newer schema means another worker runs newer code)."""
+    try:
+        status = await asyncio.wait_for(database.migration_status(), HEALTH_TIMEOUT_SECONDS)
+    except SchemaVersionError:
+        return False, {"database": "ok", "migrations": "newer than this code"}
+    # A timeout, a closed database, any driver's error: the database does not answer. Only
+    # the error's kind goes out: its message may name the server.
+    except Exception as error:  # noqa: BLE001
+        log.warning("health check: the database does not answer: %s", error)
+        return False, {
+            "database": f"unavailable ({type(error).__name__})",
+            "migrations": "unknown",
+        }
+    if status.pending:
+        pending = ", ".join(migration.name for migration in status.pending)
+        return False, {"database": "ok", "migrations": f"pending: {pending}"}
+    return True, {"database": "ok", "migrations": "current"}
+
+
+class _CoachApplication(CoachApplication):
+    """PTB's Application, with GET /healthz added to the webhook server once it listens."""
+
+    async def start(self) -> None:
+        await super().start()
+        check = self.bot_data.health
+        if check is not None:
+            add_health_route(self, check)
 
 
 async def _post_shutdown(application: CoachApplication) -> None:
@@ -279,6 +321,7 @@ def build_application(
     limits = {} if rate_limited else {"overall_max_rate": 0, "group_max_rate": 0}
     builder = (
         ApplicationBuilder()
+        .application_class(_CoachApplication)
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_url(settings.telegram_api_base_url))

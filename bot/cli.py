@@ -8,7 +8,8 @@ import json
 import logging
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -39,14 +40,33 @@ from knowledge.loader import (
 )
 from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion
+from storage.copy import CopyRefusedError, copy_database
+from storage.database import Database, DatabaseUnavailableError
+from storage.databases import UPGRADE_COMMAND, PendingMigrationsError, open_current, open_database
 from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
-from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore, database_path
+from storage.sqlite import SqliteProgressStore
 from storage.staff import SqliteStaffStore, find_cohort
 from tutoring.examples import examples_yaml
 from tutoring.ports import ReviewItem
 from tutoring.revision import Revision
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Database]:
+    """The database DATABASE_URL names, with every migration applied (on opening only if
+    AUTO_MIGRATE allows it); closed on leaving."""
+    try:
+        database = await open_current(
+            settings.database_url, auto_migrate=settings.migrates_on_start
+        )
+    except ValueError as error:
+        raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 def _settings() -> Settings:
@@ -177,16 +197,15 @@ def _console(args: argparse.Namespace) -> int:
 async def _run_console(settings: Settings) -> None:
     content = _content(settings)
     kb, scenarios = content.kb, content.scenarios
-    try:
-        path = database_path(settings.database_url)
-    except ValueError as error:
-        raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
-    store = await SqliteProgressStore.open(path)
-    try:
-        revision = Revision(SqliteRevisionStore(store.database), ZoneInfo(settings.timezone))
+    async with _database(settings) as database:
+        store = SqliteProgressStore(database)
+        revision = Revision(SqliteRevisionStore(database), ZoneInfo(settings.timezone))
         await run_console(Coach(kb, scenarios, store, revision=revision))
-    finally:
-        await store.close()
+
+
+async def _check_database(settings: Settings) -> None:
+    async with _database(settings):
+        pass
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -211,6 +230,8 @@ def _run(args: argparse.Namespace) -> int:
     # Validate all content before connecting: invalid content stops the start.
     content = _content(settings)
     _configure_logging(settings)
+    # Before the bot starts: an unreachable database or pending migrations stop it in one line.
+    asyncio.run(_check_database(settings))
     run_telegram(settings, content)
     return 0
 
@@ -262,12 +283,8 @@ def _admin(args: argparse.Namespace) -> int:
 
 
 async def _admin_roles(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        path = database_path(settings.database_url)
-    except ValueError as error:
-        raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
-    async with SqliteProgressStore.open(path) as store:
-        staff = SqliteStaffStore(store.database, admin_ids=settings.admin_ids)
+    async with _database(settings) as database:
+        staff = SqliteStaffStore(database, admin_ids=settings.admin_ids)
         if args.admin_command == "grant":
             await staff.grant(args.user_id, args.role, by=0)
             sys.stdout.write(f"{args.user_id} is now a {args.role}.\n")
@@ -283,15 +300,15 @@ async def _admin_roles(settings: Settings, args: argparse.Namespace) -> int:
 async def _export(settings: Settings, args: argparse.Namespace) -> tuple[dict[str, bytes], str]:
     """The two CSV files for everyone or one cohort, and a summary line."""
     kb = _knowledge()
-    async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
-        staff = SqliteStaffStore(store.database, admin_ids=settings.admin_ids)
+    async with _database(settings) as database:
+        staff = SqliteStaffStore(database, admin_ids=settings.admin_ids)
         cohort_id = None
         if args.cohort:
             cohort = find_cohort(await staff.cohorts(), args.cohort)
             if cohort is None:
                 raise SystemExit(f"error: no single cohort named or coded {args.cohort!r}")
             cohort_id = cohort.id
-        report_store = SqliteReportStore(store.database)
+        report_store = SqliteReportStore(database)
         rows = await report_store.learner_summaries(cohort_id)
         answers = await report_store.answers_of(r.learner_id for r in rows)
     files = {
@@ -299,6 +316,74 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[dict[st
         "progress.csv": reports.progress_csv(rows, kb),
     }
     return files, f"{len(answers)} answers, {len(rows)} learners"
+
+
+# ---------------------------------------------------------------- coach db
+
+
+def _db(args: argparse.Namespace) -> int:
+    if args.db_command == "copy":
+        return asyncio.run(_db_copy(args))
+    settings = _settings()
+    return asyncio.run(_db_migrations(settings.database_url, upgrade=args.db_command == "upgrade"))
+
+
+async def _open_plain(url: str) -> Database:
+    """The database at `url` as it is: no migration applied on opening."""
+    try:
+        return await open_database(url, migrate=False)
+    except ValueError as error:
+        raise SystemExit(f"error: bad database URL: {error}") from None
+
+
+async def _db_migrations(url: str, *, upgrade: bool) -> int:
+    database = await _open_plain(url)
+    try:
+        status = await database.migration_status()
+        if upgrade:
+            applied = await database.upgrade()
+            for migration in applied:
+                sys.stdout.write(f"applied {migration.name}\n")
+            sys.stdout.write(
+                f"{len(applied)} migration(s) applied; the database is current.\n"
+                if applied
+                else "Nothing to apply: the database is current.\n"
+            )
+            return 0
+    finally:
+        await database.close()
+    sys.stdout.write(f"applied: {', '.join(f'{v:04d}' for v in status.applied) or 'none'}\n")
+    pending = ", ".join(migration.name for migration in status.pending)
+    sys.stdout.write(f"pending: {pending or 'none'}\n")
+    if status.pending:
+        sys.stdout.write(f"Run `{UPGRADE_COMMAND}` to apply them.\n")
+    return 0
+
+
+async def _db_copy(args: argparse.Namespace) -> int:
+    if args.source == args.target:
+        raise SystemExit("error: --from and --to name the same database")
+    source = await _open_plain(args.source)
+    try:
+        target = await _open_plain(args.target)
+        try:
+            report = await copy_database(source, target, replace=args.replace)
+        except CopyRefusedError as error:
+            raise SystemExit(f"error: {error}") from None
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    sys.stdout.write(f"{'table':<20} {'source':>9} {'target':>9}\n")
+    for table in report.tables:
+        flag = "" if table.source_rows == table.target_rows else "  <-- MISMATCH"
+        sys.stdout.write(f"{table.name:<20} {table.source_rows:>9} {table.target_rows:>9}{flag}\n")
+    if not report.ok:
+        sys.stdout.write("The copy's row counts differ from the source's (marked above).\n")
+        return 1
+    rows = sum(table.target_rows for table in report.tables)
+    sys.stdout.write(f"Copied {rows} rows in {len(report.tables)} tables; counts match.\n")
+    return 0
 
 
 # ---------------------------------------------------------------- coach grade
@@ -436,8 +521,8 @@ def _content_examples(args: argparse.Namespace) -> int:
 
 
 async def _decided(settings: Settings, since: datetime | None) -> list[ReviewItem]:
-    async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
-        return await SqliteReviewStore(store.database).decided_since(since)
+    async with _database(settings) as database:
+        return await SqliteReviewStore(database).decided_since(since)
 
 
 # ---------------------------------------------------------------- wiring
@@ -501,6 +586,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--to", default=".", help="the folder to write to (default: here)")
     admin.set_defaults(handler=_admin)
 
+    db = commands.add_parser("db", help="the database: migrations, and copying it")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("status", help="applied and pending migrations (DATABASE_URL)")
+    db_commands.add_parser("upgrade", help="apply the pending migrations (DATABASE_URL)")
+    copy = db_commands.add_parser(
+        "copy", help="copy every table into an empty database, e.g. SQLite to PostgreSQL"
+    )
+    copy.add_argument("--from", dest="source", required=True, help="e.g. sqlite:///./coach.db")
+    copy.add_argument("--to", dest="target", required=True, help="e.g. postgresql://host/coach")
+    copy.add_argument(
+        "--replace", action="store_true", help="overwrite a target that already holds rows"
+    )
+    db.set_defaults(handler=_db)
+
     grade = commands.add_parser("grade", help="mark JSON-lines answers from FILE (or - for stdin)")
     grade.add_argument("file")
     grade.set_defaults(handler=_grade)
@@ -512,7 +611,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result: int = args.handler(args)
-    except DatabaseUnavailableError as error:
+    except (DatabaseUnavailableError, PendingMigrationsError) as error:
         raise SystemExit(f"error: {error}") from None
     return result
 

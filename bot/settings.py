@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A real token is "<bot id>:<35 characters>" (BotFather); anything else is a placeholder or typo.
 TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 PLACEHOLDER_WORDS = ("your", "changeme", "change-me", "token", "xxx", "placeholder", "example")
 
 
@@ -26,6 +27,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     database_url: str = "sqlite:///./coach.db"
+    auto_migrate: bool | None = None
+    """Apply pending migrations on start; None: yes for SQLite, no for PostgreSQL."""
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"  # noqa: S104  # the webhook server must accept outside calls
@@ -36,6 +39,15 @@ class Settings(BaseSettings):
     core_questions_file: Path = PROJECT_ROOT.parent / "shared" / "core-questions.yaml"
     content_cache_dir: Path | None = None
     """Validated content kept between starts; None: `.content-cache` beside the database."""
+
+    @property
+    def migrates_on_start(self) -> bool:
+        """AUTO_MIGRATE, or its default for the database DATABASE_URL names."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        # SQLite: one process owns the file. PostgreSQL: several workers share the database,
+        # so an upgrade is one deliberate step (`coach db upgrade`), not a race at start.
+        return not self.database_url.startswith(POSTGRES_SCHEMES)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

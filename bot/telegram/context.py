@@ -15,6 +15,7 @@ from bot.pushing import PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
 from bot.staff import StaffDesk
+from bot.telegram.health import HealthCheck
 from bot.telegram.inbox_port import Inbox
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
@@ -59,6 +60,8 @@ class BotServices:
     """Daily reminders (bot/telegram/reminding.py), armed in post_init."""
     clock: Callable[[], datetime] = utc_now
     """The time the bot goes by (tests set it to check schedules)."""
+    health: HealthCheck | None = None
+    """Whether the database answers and is current (GET /healthz on the webhook server)."""
 
 
 class CoachContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotServices]):

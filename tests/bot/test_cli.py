@@ -211,3 +211,78 @@ def test_content_citations_lists_each_citation_with_where_it_is_used(
     assert "knowledge/content/entries/cra-goods.yaml:" in out
     assert "UK GDPR" not in out
     assert out.rstrip().endswith("uses.")
+
+
+TOKEN_LIKE = "123456789:" + "A" * 35
+
+
+def test_db_status_and_upgrade_show_and_apply_the_pending_migrations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'coach.db'}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "status"]) == 0
+    before = capsys.readouterr().out.splitlines()
+    assert before[0] == "applied: none"
+    assert before[1].startswith("pending: 0001_initial, 0002_polls")
+    assert before[2] == "Run `coach db upgrade` to apply them."
+
+    assert main(["db", "upgrade"]) == 0
+    upgraded = capsys.readouterr().out.splitlines()
+    assert upgraded[0] == "applied 0001_initial"
+    assert upgraded[-1].endswith("migration(s) applied; the database is current.")
+
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out == "Nothing to apply: the database is current.\n"
+    assert main(["db", "status"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "pending: none"
+
+
+def test_run_refuses_pending_migrations_without_auto_migrate_saying_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'coach.db'}")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN_LIKE)
+    monkeypatch.setenv("AUTO_MIGRATE", "false")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match=r"pending migrations .*run `coach db upgrade` first"):
+        main(["run"])
+    with pytest.raises(SystemExit, match=r"pending migrations .*run `coach db upgrade` first"):
+        main(["console"])
+
+
+def test_an_unreachable_postgresql_is_one_line_without_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://coach:s3cret@127.0.0.1:1/coach")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["db", "status"])
+    message = str(stopped.value)
+    assert message.startswith("error: cannot use the PostgreSQL database 127.0.0.1:1/coach")
+    assert "s3cret" not in message
+    assert "\n" not in message
+
+
+def test_db_copy_copies_every_table_and_prints_the_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = f"sqlite:///{tmp_path / 'coach.db'}"
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    monkeypatch.setenv("DATABASE_URL", source)
+    monkeypatch.chdir(tmp_path)
+    assert main(["admin", "grant", "42", "tutor"]) == 0
+    with pytest.raises(SystemExit, match=r"upgrade the target first"):
+        main(["db", "copy", "--from", source, "--to", target])
+    monkeypatch.setenv("DATABASE_URL", target)
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+
+    assert main(["db", "copy", "--from", source, "--to", target]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["table", "source", "target"]
+    assert ["roles", "1", "1"] in [line.split() for line in out]
+    assert out[-1].startswith("Copied 1 rows in ")
+    with pytest.raises(SystemExit, match=r"already holds rows \(in roles\).*--replace"):
+        main(["db", "copy", "--from", source, "--to", target])
+    assert main(["db", "copy", "--from", source, "--to", target, "--replace"]) == 0

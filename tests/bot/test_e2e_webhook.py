@@ -1,11 +1,13 @@
 """The real bot as a subprocess (`coach run`) in webhook mode against the Bot API emulator.
 
 Telegram's side of a webhook is played by the test: the emulator records setWebhook, and the
-test POSTs updates to the bot's own webhook server, with the right secret token and a wrong one.
+test POSTs updates to the bot's own webhook server, with the right secret token and a wrong one,
+and asks its GET /healthz (current, then with a migration gone).
 """
 
 import asyncio
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +58,7 @@ async def test_the_real_bot_serves_a_webhook_and_refuses_a_wrong_secret(
             emu,
             tmp_path,
             bot_log,
-            lambda: converse(emu, hook),
+            lambda: converse_then_ask_health(emu, hook, tmp_path / "e2e.db"),
             conversation_seconds=CONVERSATION_SECONDS,
             extra_env=webhook_env,
         )
@@ -86,6 +88,25 @@ async def converse(emu: BotApiEmulator, hook: str) -> None:
         await asyncio.sleep(QUIET_SECONDS)
         sent = [c for c in emu.calls[emu.calls.index(menu) + 1 :] if bot_wrote(c)]
         assert sent == [], f"the bot answered a forged update: {[c.text for c in sent]}"
+
+
+async def converse_then_ask_health(emu: BotApiEmulator, hook: str, database: Path) -> None:
+    await converse(emu, hook)
+    health = hook.replace("/telegram/hook", "/healthz")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(health) as reply:
+            assert reply.status == 200
+            assert reply.headers["Content-Type"] == "application/json"
+            assert await reply.json() == {"database": "ok", "migrations": "current"}
+        # As if the schema lost a migration behind the bot's back: the check says which.
+        with sqlite3.connect(database) as db:
+            db.execute("DELETE FROM schema_version WHERE version = 10")
+        async with session.get(health) as reply:
+            assert reply.status == 503
+            assert await reply.json() == {
+                "database": "ok",
+                "migrations": "pending: 0010_review_queue",
+            }
 
 
 def bot_wrote(call: Call) -> bool:

@@ -49,3 +49,11 @@ def test_admin_ids_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
 def test_bad_values_are_refused(field: str, value: object, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings(**{field: value}, _env_file=None)  # type: ignore[arg-type]
+
+
+def test_auto_migrate_defaults_on_for_sqlite_and_off_for_postgresql() -> None:
+    assert Settings(_env_file=None).migrates_on_start
+    postgres = "postgresql://coach@db/coach"
+    assert not Settings(database_url=postgres, _env_file=None).migrates_on_start
+    assert Settings(database_url=postgres, auto_migrate=True, _env_file=None).migrates_on_start
+    assert not Settings(auto_migrate=False, _env_file=None).migrates_on_start
