@@ -19,6 +19,7 @@ from bench.conversation import ordinary_run
 from bench.dispatch import Run, calls_per_action, one_by_one, replay
 from bench.limit import through_limit
 from bench.micro import bench_micro
+from bench.pushrate import push_figures
 from bench.queries import bench_reports
 from bench.reminders import bench_reminders
 from bench.report import HEADER, Figure, Report
@@ -276,6 +277,12 @@ def main() -> None:
     parser.add_argument(
         "--reminded", type=int, default=100_000, help="learners with a daily reminder"
     )
+    parser.add_argument(
+        "--push-learners",
+        type=int,
+        default=1_500,
+        help="learners in the push over HTTP at 30 a second (10,000 takes about 12 minutes)",
+    )
     args = parser.parse_args()
     report = Report()
     start = time.perf_counter()
@@ -291,6 +298,7 @@ def main() -> None:
     report_figures(report, args.cohort, args.answers)
     reminder_figures(report, args.reminded, cards=10)
     bench_micro(report)
+    push_figures(report, args.push_learners)
     seconds = time.perf_counter() - start
     report.write(seconds)
     print(f"\n{seconds:.0f} s; written to bench/results.json")

@@ -25,6 +25,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.pushing import LATE_AFTER
 from bot.telegram.context import CoachApplication, CoachContext
+from bot.telegram.pacing import bulk_sends
 from bot.telegram.render import send_replies
 from flows.io import Input
 from flows.ports import LearnerProfile
@@ -137,19 +138,24 @@ class PushDelivery:
             return
         self._running[push_id] = asyncio.current_task()
         try:
-            push = await self.pushes.get(push_id)
-            if push is None or push.status not in {"scheduled", "sending"}:
-                return
-            if not await self._still_allowed(push):
-                return
-            if push.status == "scheduled" and not await self._begin(push):
-                return
-            superseded = await self._send_pending(push)
-            await self.pushes.finish(push.id)
-            await self._tell_tutor(push.id)
-            await self._tell_superseded(push, superseded)
+            # Learners' replies go before the push's sends (bot/telegram/pacing.py).
+            with bulk_sends():
+                await self._send(push_id)
         finally:
             del self._running[push_id]
+
+    async def _send(self, push_id: int) -> None:
+        push = await self.pushes.get(push_id)
+        if push is None or push.status not in {"scheduled", "sending"}:
+            return
+        if not await self._still_allowed(push):
+            return
+        if push.status == "scheduled" and not await self._begin(push):
+            return
+        superseded = await self._send_pending(push)
+        await self.pushes.finish(push.id)
+        await self._tell_tutor(push.id)
+        await self._tell_superseded(push, superseded)
 
     async def _still_allowed(self, push: Push) -> bool:
         """The tutor's right to push is checked again when the push goes out: a push of a
