@@ -21,7 +21,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,6 +260,10 @@ async def push_resumed(count: int) -> PushRun:
             cohort = await seed_cohort(store, count)
         async with BotApiEmulator() as emu:
             emu.rate_limit_per_second = PER_SECOND
+
+            def delivered(call: Call) -> bool:
+                return is_learner_send(call, count)
+
             for learner in learners(count):
                 emu.user_has_started(learner)
             with (tmp / "bot.log").open("wb") as bot_log:
@@ -269,7 +273,7 @@ async def push_resumed(count: int) -> PushRun:
                     since = len(emu.calls)
                     start = time.monotonic()
                     emu.user_sends_text(TUTOR, f"/push {QUIZ} {cohort.join_code}")
-                    await _until_delivered(emu, since, count, count // 2)
+                    await _until_seen(emu, since, delivered, count // 2)
                     first.send_signal(signal.SIGKILL)  # no shutdown, nothing flushed
                     await first.wait()
                     killed_at = time.monotonic()
@@ -281,7 +285,12 @@ async def push_resumed(count: int) -> PushRun:
                 second = await start_coach(emu, tmp, bot_log)
                 try:
                     done = f"Push #1 sent: delivered to {count} of"
-                    await emu.wait_for_message(TUTOR, done, count / 10 + STARTUP_S, after_kill)
+                    await asyncio.wait_for(
+                        _until_seen(
+                            emu, after_kill, lambda c: c.chat_id == TUTOR and done in c.text
+                        ),
+                        count / 10 + STARTUP_S,
+                    )
                     second.send_signal(signal.SIGTERM)
                     await asyncio.wait_for(second.wait(), SHUTDOWN_S)
                 finally:
@@ -303,13 +312,17 @@ async def push_resumed(count: int) -> PushRun:
     )
 
 
-async def _until_delivered(emu: BotApiEmulator, since: int, count: int, enough: int) -> None:
-    seen, delivered = since, 0
-    while delivered < enough:
+async def _until_seen(
+    emu: BotApiEmulator, since: int, matches: Callable[[Call], bool], enough: int = 1
+) -> None:
+    """Until `enough` calls since index `since` match (each call looked at once: the
+    emulator's wait_for looks at them all again on every call, too slow for 10,000)."""
+    seen, found = since, 0
+    while found < enough:
         await asyncio.sleep(0.05)
         new = emu.calls[seen:]
         seen += len(new)
-        delivered += sum(1 for c in new if c.status == 200 and is_learner_send(c, count))
+        found += sum(1 for c in new if c.status == 200 and matches(c))
 
 
 # --- the figures --------------------------------------------------------------------------------
