@@ -112,7 +112,7 @@ def _calls_figures(report: Report, run: Run, calls: dict[str, object]) -> None:
 
 
 def limit_figures(report: Report, scripts: list[Script], learners: int) -> None:
-    """Through PTB's AIORateLimiter against a fake answering 429 above 30 calls a second."""
+    """Through the bot's rate limiter against a fake answering 429 above 30 calls a second."""
     few = scripts[:learners]
     coach = asyncio.run(through_limit(few, None, bare=False))
     bare = asyncio.run(through_limit(few, None, bare=True))

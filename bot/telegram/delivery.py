@@ -35,8 +35,9 @@ from storage.staff import StaffStore
 log = logging.getLogger(__name__)
 
 # Telegram asks for about one message per second in one chat; the rate limiter keeps the
-# overall rate (about 30 per second). With a second between a chat's messages, 30 chats side
-# by side are what it takes to use that overall rate (`make bench` shows a push reaching it).
+# overall rate (29 a second, evenly spaced, a push's sends behind learners' replies). With a
+# second between a chat's messages, 30 chats side by side are what it takes to use that overall
+# rate (`make bench` shows a push reaching it).
 CHAT_GAP_SECONDS = 1.0
 PARALLEL_CHATS = 30
 QUIZ_GONE = "the quiz is no longer in the content"
