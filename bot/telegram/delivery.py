@@ -79,6 +79,7 @@ class PushDelivery:
         self.chat_gap = chat_gap
         self.parallel_chats = parallel_chats
         self._running: dict[int, asyncio.Task[Any] | None] = {}
+        self._again: set[int] = set()
 
     # --- the timer ------------------------------------------------------------------------------
 
@@ -136,14 +137,21 @@ class PushDelivery:
     async def send(self, push_id: int) -> None:
         """Send a push to every learner it has not reached yet, then tell its tutor."""
         if push_id in self._running:
+            # A re-send armed while this push's run is finishing (telling its tutor): that
+            # run sends it next, as it reads the pending deliveries only while sending.
+            self._again.add(push_id)
             return
         self._running[push_id] = asyncio.current_task()
         try:
             # Learners' replies go before the push's sends (bot/telegram/pacing.py).
             with bulk_sends():
                 await self._send(push_id)
+                while push_id in self._again:
+                    self._again.discard(push_id)
+                    await self._send(push_id)
         finally:
             del self._running[push_id]
+            self._again.discard(push_id)
 
     async def _send(self, push_id: int) -> None:
         push = await self.pushes.get(push_id)
