@@ -181,9 +181,13 @@ async def _ours_holding(scripts: list[Script], holding: int) -> Run:
 
 
 def scale_figures(report: Report, scripts_file: Path, many: int) -> None:
-    coach_start = scale.startup_seconds(scale.COACH_STARTUP)
-    bare_start = scale.startup_seconds(scale.BARE_STARTUP)
-    report.add(Figure("startup_s", coach_start, "s", bare_start, "a bare PTB bot", "< 1 s"))
+    start = scale.startups()
+    report.add(Figure("startup_s", start.warm, "s", start.bare, "a bare PTB bot", "< 1 s"))
+    report.add(
+        Figure(
+            "startup_cold_s", start.cold, "s", start.bare, "a bare PTB bot", "(content changed)"
+        )
+    )
     few = scale.measure(scripts_file, 100)
     lots = scale.measure(scripts_file, many)
     report.details["scale"] = {"few": few, "many": lots}

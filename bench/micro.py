@@ -27,7 +27,7 @@ from knowledge.models import ChoiceQuestion
 from knowledge.search import EntrySearch
 from knowledge.text import tokenize
 from storage.sqlite import SqliteProgressStore
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tests.bot.fakes import RecordingRequest, settings_for
 
 TESTS = Path(__file__).parent.parent / "tests"
@@ -199,7 +199,7 @@ def bench_storage(report: Report) -> None:
 
                 start = time.perf_counter()
                 await asyncio.gather(*(learner(n) for n in range(learners)))
-                return time.perf_counter() - start, store.commits_written
+                return time.perf_counter() - start, store.database.commits_written
 
     grouped, commits = asyncio.run(run(100, 10))
     alone, alone_commits = asyncio.run(run(1, 1000))
@@ -231,13 +231,13 @@ def bench_pushes(report: Report, kb: KnowledgeBase) -> None:
                 assert isinstance(delivery, PushDelivery)
                 store = app.bot_data.coach.store if app.bot_data.coach else None
                 assert isinstance(store, SqliteProgressStore)
-                staff = StaffStore(store)
+                staff = SqliteStaffStore(store.database)
                 await staff.grant(1, "tutor", by=0)  # a push goes out only for a tutor
                 cohort = await staff.create_cohort(1, "Bench")
                 for learner in range(1000, 1000 + learners):
                     await staff.join(cohort, learner)
                 push = await delivery.pushes.create(1, cohort.id, quiz.id, datetime.now(UTC))
-                commits_before = store.commits_written
+                commits_before = store.database.commits_written
                 fake.clear()
                 start = time.perf_counter()
                 await delivery.send(push.id)
@@ -245,7 +245,7 @@ def bench_pushes(report: Report, kb: KnowledgeBase) -> None:
                 sends = sum(1 for c in fake.calls if c.method.startswith("send"))
                 sent = [d for d in await delivery.pushes.deliveries(push.id) if d.status == "sent"]
                 await app.post_shutdown(app)  # type: ignore[misc]
-                return elapsed, sends, len(sent), store.commits_written - commits_before
+                return elapsed, sends, len(sent), store.database.commits_written - commits_before
 
     elapsed, sends, delivered, commits = asyncio.run(run())
     limit = 30.0  # Telegram's ~30 messages a second

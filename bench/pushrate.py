@@ -35,7 +35,7 @@ from bot.telegram.context import CoachApplication
 from bot.telegram.delivery import PushDelivery
 from flows.render import SENT_AGAIN
 from storage.sqlite import SqliteProgressStore
-from storage.staff import Cohort, StaffStore
+from storage.staff import Cohort, SqliteStaffStore
 from tests.bot.coach_process import start_coach
 from tests.bot.emulator import TOKEN, BotApiEmulator, Call
 
@@ -133,7 +133,7 @@ def tally(calls: Iterable[Call], count: int) -> tuple[Counter[int], int, int]:
 
 async def seed_cohort(store: SqliteProgressStore, count: int) -> Cohort:
     """The tutor, and a cohort of `count` learners (joined as /join would, many at a time)."""
-    staff = StaffStore(store)
+    staff = SqliteStaffStore(store.database)
     await staff.grant(TUTOR, "tutor", by=0)
     cohort = await staff.create_cohort(TUTOR, "Bench push")
     ids = list(learners(count))

@@ -14,7 +14,7 @@ from typing import Any
 from bench.seed import seed_answers
 from bot.app import build_application
 from storage.sqlite import SqliteProgressStore, load_migrations
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tests.bot.fakes import RecordingRequest, settings_for
 
 TUTOR = 900
@@ -28,7 +28,7 @@ async def bench_reports(folder: Path, learners: int, per_learner: int) -> dict[s
     before_counts = [m for m in load_migrations() if m.version < 5]
     start = time.perf_counter()
     async with SqliteProgressStore.open(path, migrations=before_counts) as store:
-        cohort = await StaffStore(store).create_cohort(TUTOR, "Bench")
+        cohort = await SqliteStaffStore(store.database).create_cohort(TUTOR, "Bench")
     seed_answers(path, range(1, learners + 1), per_learner, cohort.id)
     async with SqliteProgressStore.open(path):
         pass

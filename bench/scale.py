@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +26,18 @@ start = time.perf_counter()
 {body}
 print(time.perf_counter() - start)
 """
+# The coach's content cache is the folder given as its one argument.
 COACH_STARTUP = STARTUP.format(
-    imports="import asyncio, tempfile, pathlib\n"
+    imports="import asyncio, tempfile, pathlib, sys\n"
     "from bot.app import build_application\n"
     "from tests.bot.fakes import RecordingRequest, settings_for",
     body="""
 async def main():
     with tempfile.TemporaryDirectory() as folder:
-        app = build_application(
-            settings_for(pathlib.Path(folder) / "s.db"), request=RecordingRequest()
+        settings = settings_for(
+            pathlib.Path(folder) / "s.db", content_cache=pathlib.Path(sys.argv[1])
         )
+        app = build_application(settings, request=RecordingRequest())
         async with app:
             await app.post_init(app)  # loads and validates all content, opens the database
             await app.post_shutdown(app)
@@ -55,12 +59,34 @@ asyncio.run(main())
 )
 
 
-def startup_seconds(code: str) -> float:
+def startup_seconds(code: str, *args: str) -> float:
     """Seconds from a fresh interpreter's first import to a bot ready for updates."""
     out = subprocess.run(  # noqa: S603  # our own interpreter and code
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True
     )
     return float(out.stdout.strip().splitlines()[-1])
+
+
+@dataclass(frozen=True)
+class Startups:
+    """Median start-up seconds over a few rounds, each round the three side by side."""
+
+    cold: float
+    """The content loaded, validated and cached: the first start after a content change."""
+    warm: float
+    """The content read from the cache: a restart with the content unchanged."""
+    bare: float
+    """A bare PTB bot."""
+
+
+def startups(rounds: int = 3) -> Startups:
+    cold, warm, bare = [], [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as cache:
+            cold.append(startup_seconds(COACH_STARTUP, cache))
+            warm.append(startup_seconds(COACH_STARTUP, cache))
+        bare.append(startup_seconds(BARE_STARTUP))
+    return Startups(statistics.median(cold), statistics.median(warm), statistics.median(bare))
 
 
 def rss_mb() -> float:

@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.content import Content, load_content
 from bot.pushing import BUTTON_PATTERN, PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
@@ -49,15 +50,15 @@ from bot.telegram.reminding import ReminderSender
 from bot.telegram.render import APOLOGY
 from flows.engine import Coach, utc_now
 from flows.errors import CoachError
-from flows.loader import SCENARIO_DIR, load_scenarios
-from knowledge.loader import load_knowledge_base
-from storage.inbox import InboxStore
-from storage.pushes import PushStore
-from storage.reports import ReportStore
+from flows.loader import SCENARIO_DIR
+from storage.inbox import SqliteInboxStore
+from storage.pushes import SqlitePushStore
+from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
-from storage.sqlite import SqliteProgressStore, database_path
-from storage.staff import StaffStore
+from storage.sqlite import SqliteProgressStore
+from storage.sqlite_database import SqliteDatabase, database_path
+from storage.staff import SqliteStaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
 from tutoring.question_stats import QuestionDesk
 from tutoring.review import ReviewDesk, regrade_card
@@ -118,6 +119,15 @@ def file_url(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/file/bot"
 
 
+def content_cache_dir(settings: Settings) -> Path | None:
+    """Where validated content is cached between starts: CONTENT_CACHE_DIR, else a
+    `.content-cache` folder beside the SQLite database (none beside an in-memory one)."""
+    if settings.content_cache_dir is not None:
+        return settings.content_cache_dir
+    path = database_path(settings.database_url)
+    return None if path == ":memory:" else Path(path).parent / ".content-cache"
+
+
 def commands_for(role: str) -> list[BotCommand]:
     """The command menu a user sees: learners', plus tutors', plus admins'."""
     commands = list(LEARNER_COMMANDS)
@@ -156,18 +166,22 @@ async def register_commands(
 async def _post_init(application: CoachApplication) -> None:
     services = application.bot_data
     assert services.settings is not None
-    kb = load_knowledge_base()
-    scenarios = load_scenarios(kb, services.scenario_dir or SCENARIO_DIR)
-    store = await SqliteProgressStore.open(database_path(services.settings.database_url))
+    loaded = services.content
+    if loaded is None:
+        scenario_dir = services.scenario_dir or SCENARIO_DIR
+        loaded = load_content(scenario_dir, content_cache_dir(services.settings))
+    kb, scenarios = loaded.kb, loaded.scenarios
+    database = await SqliteDatabase.open(database_path(services.settings.database_url))
+    store = SqliteProgressStore(database)
     services.kb = kb
     # Every question an answer may name: the bank's and the scenario steps' own.
     questions = {**kb.questions}
     for content in scenarios.values():
         questions.update({q.id: q for q in content.questions.values()})
     zone = ZoneInfo(services.settings.timezone)
-    revision_store = SqliteRevisionStore(store)
+    revision_store = SqliteRevisionStore(database)
     revision = Revision(revision_store, zone, clock=services.clock)
-    reviews = SqliteReviewStore(store, admin_ids=services.settings.admin_ids)
+    reviews = SqliteReviewStore(database, admin_ids=services.settings.admin_ids)
     services.review_desk = ReviewDesk(
         reviews,
         kb,
@@ -185,21 +199,21 @@ async def _post_init(application: CoachApplication) -> None:
         revision=revision,
     )
     services.polls = store
-    staff = StaffStore(store, admin_ids=services.settings.admin_ids)
+    staff = SqliteStaffStore(database, admin_ids=services.settings.admin_ids)
     services.desk = StaffDesk(
         staff, application.bot.username, bot_id=application.bot.id, clock=services.clock
     )
     titles = {scenario_id: c.scenario.title for scenario_id, c in scenarios.items()}
     services.reports = ReportDesk(
         staff,
-        ReportStore(store),
+        SqliteReportStore(database),
         kb,
         titles,
         clock=services.clock,
         reviews=reviews,
         revision=revision,
     )
-    pushes = PushStore(store, clock=services.clock)
+    pushes = SqlitePushStore(database, clock=services.clock)
     delivery = PushDelivery(application, pushes, staff, zone=zone, clock=services.clock)
     services.push_desk = PushDesk(
         staff, pushes, kb, scheduler=delivery, zone=zone, clock=services.clock
@@ -209,7 +223,7 @@ async def _post_init(application: CoachApplication) -> None:
     if armed:
         log.info("re-armed %d quiz push(es)", armed)
     # The inbox: updates are stored from now on; what a crash left is finished first.
-    inbox = InboxStore(store, clock=services.clock)
+    inbox = SqliteInboxStore(database, clock=services.clock)
     services.inbox = inbox
     if isinstance(application.update_queue, DurableUpdateQueue):
         application.update_queue.attach(inbox, application.bot.id)
@@ -231,7 +245,7 @@ async def _post_shutdown(application: CoachApplication) -> None:
         # close() drains queued commits: every answer a learner was told about is on disk.
         store = services.coach.store
         assert isinstance(store, SqliteProgressStore)
-        await store.close()
+        await store.database.close()
 
 
 async def on_error(update: object, context: CoachContext) -> None:
@@ -258,11 +272,13 @@ def build_application(
     *,
     rate_limited: bool = True,
     rate_limiter: BaseRateLimiter[int] | None = None,
+    content: Content | None = None,
 ) -> CoachApplication:
     """Build the bot; `request` replaces the HTTP layer (tests use a recording fake) and
     `clock` the time that schedules go by. `rate_limited=False` drops the rate limiter, for
     `make bench` to measure the bot's own work on an instant fake; `rate_limiter` replaces
-    the paced one (`make bench` compares PTB's default)."""
+    the paced one (`make bench` compares PTB's default). `content` is what the bot serves
+    when it is already loaded; else post_init loads it (from the cache if it can)."""
     assert settings.telegram_bot_token is not None, "build_application needs a token"
     if rate_limiter is None:
         rate_limiter = (
@@ -296,6 +312,7 @@ def build_application(
     application: CoachApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.scenario_dir = scenario_dir
+    application.bot_data.content = content
     application.bot_data.clock = clock
 
     private = filters.ChatType.PRIVATE
@@ -351,9 +368,9 @@ def build_application(
     return application
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, content: Content | None = None) -> None:
     """Serve learners until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
-    application = build_application(settings)
+    application = build_application(settings, content=content)
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         application.run_webhook(

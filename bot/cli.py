@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import reports
+from bot.app import content_cache_dir
 from bot.app import run as run_telegram
 from bot.console import run_console
+from bot.content import Content, load_content
 from bot.logs import install_redaction
 from bot.settings import Settings
 from flows.engine import Coach
@@ -37,11 +39,11 @@ from knowledge.loader import (
 )
 from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion
-from storage.reports import ReportStore
+from storage.reports import SqliteReportStore
 from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
 from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore, database_path
-from storage.staff import StaffStore, find_cohort
+from storage.staff import SqliteStaffStore, find_cohort
 from tutoring.examples import examples_yaml
 from tutoring.ports import ReviewItem
 from tutoring.revision import Revision
@@ -62,6 +64,17 @@ def _settings() -> Settings:
 def _knowledge() -> KnowledgeBase:
     try:
         return load_knowledge_base()
+    except ContentError as error:
+        raise SystemExit(f"error: invalid content: {error}") from None
+
+
+def _content(settings: Settings) -> Content:
+    """The content the bot serves: validated, or as validated at an earlier start of exactly
+    the same files (the content cache; `coach content check` always validates afresh)."""
+    try:
+        return load_content(cache_dir=content_cache_dir(settings))
+    except ValueError as error:
+        raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
     except ContentError as error:
         raise SystemExit(f"error: invalid content: {error}") from None
 
@@ -162,15 +175,15 @@ def _console(args: argparse.Namespace) -> int:
 
 
 async def _run_console(settings: Settings) -> None:
-    kb = _knowledge()
-    scenarios = _scenarios(kb)
+    content = _content(settings)
+    kb, scenarios = content.kb, content.scenarios
     try:
         path = database_path(settings.database_url)
     except ValueError as error:
         raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
     store = await SqliteProgressStore.open(path)
     try:
-        revision = Revision(SqliteRevisionStore(store), ZoneInfo(settings.timezone))
+        revision = Revision(SqliteRevisionStore(store.database), ZoneInfo(settings.timezone))
         await run_console(Coach(kb, scenarios, store, revision=revision))
     finally:
         await store.close()
@@ -196,9 +209,9 @@ def _run(args: argparse.Namespace) -> int:
     if settings.telegram_bot_token is None:
         raise SystemExit("error: TELEGRAM_BOT_TOKEN is not set (see .env.example)")
     # Validate all content before connecting: invalid content stops the start.
-    _scenarios(_knowledge())
+    content = _content(settings)
     _configure_logging(settings)
-    run_telegram(settings)
+    run_telegram(settings, content)
     return 0
 
 
@@ -254,7 +267,7 @@ async def _admin_roles(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"error: bad setting: DATABASE_URL: {error}") from None
     async with SqliteProgressStore.open(path) as store:
-        staff = StaffStore(store, admin_ids=settings.admin_ids)
+        staff = SqliteStaffStore(store.database, admin_ids=settings.admin_ids)
         if args.admin_command == "grant":
             await staff.grant(args.user_id, args.role, by=0)
             sys.stdout.write(f"{args.user_id} is now a {args.role}.\n")
@@ -271,14 +284,14 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[dict[st
     """The two CSV files for everyone or one cohort, and a summary line."""
     kb = _knowledge()
     async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
-        staff = StaffStore(store, admin_ids=settings.admin_ids)
+        staff = SqliteStaffStore(store.database, admin_ids=settings.admin_ids)
         cohort_id = None
         if args.cohort:
             cohort = find_cohort(await staff.cohorts(), args.cohort)
             if cohort is None:
                 raise SystemExit(f"error: no single cohort named or coded {args.cohort!r}")
             cohort_id = cohort.id
-        report_store = ReportStore(store)
+        report_store = SqliteReportStore(store.database)
         rows = await report_store.learner_summaries(cohort_id)
         answers = await report_store.answers_of(r.learner_id for r in rows)
     files = {
@@ -424,7 +437,7 @@ def _content_examples(args: argparse.Namespace) -> int:
 
 async def _decided(settings: Settings, since: datetime | None) -> list[ReviewItem]:
     async with SqliteProgressStore.open(database_path(settings.database_url)) as store:
-        return await SqliteReviewStore(store).decided_since(since)
+        return await SqliteReviewStore(store.database).decided_since(since)
 
 
 # ---------------------------------------------------------------- wiring

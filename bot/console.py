@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.ids import parse_id
+from flows.actions import LookBack, unpack
 from flows.engine import Coach
 from flows.io import Button, Input, Reply
 from flows.ports import LearnerProfile
@@ -30,6 +31,13 @@ def _for_console(text: str) -> str:
     return text.replace("or tap a button", "or type a button's number").replace(
         "tap Resume", "type Resume's number"
     )
+
+
+def _looks_back(button: Button) -> bool:
+    """A scenario step's "◀ Back" (or a look-back's buttons). Not offered here: buttons are
+    typed numbers in the console, and at a step a typed number is an answer ("30" days, an
+    order "2 1 4 3", an option's number), so a numbered Back would take it."""
+    return isinstance(unpack(button.data), LookBack)
 
 
 def _write(text: str) -> None:
@@ -110,8 +118,9 @@ class ConsoleChat:
             if reply.text.startswith(ERASED):
                 self._remove_saved()
             self.write(_for_console(reply.text) + "\n")
-            letters = [b for row in reply.buttons for b in row if len(b.label) == 1]
-            others = [b for row in reply.buttons for b in row if len(b.label) > 1]
+            shown = [b for row in reply.buttons for b in row if not _looks_back(b)]
+            letters = [b for b in shown if len(b.label) == 1]
+            others = [b for b in shown if len(b.label) > 1]
             if letters:
                 self.write("(reply with a letter)\n")
             if others:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     log_level: str = "INFO"
     core_questions_file: Path = PROJECT_ROOT.parent / "shared" / "core-questions.yaml"
+    content_cache_dir: Path | None = None
+    """Validated content kept between starts; None: `.content-cache` beside the database."""
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

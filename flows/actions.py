@@ -17,6 +17,10 @@ MAX_INT = 2**63 - 1
 SEPARATOR = "|"
 
 
+class CallbackDataTooLongError(ValueError):
+    """A button payload over Telegram's 64 bytes: a programming error, caught by the tests."""
+
+
 class Action(BaseModel):
     """A button payload; subclasses set `prefix` and list their fields in order."""
 
@@ -24,10 +28,12 @@ class Action(BaseModel):
     prefix: ClassVar[str]
 
     def pack(self) -> str:
-        """The compact string form; asserts Telegram's 64-byte limit."""
+        """The compact string form; raises over Telegram's 64-byte limit (a check `-O` would
+        drop if it were an assert)."""
         fields = [str(getattr(self, name)) for name in type(self).model_fields]
         data = SEPARATOR.join([self.prefix, *fields])
-        assert len(data.encode()) <= MAX_CALLBACK_BYTES, f"callback data too long: {data!r}"
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise CallbackDataTooLongError(f"callback data too long: {data!r}")
         return data
 
 
@@ -90,6 +96,20 @@ class StopScenario(Action):
     ask: int = Field(ge=0)
 
 
+class LookBack(Action):
+    """Looking back in a scenario run, at the step asked with sequence number `ask`.
+
+    `back` counts answered steps back from the current one along the path this run took:
+    1 is the step answered last (the "◀ Back" of an unanswered step's question), 2 the one
+    before it (the "◀ Back" of a look-back), and 0 the current step again ("▶ Continue").
+    Nothing is changed by any of them: they only show.
+    """
+
+    prefix = "b"
+    ask: int = Field(ge=0)
+    back: int = Field(ge=0)
+
+
 class Setting(Action):
     """A /settings button: a reminder time ("0800", "off") or quiet days ("56", "none")."""
 
@@ -101,7 +121,8 @@ class Setting(Action):
 def registry(*classes: type[Action]) -> dict[str, type[Action]]:
     """Actions by prefix, for `unpack`; a prefix used twice is a programming error."""
     found = {cls.prefix: cls for cls in classes}
-    assert len(found) == len(classes), "two actions share a prefix"
+    if len(found) != len(classes):
+        raise ValueError("two actions share a prefix")
     return found
 
 
@@ -116,6 +137,7 @@ LEARNER_ACTIONS = registry(
     Appeal,
     Setting,
     StopScenario,
+    LookBack,
 )
 
 

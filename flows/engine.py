@@ -17,13 +17,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from flows import render
+from flows import lookback, render
 from flows.actions import (
     Action,
     Appeal,
     Choose,
     Forget,
     LawTopic,
+    LookBack,
     Menu,
     RestartQuiz,
     Setting,
@@ -380,6 +381,8 @@ class Coach:
             return self._start_quiz(session, action.quiz, restart=isinstance(action, RestartQuiz))
         if isinstance(action, Appeal):
             return await self._appeal(session, action.ask)
+        if isinstance(action, LookBack):
+            return await self._look_back(session, action)
         if isinstance(action, LawTopic):
             if action.topic not in {e.topic for e in self.kb.entries.values()}:
                 return Outcome([render.law_topics(self.kb)])
@@ -606,7 +609,9 @@ class Coach:
                 )
             elif event.kind == "step":
                 step = content.scenario.step(event.step)
-                replies.append(render.step_message(content, step, turn.facts, ask_seq))
+                asked = render.step_message(content, step, turn.facts, ask_seq)
+                # A step entered after another was answered: "◀ Back" can show that one.
+                replies.append(render.with_back_button(asked, ask_seq) if turn.results else asked)
         return replies
 
     def _evidenced(self, content: ScenarioContent, turn: Turn) -> list[str]:
@@ -623,16 +628,44 @@ class Coach:
             content = self.scenarios[session.scenario_id]
             step = content.scenario.step(session.state)
             ask_seq = session.ask_seq + 1
+            asked = render.step_message(content, step, dict(session.facts), ask_seq)
+            if session.attempts == 0 and session.results:
+                asked = render.with_back_button(asked, ask_seq)
             return Outcome(
-                [
-                    Reply(text=f"▶️ Back to “{content.scenario.title}”."),
-                    render.step_message(content, step, dict(session.facts), ask_seq),
-                ],
+                [Reply(text=f"▶️ Back to “{content.scenario.title}”."), asked],
                 session.model_copy(update={"paused": False, "ask_seq": ask_seq}),
             )
         if session.quiz is not None and session.quiz.current is not None:
             return self._ask_quiz_question(session, session.quiz)
         return Outcome([render.main_menu("There's nothing to resume. What would you like to do?")])
+
+    async def _look_back(self, session: SessionSnapshot, action: LookBack) -> Outcome:
+        """A step answered earlier in this run, along the path it took ("◀ Back" at a
+        scenario step not yet tried), or the current step again ("▶ Continue"). Read-only: the
+        session and the answers stay as they were, so what is typed next answers the current
+        step. Stale, paused or forged presses get a word and change nothing."""
+        content = self.scenarios.get(session.scenario_id or "")
+        if content is not None and session.paused:
+            note = "Your scenario is paused – tap Resume to carry on."
+            return Outcome([render.main_menu(note, self._resume_label(session))])
+        expired = Outcome([Reply(text=render.LOOK_BACK_EXPIRED)])
+        if content is None or action.ask != session.ask_seq or session.attempts > 0:
+            return expired
+        facts = dict(session.facts)
+        if action.back == 0 and session.results:
+            step = content.scenario.step(session.state)
+            return Outcome([render.step_again(content, step, facts, session.ask_seq)])
+        answers = await self.store.answers(session.learner_id)
+        answered = lookback.answered_step(content, session.results, answers, facts, action.back)
+        if answered is None:
+            return expired
+        total = len(session.results)
+        # The first look-back comes as a message of its own (the question it was pressed under
+        # stays as it was, buttons and all); going further back, or on, edits the look-back.
+        reply = render.look_back(
+            content, answered, facts, ask=session.ask_seq, total=total, edit=action.back > 1
+        )
+        return Outcome([reply])
 
     def _cancel(self, session: SessionSnapshot, *, confirmed: bool) -> Outcome:
         if session.scenario_id is None and session.quiz is None:

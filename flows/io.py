@@ -108,8 +108,9 @@ class Reply(Frozen):
     """Something to show the learner.
 
     `kind` says how: a message (with optional button rows), a quiz poll, a document, a photo
-    (its bytes in `document`), or an `echo` that confirms a button press (Telegram edits the
-    pressed message with it).
+    (its bytes in `document`), or an `echo` that takes the place of the message whose button
+    was pressed (Telegram edits that message into it, buttons included): a choice's verdict, or
+    moving within a scenario's look-back.
     """
 
     kind: Literal["message", "poll", "document", "photo", "echo"] = "message"

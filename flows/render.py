@@ -12,6 +12,7 @@ from flows.actions import (
     Choose,
     Forget,
     LawTopic,
+    LookBack,
     Menu,
     RestartQuiz,
     Setting,
@@ -21,6 +22,7 @@ from flows.actions import (
 )
 from flows.io import Button, Poll, Reply
 from flows.loader import ScenarioContent, case_values
+from flows.lookback import AnsweredStep
 from flows.ports import AnswerRecord, ScenarioRun, StepResult
 from flows.scenario import MAX_ATTEMPTS, Scenario, Step
 from knowledge.choices import presented_order
@@ -230,6 +232,91 @@ def step_message(
         f"📝 Your task: {task}\n\n{question_body(question, show_prompt, values)}"
     )
     return Reply(text=text.strip(), buttons=choice_buttons(question, ask_seq))
+
+
+# --- looking back in a scenario run ("◀ Back" at a step not yet answered) --------------------
+
+BACK_LABEL = "◀ Back"
+CONTINUE_LABEL = "▶ Continue"
+# A long answer is quoted in part: the look-back must fit one message with the step's text.
+QUOTED_ANSWER_CHARACTERS = 300
+LOOK_BACK_EXPIRED = (
+    "That button belongs to a question you've moved on from – nothing was changed. Answer the"
+    " latest question, or send /resume to see it again."
+)
+LOOK_BACK_STILL_COUNTS = (
+    "↩️ Your answer to the current step still counts: type it, or press ▶ Continue to see that"
+    " step again."
+)
+
+
+def with_back_button(reply: Reply, ask: int) -> Reply:
+    """A scenario step's question with "◀ Back" under it (after any option buttons, so the
+    letters keep their places): it shows the step answered before, changing nothing."""
+    row = (Button(label=BACK_LABEL, data=LookBack(ask=ask, back=1).pack()),)
+    return Reply(kind=reply.kind, text=reply.text, buttons=(*reply.buttons, row))
+
+
+def step_again(content: ScenarioContent, step: Step, facts: Mapping[str, str], ask: int) -> Reply:
+    """What "▶ Continue" on a look-back shows: the current step's question in place of the
+    look-back (an edit of that message), with its option buttons and "◀ Back"."""
+    asked = with_back_button(step_message(content, step, facts, ask), ask)
+    return Reply(kind="echo", text=asked.text, buttons=asked.buttons)
+
+
+def look_back(
+    content: ScenarioContent,
+    answered: AnsweredStep,
+    facts: Mapping[str, str],
+    *,
+    ask: int,
+    total: int,
+    edit: bool,
+) -> Reply:
+    """A step answered earlier in this run, read-only: the customer's line and the task as
+    they were asked, what the learner answered, and how it was marked. `edit`: it replaces the
+    look-back pressed (going further back) rather than coming as a message of its own."""
+    scenario = content.scenario
+    result = answered.result
+    question = content.question_for(result.step)
+    asked = step_message(content, scenario.step(result.step), facts, ask).text
+    lines = [
+        f"⏪ Looking back: step {answered.number} of the {total} you've answered"
+        f" – {step_title(scenario, result.step)}",
+        "",
+        asked,
+        "",
+    ]
+    quoted = [f"“{_quoted(a.answer)}” {OUTCOME_MARKS[a.outcome]}" for a in answered.answers]
+    if len(quoted) == 1:
+        lines.append(f"Your answer: {quoted[0]}")
+    elif quoted:
+        lines.append("Your answers:")
+        lines.extend(f"{n}. {line}" for n, line in enumerate(quoted, start=1))
+    elif result.outcome != "skipped":
+        lines.append(f"Your answer isn't stored any more. {OUTCOME_MARKS[result.outcome]}")
+    if answered.feedback is not None and answered.answers:
+        lines.append(f"{OUTCOME_MARKS[answered.answers[-1].outcome]} {answered.feedback}")
+    if result.outcome == "skipped":
+        lines.append("⏭ You skipped this step.")
+    if result.outcome in {"revealed", "skipped"}:
+        lines.append(f"📖 The answer: {question.model_answer}\n({question.basis})")
+    lines += ["", LOOK_BACK_STILL_COUNTS]
+    buttons: list[Button] = []
+    if answered.number > 1:
+        further = LookBack(ask=ask, back=total - answered.number + 2)
+        buttons.append(Button(label=BACK_LABEL, data=further.pack()))
+    buttons.append(Button(label=CONTINUE_LABEL, data=LookBack(ask=ask, back=0).pack()))
+    return Reply(
+        kind="echo" if edit else "message", text="\n".join(lines), buttons=(tuple(buttons),)
+    )
+
+
+def _quoted(answer: str) -> str:
+    text = " ".join(answer.split())
+    if len(text) <= QUOTED_ANSWER_CHARACTERS:
+        return text
+    return text[: QUOTED_ANSWER_CHARACTERS - 1].rstrip() + "…"
 
 
 def verdict_text(verdict: Verdict) -> str:

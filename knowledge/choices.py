@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from knowledge.models import ChoiceQuestion, OrderQuestion
-from knowledge.text import tokenize
+from knowledge.text import NEGATORS, tokenize
 
 OPTION_LETTERS = "abcdefghij"
 # How close a typed phrase must be to an option's words (rapidfuzz, 0-100).
@@ -89,9 +89,13 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
         return ChoiceReading((whole[2],))
     labels = _labels(text, order)
     if labels is None and not order:
-        labels = _label_beside_words(text)
+        labels = _label_beside_words(text) or _article_label(text, shown)
     if labels is not None:
         return _from_labels(labels, len(shown), order, several)
+    if not several:
+        polar = _by_polarity(text, shown)
+        if polar is not None:
+            return ChoiceReading((polar,))
     picked: list[int] = []
     pieces = _SPLIT_RE.split(text) if several else [text]
     for raw_piece in pieces:
@@ -99,7 +103,7 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
         if not piece:
             continue
         label = _LABEL_RE.match(piece)
-        index = _label_index(label.group(1), order) if label else _by_words(piece, shown)
+        index = _label_index(label.group(1), order) if label else _named_by_words(piece, shown)
         if index is None or not 0 <= index < len(shown):
             if label:
                 return _out_of_range(label.group(1), len(shown), order)
@@ -184,6 +188,15 @@ def _label_index(label: str, order: bool) -> int | None:
     return OPTION_LETTERS.index(label.lower())
 
 
+def _named_by_words(piece: str, shown: Sequence[str]) -> int | None:
+    """`_by_words`, except that a reply that negates ("not the cost price one") names no
+    option that does not negate too ("Nothing: …", "Don't disclose it")."""
+    index = _by_words(piece, shown)
+    if index is None or not NEGATORS.intersection(tokenize(piece).stems):
+        return index
+    return index if NEGATORS.intersection(tokenize(shown[index]).stems) else None
+
+
 def _by_words(piece: str, shown: Sequence[str]) -> int | None:
     """The option a phrase names: close to its whole text, or clearly a part of it."""
     lowered = [s.lower() for s in shown]
@@ -191,14 +204,15 @@ def _by_words(piece: str, shown: Sequence[str]) -> int | None:
     if best is not None:
         return int(best[2])
     if len(piece) < MIN_PART_CHARACTERS:
-        return None
+        return _by_distinct_words(piece, shown)
     scores = [fuzz.partial_ratio(piece.lower(), option) for option in lowered]
     ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
     top = ranked[0]
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
     if scores[top] >= PART_OF_OPTION_CUTOFF and scores[top] - runner_up >= PART_MARGIN:
         return top
-    return _by_shared_words(piece, shown)
+    shared = _by_shared_words(piece, shown)
+    return shared if shared is not None else _by_distinct_words(piece, shown)
 
 
 # Words that say nothing about which option is meant.
@@ -238,6 +252,93 @@ def _by_shared_words(piece: str, shown: Sequence[str]) -> int | None:
     ):
         return ranked[0]
     return None
+
+
+# Words no option can be told apart by, besides the stop words: symbols the tokenizer keeps.
+_SYMBOLS = frozenset({"£", "$", "€", "%", "&"})
+DISTINCT_MIN = 1.0
+"""Weight a reply must share with one option: one word found in no other option, or more."""
+
+
+_LINKING = frozenset({"and", "of", "the", "to"})
+# Replies that defer rather than choose: "whatever the manager says", "dunno, the refund one?".
+_HEDGES = frozenset({"whatever", "dunno", "idk", "unsure", "depends", "either"})
+_ONE_RE = re.compile(r"\bones?\b", re.IGNORECASE)
+
+
+def _distinct_words(text: str) -> set[str]:
+    """Stems that can tell options apart: not stop words or symbols, and not "one" (which
+    the tokenizer reads as 1): "the manufacturer one" is about the manufacturer."""
+    tokens = tokenize(_ONE_RE.sub(" ", text))
+    return {stem for stem in tokens.stems if stem not in _STOP and stem not in _SYMBOLS}
+
+
+def _option_words(option: str) -> set[str]:
+    """An option's content words (numbers included: "£3.95", "five years") and the initials of
+    its runs of words ("subject access request" is also "sar", "Digital Markets, Competition
+    and Consumers Act" also "dmcc" and "dmcca")."""
+    words = _distinct_words(option)
+    plain = [w for w in tokenize(option).words if w.isalpha() and w not in _LINKING]
+    # Three letters or more: two-letter initials ("hi", "us") are everyday words.
+    for size in range(3, 6):
+        for start in range(len(plain) - size + 1):
+            words.add("".join(w[0] for w in plain[start : start + size]))
+    return words
+
+
+def _by_distinct_words(piece: str, shown: Sequence[str]) -> int | None:
+    """The option a reply names by words that tell it apart: "lock it" (only one option says
+    lock), "£3.95", "warm one?", "a SAR and an erasure request". Each shared word weighs one
+    over the number of options that have it; the best option must weigh at least one word
+    of its own and twice the next."""
+    tokens = tokenize(piece)
+    words = _distinct_words(piece)
+    if not words or _HEDGES.intersection(tokens.words):
+        return None
+    options = [_option_words(option) for option in shown]
+    weights = []
+    for option in options:
+        weights.append(sum(1 / sum(word in other for other in options) for word in words & option))
+    ranked = sorted(range(len(shown)), key=lambda i: weights[i], reverse=True)
+    best = weights[ranked[0]]
+    second = weights[ranked[1]] if len(ranked) > 1 else 0.0
+    if best < DISTINCT_MIN or second * 2 > best:
+        return None
+    return ranked[0]
+
+
+_YES = frozenset({"yes", "yeah", "yep", "yup", "ye", "yea", "aye"})
+_NO = frozenset({"no", "nope", "nah", "na"})
+
+
+def _polarity(text: str) -> str | None:
+    stems = tokenize(text).stems
+    first = stems[0] if stems else ""
+    return "yes" if first in _YES else "no" if first in _NO else None
+
+
+def _by_polarity(text: str, shown: Sequence[str]) -> int | None:
+    """A reply that begins "yes" or "no" names the one option that begins so: "no, we can't
+    charge them" is "No: the cost of an adjustment can't be passed on"."""
+    said = _polarity(text)
+    if said is None:
+        return None
+    matching = [i for i, option in enumerate(shown) if _polarity(option) == said]
+    return matching[0] if len(matching) == 1 else None
+
+
+def _article_label(text: str, shown: Sequence[str]) -> list[str] | None:
+    """ "A nothing", "a both": the letter A (or I) followed by words, read as the option only
+    when those words name that option; otherwise "a" is the article ("a refund")."""
+    match = re.match(r"^([ai])\s+(\S.*)$", text, re.IGNORECASE)
+    if match is None:
+        return None
+    index = OPTION_LETTERS.index(match.group(1).lower())
+    if index >= len(shown):
+        return None
+    rest = match.group(2)
+    named = _by_words(rest, shown)
+    return [match.group(1)] if named == index else None
 
 
 def _out_of_range(label: str, count: int, order: bool) -> ChoiceReading:

@@ -55,6 +55,11 @@ class Word:
     exact: bool = False
     prefix: bool = False
 
+    def __reduce__(self) -> tuple[type[Word], tuple[str, bool, bool]]:
+        # Pickled as a call (the content cache holds tens of thousands of words): it loads
+        # several times faster than a slotted dataclass's generic state.
+        return (Word, (self.stem, self.exact, self.prefix))
+
     def matches(self, token: str, word: str) -> bool:
         """Whether this pattern word matches a token (its stem and its normalised word)."""
         if self.prefix:
@@ -87,11 +92,17 @@ class Gap:
     most: int = GAP_WORDS
     within_clause: bool = False
 
+    def __reduce__(self) -> tuple[type[Gap], tuple[int, bool]]:
+        return (Gap, (self.most, self.within_clause))  # as Word's
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:
     alternatives: tuple[tuple[Element, ...], ...]
     optional: bool = False
+
+    def __reduce__(self) -> tuple[type[Choice], tuple[tuple[tuple[Element, ...], ...], bool]]:
+        return (Choice, (self.alternatives, self.optional))  # as Word's
 
 
 Element = Word | Gap | Choice
@@ -111,6 +122,10 @@ class Pattern:
     long_starters: tuple[tuple[str, tuple[Word, ...]], ...] = ()
     """The other starters (typo-tolerant, prefixes, exact words) by their first letter: a word
     can only match a token with the same first letter."""
+
+    def __reduce__(self) -> tuple[type[Pattern], tuple[object, ...]]:
+        fields = (self.source, self.elements, self.anchored, self.starters)
+        return (Pattern, (*fields, self.short_starters, self.long_starters))  # as Word's
 
 
 def _starters(elements: tuple[Element, ...]) -> tuple[Word, ...] | None:

@@ -1,6 +1,7 @@
 """Find knowledge entries for a learner's query ("/law refund card", "/law 72 hours").
 
-A ranked full-text search: SQLite's FTS5 with bm25, in memory, built once from the entries.
+A ranked full-text search: SQLite's FTS5 with bm25, in memory, built once from the entries
+(the terms at load; the SQLite table from them on the first search).
 Entries and queries go through the same analysis as marking (`knowledge.text`: spelling,
 number words, "2 weeks" = "14 days", stemming), then:
 
@@ -101,16 +102,8 @@ class EntrySearch:
             for entry in self._entries
         ]
         self._drop_broad_classes(analysed)
-        # One connection, read-only after this constructor; any thread may search, one at a time
-        # (not every SQLite build serialises a shared connection itself).
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._lock = threading.Lock()
-        self._db.execute(
-            "CREATE VIRTUAL TABLE entry USING fts5(title, key_points, tags, summary, citation,"
-            " tokenize = \"unicode61 tokenchars '@-'\")"
-        )
         vocabulary: set[str] = set()
-        rows = []
+        rows: list[tuple[str, ...]] = []
         self._row_terms: list[frozenset[str]] = []
         for texts in analysed:
             columns = []
@@ -119,13 +112,13 @@ class EntrySearch:
                 columns.append(self._terms(tokens))
             for terms in columns:
                 vocabulary.update(terms)
-            rows.append([" ".join(terms) for terms in columns])
+            rows.append(tuple(" ".join(terms) for terms in columns))
             self._row_terms.append(frozenset(t for terms in columns for t in terms))
-        self._db.executemany(
-            "INSERT INTO entry (title, key_points, tags, summary, citation)"
-            " VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
+        # The index is plain data (its rows of terms); the SQLite table is built from them on
+        # the first search, so a loaded knowledge base holds no connection and can be cached.
+        self._rows = tuple(rows)
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
         self._stems = frozenset(vocabulary | {stem(word) for word in words})
         self._words_by_letter: dict[str, list[str]] = {}
         for word in sorted(words):
@@ -251,12 +244,41 @@ class EntrySearch:
             return []
         match = " OR ".join(f'"{term}"' for term in terms)
         with self._lock:
+            if self._db is None:
+                self._db = _fts_table(self._rows)
             rows = self._db.execute(
                 "SELECT rowid, -bm25(entry, ?, ?, ?, ?, ?) AS score FROM entry"
                 " WHERE entry MATCH ? ORDER BY score DESC, rowid LIMIT ?",
                 (*WEIGHTS, match, limit),
             ).fetchall()
         return [(rowid, score) for rowid, score in rows]
+
+    def __getstate__(self) -> dict[str, object]:
+        """What pickling keeps: the analysed index, without the connection or the lock."""
+        state = dict(self.__dict__)
+        del state["_db"], state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._db = None
+        self._lock = threading.Lock()
+
+
+def _fts_table(rows: Sequence[tuple[str, ...]]) -> sqlite3.Connection:
+    """An in-memory FTS5 table of the index rows (rowid = position + 1). One connection, read
+    only once filled; any thread may search, one at a time (not every SQLite build serialises
+    a shared connection itself)."""
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.execute(
+        "CREATE VIRTUAL TABLE entry USING fts5(title, key_points, tags, summary, citation,"
+        " tokenize = \"unicode61 tokenchars '@-'\")"
+    )
+    db.executemany(
+        "INSERT INTO entry (title, key_points, tags, summary, citation) VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+    return db
 
 
 def _duration_term(term: str) -> tuple[int, str] | None:

@@ -141,12 +141,19 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"at the (?:latest|most)", ""),
         (r"ts? ?(?:&|and|n) ?cs?", "terms"),
         (r"if not,?", "otherwise"),
+        (r"(?:way |far |totally |completely |wildly )?out of proportion", "disproportionate"),
         # "if that doesn't work, money back": the "not" is the failed repair's, not the refund's.
         (
             r"if ((?:that|it|this|they|the repair|the replacement) )?"
             r"(?:does not|doesn t|doesnt|do not|don t|dont|did not|didn t|didnt"
             r"|can not|cannot|can t|cant)"
             r" (?:work|fix it|sort it|help|be fixed|be repaired)",
+            r"if \1fails",
+        ),
+        (
+            r"if ((?:that|it|this|they|the repair|the replacement) )?"
+            r"(?:is not|isn t|isnt|was not|wasn t|wasnt|are not|aren t)"
+            r" (?:put right|fixed|sorted|repaired|resolved|sorted out)",
             r"if \1fails",
         ),
         (r"(?:i am |i m |im )?(?:not sure|unsure|no idea|no clue|not a clue|clueless)", "unsure"),

@@ -6,9 +6,10 @@ key, (bot id, update id), is also the repeat check: Telegram redelivers an updat
 told about, and may number updates from 1 again (a new bot on an old file has another id; the
 same bot after a week without updates is past the retention period).
 
-Outbox: the replies of a committed input are written in the commit's own transaction (see
-`storage.sqlite._write_commit`), sent after it and marked sent with the message ids Telegram
-returned; what a crash left unsent is sent at the next start, at most `MAX_ATTEMPTS` times.
+Outbox: the replies of a committed input are written in the commit's own transaction (the
+guarded commit, storage/learner_writes.py), sent after it and marked sent with the
+message ids Telegram returned; what a crash left unsent is sent at the next start, at most
+`MAX_ATTEMPTS` times.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pydantic import TypeAdapter
 
 from flows.io import Reply
 from storage.common import Clock, utc_now
-from storage.sqlite import SqliteProgressStore
+from storage.database import Database
+from storage.dialect import Sql
 
 RETENTION = timedelta(days=3)
 """Handled updates, sent replies and the repeat keys are kept this long. Telegram keeps an
@@ -49,11 +51,20 @@ class OutboxEntry:
     attempts: int
 
 
-class InboxStore:
-    """The inbox and the outbox over the SQLite store's group-commit writer."""
+# PostgreSQL has no rowid: its `seq` column keeps the order replies were committed in.
+_UNSENT = Sql(
+    sqlite="SELECT update_key, learner_id, replies, attempts FROM outbox"
+    " WHERE status = 'pending' ORDER BY created_at, rowid",
+    postgresql="SELECT update_key, learner_id, replies, attempts FROM outbox"
+    " WHERE status = 'pending' ORDER BY created_at, seq",
+)
 
-    def __init__(self, store: SqliteProgressStore, clock: Clock = utc_now) -> None:
-        self._store = store
+
+class SqliteInboxStore:
+    """The inbox and the outbox, written through the database's group commit."""
+
+    def __init__(self, database: Database, clock: Clock = utc_now) -> None:
+        self._database = database
         self._clock = clock
 
     # --- inbox ----------------------------------------------------------------------------------
@@ -62,7 +73,7 @@ class InboxStore:
         self, bot_id: int, update_id: int, chat_id: int | None, user_id: int | None, raw: str
     ) -> bool:
         """Store an update before it is acknowledged; False if it was stored before (a repeat)."""
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "INSERT INTO inbox (bot_id, update_id, chat_id, user_id, raw, received_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bot_id, update_id) DO NOTHING",
@@ -73,7 +84,7 @@ class InboxStore:
 
     async def handled(self, bot_id: int, update_id: int) -> None:
         """The update's handlers have run: its raw text is dropped, its key kept."""
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE inbox SET handled_at = ?, raw = NULL"
                 " WHERE bot_id = ? AND update_id = ? AND handled_at IS NULL",
@@ -83,30 +94,32 @@ class InboxStore:
 
     async def unhandled(self, bot_id: int) -> list[StoredUpdate]:
         """Updates stored but not handled (a crash), oldest first."""
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             "SELECT update_id, raw FROM inbox WHERE bot_id = ? AND handled_at IS NULL"
             " ORDER BY update_id",
             (bot_id,),
         )
-        return [StoredUpdate(int(row[0]), str(row[1])) for row in rows]
+        return [StoredUpdate(int(row["update_id"]), str(row["raw"])) for row in rows]
 
     # --- outbox ---------------------------------------------------------------------------------
 
     async def unsent(self) -> list[OutboxEntry]:
         """Replies committed but not confirmed sent, oldest first."""
-        rows = await self._store._fetch(
-            "SELECT update_key, learner_id, replies, attempts FROM outbox"
-            " WHERE status = 'pending' ORDER BY created_at, rowid"
-        )
+        rows = await self._database.fetch(_UNSENT)
         return [
-            OutboxEntry(str(row[0]), int(row[1]), _REPLIES.validate_json(row[2]), int(row[3]))
+            OutboxEntry(
+                update_key=str(row["update_key"]),
+                learner_id=int(row["learner_id"]),
+                replies=_REPLIES.validate_json(row["replies"]),
+                attempts=int(row["attempts"]),
+            )
             for row in rows
         ]
 
     async def claim(self, update_key: str) -> bool:
         """Count a send attempt, durably, before sending; False once the attempts are used up
         (the entry is then recorded as failed)."""
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE outbox SET status = 'failed', replies = NULL,"
                 " reason = 'not confirmed after ' || attempts || ' attempts'"
@@ -123,7 +136,7 @@ class InboxStore:
 
     async def sent(self, update_key: str, message_ids: list[int]) -> None:
         """Telegram confirmed the replies: never sent again; their text is dropped."""
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE outbox SET status = 'sent', replies = NULL, message_ids = ?, sent_at = ?"
                 " WHERE update_key = ?",
@@ -133,7 +146,7 @@ class InboxStore:
 
     async def failed(self, update_key: str, reason: str) -> None:
         """Telegram refused the replies: not tried again (the learner was told to /resume)."""
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE outbox SET status = 'failed', replies = NULL, reason = ?"
                 " WHERE update_key = ? AND status = 'pending'",
@@ -142,10 +155,10 @@ class InboxStore:
         )
 
     async def status(self, update_key: str) -> str | None:
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             "SELECT status FROM outbox WHERE update_key = ?", (update_key,)
         )
-        return str(rows[0][0]) if rows else None
+        return str(rows[0]["status"]) if rows else None
 
     # --- retention ------------------------------------------------------------------------------
 
@@ -153,7 +166,7 @@ class InboxStore:
         """Drop handled updates, finished replies and repeat keys older than the retention
         period; how many rows went."""
         before = ((now or self._clock()) - RETENTION).isoformat()
-        written = await self._store._write_statements(
+        written = await self._database.write(
             ("DELETE FROM inbox WHERE handled_at IS NOT NULL AND received_at < ?", (before,)),
             ("DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?", (before,)),
             ("DELETE FROM applied_updates WHERE applied_at < ?", (before,)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ class _Learner:
     answers: list[AnswerRecord] = field(default_factory=list)
     runs: list[ScenarioRun] = field(default_factory=list)
     update_keys: set[str] = field(default_factory=set)
+    answer_ids: list[int] = field(default_factory=list)
+    """The commit-order number of each answer (SQLite's answers.id)."""
 
 
 class MemoryProgressStore:
@@ -39,6 +42,14 @@ class MemoryProgressStore:
         self._update_keys: dict[str, int] = {}
         self._polls: dict[str, tuple[int, str]] = {}
         self._poll_times: dict[str, datetime] = {}
+        self._key_times: dict[str, datetime] = {}
+        self._answers_committed = 0
+        self.on_commit: list[Callable[[Commit, datetime], None]] = []
+        """Called with each applied commit and its time: the memory inbox keeps its replies
+        (SQLite writes them to the outbox in the commit's transaction)."""
+        self.on_forget: list[Callable[[int], None]] = []
+        """Called with each erased learner: the other memory stores drop their rows of them
+        (SQLite's erasure deletes from their tables in one transaction)."""
 
     async def load_session(self, learner_id: int) -> SessionSnapshot | None:
         """The learner's stored session, or None for a new learner."""
@@ -68,16 +79,23 @@ class MemoryProgressStore:
             stored = _Learner(profile=commit.learner, first_seen=now, last_active=now)
             self._learners[learner_id] = stored
         if commit.by_learner:
+            self._take_username(commit.learner)
             stored.profile = commit.learner
             stored.last_active = now
         if commit.session is not None:
             stored.session = commit.session
         stored.answers.extend(commit.answers)
+        for _ in commit.answers:
+            self._answers_committed += 1
+            stored.answer_ids.append(self._answers_committed)
         if commit.finished_run is not None:
             stored.runs.append(commit.finished_run)
         if commit.update_key is not None:
             stored.update_keys.add(commit.update_key)
             self._update_keys[commit.update_key] = learner_id
+            self._key_times[commit.update_key] = now
+        for listener in self.on_commit:
+            listener(commit, now)
         return True
 
     async def answers(self, learner_id: int) -> list[AnswerRecord]:
@@ -126,6 +144,9 @@ class MemoryProgressStore:
         if learner is not None:
             for key in learner.update_keys:
                 self._update_keys.pop(key, None)
+                self._key_times.pop(key, None)
+        for listener in self.on_forget:
+            listener(learner_id)
         self._polls = {
             poll_id: sent for poll_id, sent in self._polls.items() if sent[0] != learner_id
         }
@@ -162,3 +183,71 @@ class MemoryProgressStore:
                 changed = {"outcome": outcome, "score": score}
                 learner.answers[index] = learner.answers[index].model_copy(update=changed)
                 return
+
+    # --- for the other memory stores (staff, pushes, inbox) -------------------------------------
+
+    def record_profile(self, profile: LearnerProfile, now: datetime) -> None:
+        """Store who a learner is, as their own input would (SQLite: profile_statements in
+        storage/learner_writes.py)."""
+        self._take_username(profile)
+        stored = self._learners.get(profile.learner_id)
+        if stored is None:
+            self._learners[profile.learner_id] = _Learner(profile, first_seen=now, last_active=now)
+            return
+        stored.profile = profile
+        stored.last_active = now
+
+    def profile_of(self, learner_id: int) -> tuple[LearnerProfile, datetime] | None:
+        """The learner's stored profile and when they were last active; None if unknown."""
+        learner = self._learners.get(learner_id)
+        return (learner.profile, learner.last_active) if learner else None
+
+    def all_learners(self) -> list[tuple[LearnerProfile, datetime]]:
+        """Every stored learner's profile and when they were last active, by id."""
+        return [
+            (learner.profile, learner.last_active) for _, learner in sorted(self._learners.items())
+        ]
+
+    def scenarios_finished(self, learner_id: int) -> set[str]:
+        """The scenarios the learner finished at least once."""
+        learner = self._learners.get(learner_id)
+        return {run.scenario_id for run in learner.runs} if learner else set()
+
+    def learners_named(self, username: str) -> list[tuple[LearnerProfile, datetime]]:
+        """Learners stored with this @username (any case), by id, with when last active."""
+        wanted = username.casefold()
+        return [
+            (learner.profile, learner.last_active)
+            for learner_id, learner in sorted(self._learners.items())
+            if learner.profile.username and learner.profile.username.casefold() == wanted
+        ]
+
+    def answers_in_order(self) -> list[AnswerRecord]:
+        """Every learner's answers in the order they were committed (SQLite's answers.id)."""
+        numbered = [
+            (number, answer)
+            for learner in self._learners.values()
+            for number, answer in zip(learner.answer_ids, learner.answers, strict=True)
+        ]
+        return [answer for _, answer in sorted(numbered, key=lambda pair: pair[0])]
+
+    def prune_update_keys(self, before: datetime) -> int:
+        """Drop repeat keys applied before `before`; how many went."""
+        old = [key for key, at in self._key_times.items() if at < before]
+        for key in old:
+            owner = self._update_keys.pop(key)
+            self._key_times.pop(key)
+            learner = self._learners.get(owner)
+            if learner is not None:
+                learner.update_keys.discard(key)
+        return len(old)
+
+    def _take_username(self, profile: LearnerProfile) -> None:
+        # Usernames are unique at any moment: whoever writes with one now holds it.
+        if not profile.username:
+            return
+        taken = profile.username.casefold()
+        for learner_id, learner in self._learners.items():
+            name = learner.profile.username
+            if learner_id != profile.learner_id and name and name.casefold() == taken:
+                learner.profile = learner.profile.model_copy(update={"username": None})

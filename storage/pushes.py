@@ -1,4 +1,4 @@
-"""Tutors' quiz pushes and their per-learner deliveries, in the same SQLite file.
+"""Tutors' quiz pushes and their per-learner deliveries, in the application's database.
 
 A learner's delivery is claimed (`sending`) and committed before the bot sends anything, then
 marked `sent` or `failed`. A crash between the two leaves `sending`, which `unconfirmed_again()`
@@ -10,77 +10,49 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from storage.common import utc_now
-from storage.sqlite import SqliteProgressStore
+from storage.database import Database, Query, Row, Statement
+from storage.dialect import Sql
+from tutoring.ports import Delivery, Push, PushAnswer, PushStore, Tally
 
-PushStatus = Literal["scheduled", "sending", "sent", "cancelled", "failed"]
-DeliveryStatus = Literal["pending", "sending", "sent", "failed"]
+# The records and the port are tutoring's (tutoring/ports.py); re-exported for the bot.
+__all__ = [
+    "UNCONFIRMED",
+    "Delivery",
+    "Push",
+    "PushAnswer",
+    "PushStore",
+    "SqlitePushStore",
+    "Tally",
+]
+
+
 UNCONFIRMED = "not confirmed: the bot stopped while sending, so it was sent again"
 
 
-@dataclass(frozen=True, slots=True)
-class Push:
-    id: int
-    tutor_id: int
-    cohort_id: int
-    quiz_id: str
-    send_at: datetime
-    status: PushStatus
-    late: bool
-    """Sent more than a grace period after its time (the bot was down then)."""
-    note: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    push_id: int
-    learner_id: int
-    display_name: str
-    username: str | None
-    status: DeliveryStatus
-    attempts: int
-    message_id: int | None
-    poll_id: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PushAnswer:
-    """An answer to a pushed question (the first of each learner per question)."""
-
-    learner_id: int
-    question_id: str
-    outcome: str
-
-
-@dataclass(frozen=True, slots=True)
-class Tally:
-    sent: int
-    deliveries: int
-    answered: int
-
-
-_TALLIES = """
-SELECT d.push_id, sum(d.status = 'sent'), count(*),
+_TALLIES_OF = """
+SELECT d.push_id, sum(CASE WHEN d.status = 'sent' THEN 1 ELSE 0 END) AS sent,
+       count(*) AS deliveries,
        (SELECT count(DISTINCT a.learner_id) FROM answers a WHERE a.push_id = d.push_id)
+           AS answered
 FROM deliveries d
-WHERE d.push_id IN (SELECT value FROM json_each(?))
+WHERE d.push_id IN ({ids})
 GROUP BY d.push_id
 """
+_TALLIES = Sql(
+    sqlite=_TALLIES_OF.format(ids="SELECT value FROM json_each(?)"),
+    postgresql=_TALLIES_OF.format(ids="SELECT jsonb_array_elements_text(?::jsonb)::bigint"),
+)
 _PUSH_COLUMNS = (
     "id, tutor_id, cohort_id, quiz_id, send_at, status, late, note, created_at, started_at,"
     " finished_at"
 )
 _DELIVERIES = """
-SELECT d.push_id, d.learner_id, coalesce(l.display_name, ''), l.username, d.status, d.attempts,
-       d.message_id, d.poll_id, d.reason
+SELECT d.push_id, d.learner_id, coalesce(l.display_name, '') AS display_name, l.username,
+       d.status, d.attempts, d.message_id, d.poll_id, d.reason
 FROM deliveries d LEFT JOIN learners l ON l.id = d.learner_id
 WHERE d.push_id = ? ORDER BY d.learner_id
 """
@@ -91,23 +63,41 @@ ORDER BY a.id
 """
 
 
-class PushStore:
+# A NULL array means every cohort (an admin's view); PostgreSQL must be told its type.
+_RECENT = Sql(
+    sqlite="(?1 IS NULL OR cohort_id IN (SELECT value FROM json_each(?1)))"
+    " ORDER BY status != 'scheduled', send_at DESC, id DESC LIMIT ?2",
+    postgresql="(?1::text IS NULL OR cohort_id IN"
+    " (SELECT jsonb_array_elements_text(?1::jsonb)::bigint))"
+    " ORDER BY status != 'scheduled', send_at DESC, id DESC LIMIT ?2",
+)
+_REOPEN_OF = (
+    "UPDATE deliveries SET status = 'pending', reason = NULL, updated_at = ?"
+    " WHERE push_id = ? AND learner_id IN ({ids})"
+    " AND status IN ('sent', 'failed')"
+    " AND EXISTS (SELECT 1 FROM pushes WHERE id = ? AND status = 'sent')"
+)
+_REOPEN = Sql(
+    sqlite=_REOPEN_OF.format(ids="SELECT value FROM json_each(?)"),
+    postgresql=_REOPEN_OF.format(ids="SELECT jsonb_array_elements_text(?::jsonb)::bigint"),
+)
+
+
+class SqlitePushStore:
     """Pushes, deliveries and the answers that came back."""
 
-    def __init__(
-        self, store: SqliteProgressStore, clock: Callable[[], datetime] = utc_now
-    ) -> None:
-        self._store = store
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utc_now) -> None:
+        self._database = database
         self._clock = clock
 
     # --- pushes ---------------------------------------------------------------------------------
 
     async def create(self, tutor_id: int, cohort_id: int, quiz_id: str, send_at: datetime) -> Push:
         now = self._clock().isoformat()
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "INSERT INTO pushes (tutor_id, cohort_id, quiz_id, send_at, status, created_at)"
-                " VALUES (?, ?, ?, ?, 'scheduled', ?)",
+                " VALUES (?, ?, ?, ?, 'scheduled', ?) RETURNING id",
                 (tutor_id, cohort_id, quiz_id, _utc(send_at), now),
             )
         )
@@ -120,13 +110,8 @@ class PushStore:
 
     async def recent(self, cohort_ids: Collection[int] | None, limit: int = 10) -> list[Push]:
         """The newest pushes to these cohorts (None: all), scheduled ones first."""
-        # A NULL array means every cohort (an admin's view).
         ids = None if cohort_ids is None else _id_array(cohort_ids)
-        return await self._pushes(
-            "(?1 IS NULL OR cohort_id IN (SELECT value FROM json_each(?1)))"
-            " ORDER BY status != 'scheduled', send_at DESC, id DESC LIMIT ?2",
-            (ids, limit),
-        )
+        return await self._pushes(_RECENT, (ids, limit))
 
     async def similar_recent(
         self, tutor_id: int, cohort_id: int, quiz_id: str, since: datetime
@@ -146,7 +131,7 @@ class PushStore:
 
     async def cancel(self, push_id: int) -> bool:
         """Cancel a push that has not started; False if it had started (or was cancelled)."""
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE pushes SET status = 'cancelled', finished_at = ?"
                 " WHERE id = ? AND status = 'scheduled'",
@@ -157,7 +142,7 @@ class PushStore:
 
     async def withdraw(self, push_id: int, note: str) -> bool:
         """Cancel a push the bot may no longer send (scheduled, or being sent), with why."""
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE pushes SET status = 'cancelled', note = ?, finished_at = ?"
                 " WHERE id = ? AND status IN ('scheduled', 'sending')",
@@ -172,7 +157,7 @@ class PushStore:
         now = self._clock().isoformat()
         # The deliveries go in only if this very call moved the push to sending (its
         # started_at is this call's clock reading), in the same savepoint as the move.
-        statements: list[tuple[str, tuple[object, ...]]] = [
+        statements: list[Statement] = [
             (
                 "UPDATE pushes SET status = 'sending', started_at = ?, late = ?"
                 " WHERE id = ? AND status = 'scheduled'",
@@ -181,18 +166,19 @@ class PushStore:
         ]
         statements += [
             (
-                "INSERT OR IGNORE INTO deliveries (push_id, learner_id, status, updated_at)"
+                "INSERT INTO deliveries (push_id, learner_id, status, updated_at)"
                 " SELECT ?, ?, 'pending', ? WHERE EXISTS (SELECT 1 FROM pushes"
-                " WHERE id = ? AND status = 'sending' AND started_at = ?)",
+                " WHERE id = ? AND status = 'sending' AND started_at = ?)"
+                " ON CONFLICT DO NOTHING",
                 (push_id, learner_id, now, push_id, now),
             )
             for learner_id in learner_ids
         ]
-        written = await self._store._write_statements(*statements)
+        written = await self._database.write(*statements)
         return written.rowcounts[0] == 1
 
     async def finish(self, push_id: int) -> None:
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE pushes SET status = 'sent', finished_at = ?"
                 " WHERE id = ? AND status = 'sending'",
@@ -202,7 +188,7 @@ class PushStore:
 
     async def fail(self, push_id: int, note: str) -> None:
         """The whole push cannot be sent (e.g. its quiz left the content)."""
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE pushes SET status = 'failed', note = ?, finished_at = ?"
                 " WHERE id = ? AND status IN ('scheduled', 'sending')",
@@ -214,14 +200,8 @@ class PushStore:
         """Send a finished push again to these learners (re-send to non-responders).
         Returns how many deliveries were reopened."""
         now = self._clock().isoformat()
-        await self._store._write_statements(
-            (
-                "UPDATE deliveries SET status = 'pending', reason = NULL, updated_at = ?"
-                " WHERE push_id = ? AND learner_id IN (SELECT value FROM json_each(?))"
-                " AND status IN ('sent', 'failed')"
-                " AND EXISTS (SELECT 1 FROM pushes WHERE id = ? AND status = 'sent')",
-                (now, push_id, _id_array(learner_ids), push_id),
-            ),
+        await self._database.write(
+            (_REOPEN, (now, push_id, _id_array(learner_ids), push_id)),
             (
                 "UPDATE pushes SET status = 'sending', finished_at = NULL WHERE id = ?"
                 " AND status = 'sent'"
@@ -234,17 +214,17 @@ class PushStore:
     # --- deliveries -----------------------------------------------------------------------------
 
     async def pending(self, push_id: int) -> list[int]:
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             "SELECT learner_id FROM deliveries WHERE push_id = ? AND status = 'pending'"
             " ORDER BY learner_id",
             (push_id,),
         )
-        return [int(r[0]) for r in rows]
+        return [int(r["learner_id"]) for r in rows]
 
     async def claim(self, push_id: int, learner_id: int) -> bool:
         """Mark a pending delivery as being sent, durably, before the send; False if it was
         not pending (another run took it)."""
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
                 " updated_at = ? WHERE push_id = ? AND learner_id = ? AND status = 'pending'",
@@ -256,7 +236,7 @@ class PushStore:
     async def mark_sent(
         self, push_id: int, learner_id: int, message_id: int | None, poll_id: str | None
     ) -> None:
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE deliveries SET status = 'sent', message_id = ?, poll_id = ?,"
                 " reason = NULL, updated_at = ? WHERE push_id = ? AND learner_id = ?",
@@ -265,7 +245,7 @@ class PushStore:
         )
 
     async def mark_failed(self, push_id: int, learner_id: int, reason: str) -> None:
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE deliveries SET status = 'failed', reason = ?, updated_at = ?"
                 " WHERE push_id = ? AND learner_id = ?",
@@ -276,7 +256,7 @@ class PushStore:
     async def unconfirmed_again(self, push_id: int) -> int:
         """Deliveries left `sending` by a crash go back to pending, to be sent again (with a
         note): no loss rather than no duplicate. How many."""
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE deliveries SET status = 'pending', reason = ?, updated_at = ?"
                 " WHERE push_id = ? AND status = 'sending'",
@@ -286,36 +266,53 @@ class PushStore:
         return written.rowcounts[0]
 
     async def deliveries(self, push_id: int) -> list[Delivery]:
-        rows = await self._store._fetch(_DELIVERIES, (push_id,))
+        rows = await self._database.fetch(_DELIVERIES, (push_id,))
         return [
             Delivery(
-                push_id=int(r[0]),
-                learner_id=int(r[1]),
-                display_name=str(r[2]),
-                username=r[3],
-                status=r[4],
-                attempts=int(r[5]),
-                message_id=None if r[6] is None else int(r[6]),
-                poll_id=r[7],
-                reason=r[8],
+                push_id=int(r["push_id"]),
+                learner_id=int(r["learner_id"]),
+                display_name=str(r["display_name"]),
+                username=r["username"],
+                status=r["status"],
+                attempts=int(r["attempts"]),
+                message_id=None if r["message_id"] is None else int(r["message_id"]),
+                poll_id=r["poll_id"],
+                reason=r["reason"],
             )
             for r in rows
         ]
 
     async def tallies(self, push_ids: Collection[int]) -> dict[int, Tally]:
         """Per push: deliveries sent, deliveries in all, and learners who answered."""
-        rows = await self._store._fetch(_TALLIES, (_id_array(push_ids),))
-        return {int(r[0]): Tally(int(r[1]), int(r[2]), int(r[3])) for r in rows}
+        rows = await self._database.fetch(_TALLIES, (_id_array(push_ids),))
+        return {
+            int(r["push_id"]): Tally(
+                sent=int(r["sent"]), deliveries=int(r["deliveries"]), answered=int(r["answered"])
+            )
+            for r in rows
+        }
 
     async def answers(self, push_id: int) -> list[PushAnswer]:
         """Each learner's first answer to each question of the push, in the order given."""
-        rows = await self._store._fetch(_FIRST_ANSWERS, (push_id,))
-        return [PushAnswer(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+        rows = await self._database.fetch(_FIRST_ANSWERS, (push_id,))
+        return [
+            PushAnswer(
+                learner_id=int(r["learner_id"]),
+                question_id=str(r["question_id"]),
+                outcome=str(r["outcome"]),
+            )
+            for r in rows
+        ]
 
-    async def _pushes(self, where: str, parameters: tuple[object, ...]) -> list[Push]:
+    async def _pushes(self, where: Query, parameters: tuple[object, ...]) -> list[Push]:
         # `where` is always a literal of this module; values go in as parameters.
-        sql = f"SELECT {_PUSH_COLUMNS} FROM pushes WHERE {where}"  # noqa: S608
-        return [_push(row) for row in await self._store._fetch(sql, parameters)]
+        select = f"SELECT {_PUSH_COLUMNS} FROM pushes WHERE "  # noqa: S608
+        sql = (
+            select + where
+            if isinstance(where, str)
+            else Sql(sqlite=select + where.sqlite, postgresql=select + where.postgresql)
+        )
+        return [_push(row) for row in await self._database.fetch(sql, parameters)]
 
 
 def _id_array(ids: Collection[int]) -> str:
@@ -332,17 +329,17 @@ def _optional_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _push(row: tuple[Any, ...]) -> Push:
+def _push(row: Row) -> Push:
     return Push(
-        id=int(row[0]),
-        tutor_id=int(row[1]),
-        cohort_id=int(row[2]),
-        quiz_id=str(row[3]),
-        send_at=datetime.fromisoformat(row[4]),
-        status=row[5],
-        late=bool(row[6]),
-        note=row[7],
-        created_at=datetime.fromisoformat(row[8]),
-        started_at=_optional_time(row[9]),
-        finished_at=_optional_time(row[10]),
+        id=int(row["id"]),
+        tutor_id=int(row["tutor_id"]),
+        cohort_id=int(row["cohort_id"]),
+        quiz_id=str(row["quiz_id"]),
+        send_at=datetime.fromisoformat(row["send_at"]),
+        status=row["status"],
+        late=bool(row["late"]),
+        note=row["note"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        started_at=_optional_time(row["started_at"]),
+        finished_at=_optional_time(row["finished_at"]),
     )

@@ -1,6 +1,6 @@
 """The SQLite ReviewStore: appeals, the review queue and tutors' decisions (migration 0010).
 
-Writes go through the progress store's group commit; a decision and the answer's new verdict
+Writes go through the database's group commit; a decision and the answer's new verdict
 are one savepoint, so progress and criteria counts (kept by triggers) never disagree with it.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
-from storage.sqlite import SqliteProgressStore
-from storage.staff import StaffStore
+from storage.database import Database, Row
+from storage.dialect import Dialect
+from storage.staff import SqliteStaffStore
 from tutoring.ports import (
     DECISION_SCORES,
     AnswerStat,
@@ -36,27 +36,6 @@ FROM answers a
 LEFT JOIN review_items r ON r.answer_id = a.id
 LEFT JOIN learners l ON l.id = a.learner_id
 """
-_NAMES = (
-    "learner_id",
-    "learner_name",
-    "ask_seq",
-    "question_id",
-    "answer",
-    "topic",
-    "source",
-    "created_at",
-    "machine_outcome",
-    "machine_score",
-    "flagged",
-    "unrecognised",
-    "appealed_at",
-    "reason",
-    "decision",
-    "decided_by",
-    "decided_at",
-    "comment",
-    "notified_at",
-)
 # Open: flagged by the marker, or appealed, and not decided. Candidates come from the partial
 # index on flagged answers and the (small) review_items table, so neither /review nor the
 # count in /progress reads every answer of a cohort.
@@ -69,27 +48,33 @@ _OPEN = (
 _ANSWER_ID = "SELECT id FROM answers WHERE learner_id = ? AND ask_seq = ? ORDER BY id DESC LIMIT 1"
 
 
-def _item(row: tuple[Any, ...]) -> ReviewItem:
-    data = dict(zip(_NAMES, row, strict=True))
+def _item(row: Row) -> ReviewItem:
+    data = dict(row)
     data["flagged"] = bool(data["flagged"])
     data["unrecognised"] = tuple(json.loads(data["unrecognised"]))
     return ReviewItem.model_validate(data)
 
 
-def _within(learner_ids: frozenset[int] | None) -> tuple[str, tuple[object, ...]]:
+_LEARNERS_IN = {
+    "sqlite": " AND a.learner_id IN (SELECT value FROM json_each(?))",
+    "postgresql": " AND a.learner_id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)",
+}
+
+
+def _within(
+    learner_ids: frozenset[int] | None, dialect: Dialect
+) -> tuple[str, tuple[object, ...]]:
     if learner_ids is None:
         return "", ()
-    return " AND a.learner_id IN (SELECT value FROM json_each(?))", (
-        json.dumps(sorted(learner_ids)),
-    )
+    return _LEARNERS_IN[dialect], (json.dumps(sorted(learner_ids)),)
 
 
 class SqliteReviewStore:
-    """ReviewStore over the bot's SQLite database."""
+    """ReviewStore over the application's database (its staff and cohorts from StaffStore)."""
 
-    def __init__(self, store: SqliteProgressStore, admin_ids: Collection[int] = ()) -> None:
-        self._store = store
-        self._staff = StaffStore(store, admin_ids=admin_ids)
+    def __init__(self, database: Database, admin_ids: Collection[int] = ()) -> None:
+        self._database = database
+        self._staff = SqliteStaffStore(database, admin_ids=admin_ids)
 
     async def role_of(self, user_id: int) -> Role:
         return await self._staff.role_of(user_id)
@@ -101,24 +86,24 @@ class SqliteReviewStore:
         ]
 
     async def members(self, cohort_id: int) -> frozenset[int]:
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             "SELECT learner_id FROM memberships WHERE cohort_id = ?", (cohort_id,)
         )
-        return frozenset(int(row[0]) for row in rows)
+        return frozenset(int(row["learner_id"]) for row in rows)
 
     async def has_reviewer(self, learner_id: int) -> bool:
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             "SELECT DISTINCT c.owner_id FROM memberships m JOIN cohorts c ON c.id = m.cohort_id"
             " WHERE m.learner_id = ?",
             (learner_id,),
         )
-        for (owner,) in rows:
-            if await self._staff.role_of(int(owner)) != "learner":
+        for row in rows:
+            if await self._staff.role_of(int(row["owner_id"])) != "learner":
                 return True
         return False
 
     async def appeal(self, learner_id: int, ask_seq: int, at: datetime) -> AppealWrite:
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "INSERT INTO review_items (answer_id, learner_id, ask_seq, machine_outcome,"  # noqa: S608
                 " machine_score, appealed_at)"
@@ -129,11 +114,11 @@ class SqliteReviewStore:
         )
         if written.rowcounts[0] == 1:
             return "sent"
-        exists = await self._store._fetch(_ANSWER_ID, (learner_id, ask_seq))
+        exists = await self._database.fetch(_ANSWER_ID, (learner_id, ask_seq))
         return "already" if exists else "unknown"
 
     async def add_reason(self, learner_id: int, ask_seq: int, reason: str) -> bool:
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE review_items SET reason = ? WHERE learner_id = ? AND ask_seq = ?"
                 " AND appealed_at IS NOT NULL AND decided_at IS NULL",
@@ -145,11 +130,11 @@ class SqliteReviewStore:
     async def open_items(
         self, learner_ids: frozenset[int] | None, after: ReviewKey | None = None, limit: int = 1
     ) -> list[ReviewItem]:
-        where, parameters = _within(learner_ids)
+        where, parameters = _within(learner_ids, self._database.dialect)
         if after is not None:
             where += " AND (a.created_at, a.learner_id, a.ask_seq) > (?, ?, ?)"
             parameters += (after.created_at.isoformat(), after.learner_id, after.ask_seq)
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             f"SELECT {_ITEM_COLUMNS} {_ITEM_FROM} WHERE {_OPEN}{where}"
             " ORDER BY a.created_at, a.learner_id, a.ask_seq LIMIT ?",
             (*parameters, limit),
@@ -157,15 +142,15 @@ class SqliteReviewStore:
         return [_item(row) for row in rows]
 
     async def open_count(self, learner_ids: frozenset[int] | None) -> int:
-        where, parameters = _within(learner_ids)
-        rows = await self._store._fetch(
-            f"SELECT count(*) {_ITEM_FROM} WHERE {_OPEN}{where}",
+        where, parameters = _within(learner_ids, self._database.dialect)
+        rows = await self._database.fetch(
+            f"SELECT count(*) AS open {_ITEM_FROM} WHERE {_OPEN}{where}",
             parameters,
         )
-        return int(rows[0][0])
+        return int(rows[0]["open"])
 
     async def item(self, learner_id: int, ask_seq: int) -> ReviewItem | None:
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             f"SELECT {_ITEM_COLUMNS} {_ITEM_FROM} WHERE a.id = ({_ANSWER_ID})",
             (learner_id, ask_seq),
         )
@@ -175,7 +160,7 @@ class SqliteReviewStore:
         self, learner_id: int, ask_seq: int, decision: Decision, by: int, at: datetime
     ) -> bool:
         stamp = at.isoformat()
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "INSERT INTO review_items (answer_id, learner_id, ask_seq, machine_outcome,"  # noqa: S608
                 " machine_score, decision, decided_by, decided_at)"
@@ -199,7 +184,7 @@ class SqliteReviewStore:
     async def finish(
         self, learner_id: int, ask_seq: int, by: int, comment: str | None, at: datetime
     ) -> bool:
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE review_items SET comment = ?, notified_at = ? WHERE learner_id = ?"
                 " AND ask_seq = ? AND decided_by = ? AND notified_at IS NULL",
@@ -209,7 +194,7 @@ class SqliteReviewStore:
         return written.rowcounts[0] == 1
 
     async def items_of(self, learner_id: int) -> list[ReviewItem]:
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             f"SELECT {_ITEM_COLUMNS} FROM review_items r JOIN answers a ON a.id = r.answer_id"  # noqa: S608
             " LEFT JOIN learners l ON l.id = a.learner_id"
             " WHERE r.learner_id = ? ORDER BY a.created_at, a.ask_seq",
@@ -218,7 +203,7 @@ class SqliteReviewStore:
         return [_item(row) for row in rows]
 
     async def decided_since(self, since: datetime | None) -> list[ReviewItem]:
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             f"SELECT {_ITEM_COLUMNS} FROM review_items r JOIN answers a ON a.id = r.answer_id"  # noqa: S608
             " LEFT JOIN learners l ON l.id = a.learner_id"
             " WHERE r.decided_at IS NOT NULL AND r.decided_at >= ?"
@@ -229,15 +214,16 @@ class SqliteReviewStore:
 
     async def forget(self, learner_id: int) -> None:
         # Usually gone already: review items cascade from the learner's answers.
-        await self._store._write_statements(
+        await self._database.write(
             ("DELETE FROM review_items WHERE learner_id = ?", (learner_id,))
         )
 
     async def answer_stats(self, learner_ids: frozenset[int] | None) -> list[AnswerStat]:
-        where, parameters = _within(learner_ids)
-        rows = await self._store._fetch(
+        where, parameters = _within(learner_ids, self._database.dialect)
+        rows = await self._database.fetch(
             "SELECT a.learner_id, a.question_id, a.topic, a.answer, a.outcome,"  # noqa: S608
-            " coalesce(r.machine_outcome, a.outcome), r.decision, a.review, a.created_at"
+            " coalesce(r.machine_outcome, a.outcome) AS machine_outcome, r.decision,"
+            " a.review AS flagged, a.created_at"
             f" FROM answers a LEFT JOIN review_items r ON r.answer_id = a.id WHERE 1 = 1{where}"
             " ORDER BY a.created_at, a.id",
             parameters,
@@ -246,15 +232,15 @@ class SqliteReviewStore:
         # validation, which would add a quarter to the ~1.2 s that 100,000 answers take.
         return [
             AnswerStat.model_construct(
-                learner_id=int(row[0]),
-                question_id=str(row[1]),
-                topic=str(row[2]),
-                answer=str(row[3]),
-                outcome=row[4],
-                machine_outcome=row[5],
-                decision=row[6],
-                flagged=bool(row[7]),
-                created_at=datetime.fromisoformat(row[8]),
+                learner_id=int(row["learner_id"]),
+                question_id=str(row["question_id"]),
+                topic=str(row["topic"]),
+                answer=str(row["answer"]),
+                outcome=row["outcome"],
+                machine_outcome=row["machine_outcome"],
+                decision=row["decision"],
+                flagged=bool(row["flagged"]),
+                created_at=datetime.fromisoformat(row["created_at"]),
             )
             for row in rows
         ]

@@ -1,6 +1,6 @@
 """Revision cards, their review log and learners' settings, in the same SQLite file.
 
-Written through the progress store's group commit, so a card and its log entry land together.
+Written through the database's group commit, so a card and its log entry land together.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.sqlite import SqliteProgressStore
+from storage.database import Database
+from storage.dialect import Sql
 from tutoring.revision import DUE_SOON, CardState, LearnerSettings, ReviewEntry, RevisionFacts
 
 _CARD_COLUMNS = (
@@ -40,7 +41,8 @@ ON CONFLICT (learner_id) DO UPDATE SET
 """
 # Each learner of a cohort in one statement; stored times are UTC text, so the first ten
 # characters are the UTC day (see `RevisionFacts.review_days`).
-_FACTS = """
+_FACTS = Sql(
+    sqlite="""
 SELECT
     ids.value AS learner_id,
     s.timezone AS timezone,
@@ -58,15 +60,35 @@ SELECT
 FROM json_each(?) AS ids
 LEFT JOIN learner_settings s ON s.learner_id = ids.value
 ORDER BY ids.key
-"""
-_FACTS_NAMES = (
-    "learner_id",
-    "timezone",
-    "cards",
-    "overdue",
-    "due_soon",
-    "last_revision",
-    "review_days",
+""",
+    # json_agg is NULL over no rows, where SQLite's json_group_array is "[]".
+    postgresql="""
+SELECT
+    ids.value::bigint AS learner_id,
+    s.timezone AS timezone,
+    (SELECT count(*) FROM revision_cards c WHERE c.learner_id = ids.value::bigint) AS cards,
+    (SELECT count(*) FROM revision_cards c WHERE c.learner_id = ids.value::bigint
+        AND c.due_at < ?) AS overdue,
+    (SELECT coalesce(json_agg(c.due_at), '[]')::text FROM revision_cards c
+        WHERE c.learner_id = ids.value::bigint AND c.due_at >= ? AND c.due_at < ?) AS due_soon,
+    (SELECT max(g.reviewed_at) FROM revision_log g
+        WHERE g.learner_id = ids.value::bigint AND g.source = 'revision') AS last_revision,
+    (SELECT coalesce(json_agg(json_build_array(d.first, d.last)), '[]')::text FROM (
+        SELECT min(g.reviewed_at) AS first, max(g.reviewed_at) AS last FROM revision_log g
+        WHERE g.learner_id = ids.value::bigint GROUP BY substr(g.reviewed_at, 1, 10)) AS d)
+        AS review_days
+FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS ids (value, key)
+LEFT JOIN learner_settings s ON s.learner_id = ids.value::bigint
+ORDER BY ids.key
+""",
+)
+
+
+_NAMED_CARDS = Sql(
+    sqlite=f"SELECT {_CARD_COLUMNS} FROM revision_cards WHERE learner_id = ?"  # noqa: S608
+    " AND card_id IN (SELECT value FROM json_each(?)) ORDER BY card_id",
+    postgresql=f"SELECT {_CARD_COLUMNS} FROM revision_cards WHERE learner_id = ?"  # noqa: S608
+    " AND card_id IN (SELECT jsonb_array_elements_text(?::jsonb)) ORDER BY card_id",
 )
 
 
@@ -118,27 +140,31 @@ def _entry(row: dict[str, Any]) -> ReviewEntry:
 
 
 class SqliteRevisionStore:
-    """RevisionStore over the progress store's SQLite file."""
+    """RevisionStore over the application's database."""
 
-    def __init__(self, store: SqliteProgressStore) -> None:
-        self._store = store
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def _rows(
         self, columns: str, sql: str, parameters: tuple[object, ...]
     ) -> list[dict[str, Any]]:
         """Rows of `SELECT columns sql`, each mapped by column name."""
-        names = [name.strip() for name in columns.split(",")]
-        rows = await self._store._fetch(f"SELECT {columns} {sql}", parameters)
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        rows = await self._database.fetch(f"SELECT {columns} {sql}", parameters)
+        return [dict(row) for row in rows]
 
     async def cards(self, learner_id: int, card_ids: Sequence[str] = ()) -> list[CardState]:
         """The learner's cards (only those named, if any are), by card id."""
-        sql = "FROM revision_cards WHERE learner_id = ?"
-        parameters: tuple[object, ...] = (learner_id,)
-        if card_ids:
-            sql += " AND card_id IN (SELECT value FROM json_each(?))"
-            parameters += (json.dumps(list(card_ids)),)
-        rows = await self._rows(_CARD_COLUMNS, sql + " ORDER BY card_id", parameters)
+        if not card_ids:
+            sql = "FROM revision_cards WHERE learner_id = ? ORDER BY card_id"
+            rows = await self._rows(_CARD_COLUMNS, sql, (learner_id,))
+        else:
+            query = _NAMED_CARDS
+            rows = [
+                dict(row)
+                for row in await self._database.fetch(
+                    query, (learner_id, json.dumps(list(card_ids)))
+                )
+            ]
         return [_card(row) for row in rows]
 
     async def due_cards(self, learner_id: int, before: datetime) -> list[CardState]:
@@ -149,11 +175,11 @@ class SqliteRevisionStore:
 
     async def due_count(self, learner_id: int, before: datetime) -> int:
         """How many of the learner's cards are due before `before` (the index alone answers)."""
-        rows = await self._store._fetch(
-            "SELECT count(*) FROM revision_cards WHERE learner_id = ? AND due_at < ?",
+        rows = await self._database.fetch(
+            "SELECT count(*) AS due FROM revision_cards WHERE learner_id = ? AND due_at < ?",
             (learner_id, stamp(before)),
         )
-        return int(rows[0][0])
+        return int(rows[0]["due"])
 
     async def reviews(self, learner_id: int, card_id: str | None = None) -> list[ReviewEntry]:
         """The learner's review log (of one card, if named), oldest first."""
@@ -181,7 +207,7 @@ class SqliteRevisionStore:
             ]
         statements += [(_UPSERT_CARD, _card_row(card)) for card in cards]
         statements += [(_INSERT_LOG, _log_row(entry)) for entry in reviews]
-        await self._store._write_statements(*statements)
+        await self._database.write(*statements)
 
     async def settings(self, learner_id: int) -> LearnerSettings:
         """The learner's settings (defaults if none are stored)."""
@@ -200,7 +226,7 @@ class SqliteRevisionStore:
             stamp(settings.blocked_at) if settings.blocked_at else None,
             settings.learner_id,
         )
-        await self._store._write_statements((_UPSERT_SETTINGS, values))
+        await self._database.write((_UPSERT_SETTINGS, values))
 
     async def due_reminders(self, now: datetime, limit: int) -> list[LearnerSettings]:
         """Settings of up to `limit` learners whose reminder is due by `now`, earliest first."""
@@ -215,7 +241,7 @@ class SqliteRevisionStore:
         self, learner_id: int, expected: datetime, following: datetime | None
     ) -> bool:
         """Move the next reminder from `expected` to `following` if it still is `expected`."""
-        written = await self._store._write_statements(
+        written = await self._database.write(
             (
                 "UPDATE learner_settings SET next_reminder_at = ?"
                 " WHERE learner_id = ? AND next_reminder_at = ?",
@@ -226,7 +252,7 @@ class SqliteRevisionStore:
 
     async def block_reminders(self, learner_id: int, at: datetime) -> None:
         """The learner blocked the bot: stop their reminders for good."""
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE learner_settings SET blocked_at = ?, next_reminder_at = NULL"
                 " WHERE learner_id = ?",
@@ -237,8 +263,8 @@ class SqliteRevisionStore:
     async def facts(self, learner_ids: Sequence[int], now: datetime) -> list[RevisionFacts]:
         """Revision facts of these learners at `now`, in the order given: one query."""
         parameters = (stamp(now), stamp(now), stamp(now + DUE_SOON), json.dumps(list(learner_ids)))
-        rows = await self._store._fetch(_FACTS, parameters)
-        return [_facts(dict(zip(_FACTS_NAMES, row, strict=True))) for row in rows]
+        rows = await self._database.fetch(_FACTS, parameters)
+        return [_facts(dict(row)) for row in rows]
 
     async def export(self, learner_id: int) -> dict[str, Any]:
         """Cards, log and settings of one learner, JSON-ready (for /mydata)."""
@@ -251,7 +277,7 @@ class SqliteRevisionStore:
     async def forget(self, learner_id: int) -> None:
         """Erase the learner's cards, log and settings (the learner's own erasure cascades to
         them already; this also serves an erasure that keeps the learner)."""
-        await self._store._write_statements(
+        await self._database.write(
             *(
                 (f"DELETE FROM {table} WHERE learner_id = ?", (learner_id,))  # noqa: S608
                 for table in ("revision_cards", "revision_log", "learner_settings")

@@ -3,51 +3,48 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from flows.ports import LearnerProfile
 from storage.common import utc_now
-from storage.sqlite import SqliteProgressStore, profile_statements
+from storage.database import Database
+from storage.dialect import UNIQUE_VIOLATIONS, Sql
+from storage.learner_writes import profile_statements
+from tutoring.ports import (
+    Cohort,
+    CohortNameTakenError,
+    Member,
+    NamedUser,
+    Role,
+    StaffStore,
+)
 
-Role = Literal["learner", "tutor", "admin"]
+# The records and the port are tutoring's (tutoring/ports.py); re-exported for the bot.
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "DENIED_WINDOW",
+    "RANK",
+    "Cohort",
+    "CohortNameTakenError",
+    "Member",
+    "NamedUser",
+    "Role",
+    "SqliteStaffStore",
+    "StaffStore",
+    "find_cohort",
+    "new_join_code",
+]
+
+
 RANK: dict[Role, int] = {"learner": 0, "tutor": 1, "admin": 2}
 # Easy to read aloud and type: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 # Refused attempts of one user at one command within this long share one counted row.
 DENIED_WINDOW = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Cohort:
-    id: int
-    name: str
-    owner_id: int
-    join_code: str
-    created_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    learner_id: int
-    display_name: str
-    username: str | None
-    joined_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class NamedUser:
-    user_id: int
-    display_name: str
-    last_seen: datetime
-
-
-class CohortNameTakenError(ValueError):
-    """The owner already has a cohort of that name."""
 
 
 def find_cohort(cohorts: list[Cohort], word: str) -> Cohort | None:
@@ -62,16 +59,25 @@ def new_join_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-class StaffStore:
+# Telegram compares usernames without case; so does each database, on its own index.
+_USERS_NAMED = Sql(
+    sqlite="SELECT id, display_name, last_active FROM learners"
+    " WHERE username = ? COLLATE NOCASE ORDER BY id",
+    postgresql="SELECT id, display_name, last_active FROM learners"
+    " WHERE lower(username) = lower(?) ORDER BY id",
+)
+
+
+class SqliteStaffStore:
     """Who is a tutor or admin, and the cohorts tutors run."""
 
     def __init__(
         self,
-        store: SqliteProgressStore,
+        database: Database,
         admin_ids: Collection[int] = (),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._store = store
+        self._database = database
         self._admin_ids = frozenset(admin_ids)
         self._clock = clock
 
@@ -81,13 +87,13 @@ class StaffStore:
         """Admins from settings first; then a granted role; everyone else is a learner."""
         if user_id in self._admin_ids:
             return "admin"
-        rows = await self._store._fetch("SELECT role FROM roles WHERE user_id = ?", (user_id,))
+        rows = await self._database.fetch("SELECT role FROM roles WHERE user_id = ?", (user_id,))
         if not rows:
             return "learner"
-        return "admin" if rows[0][0] == "admin" else "tutor"
+        return "admin" if rows[0]["role"] == "admin" else "tutor"
 
     async def grant(self, user_id: int, role: Literal["tutor", "admin"], by: int) -> None:
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "INSERT INTO roles (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"
@@ -97,23 +103,28 @@ class StaffStore:
         )
 
     async def revoke(self, user_id: int) -> None:
-        await self._store._write_statements(("DELETE FROM roles WHERE user_id = ?", (user_id,)))
+        await self._database.write(("DELETE FROM roles WHERE user_id = ?", (user_id,)))
 
     async def staff(self) -> list[tuple[int, Role]]:
         """Every tutor and admin: settings' admins and granted roles."""
-        rows = await self._store._fetch("SELECT user_id, role FROM roles ORDER BY user_id")
-        granted = [(int(r[0]), r[1]) for r in rows if int(r[0]) not in self._admin_ids]
+        rows = await self._database.fetch("SELECT user_id, role FROM roles ORDER BY user_id")
+        granted = [
+            (int(r["user_id"]), r["role"])
+            for r in rows
+            if int(r["user_id"]) not in self._admin_ids
+        ]
         return [(a, "admin") for a in sorted(self._admin_ids)] + granted
 
     async def users_named(self, username: str) -> list[NamedUser]:
         """Everyone stored with this @username (one, unless the stored data predates the
         release of a renamed user's name), with when each was last seen."""
-        rows = await self._store._fetch(
-            "SELECT id, display_name, last_active FROM learners"
-            " WHERE username = ? COLLATE NOCASE ORDER BY id",
-            (username.lstrip("@"),),
-        )
-        return [NamedUser(int(r[0]), str(r[1]), datetime.fromisoformat(r[2])) for r in rows]
+        rows = await self._database.fetch(_USERS_NAMED, (username.lstrip("@"),))
+        return [
+            NamedUser(
+                int(r["id"]), str(r["display_name"]), datetime.fromisoformat(r["last_active"])
+            )
+            for r in rows
+        ]
 
     async def log_denied(self, user_id: int, command: str) -> int:
         """Count a refused attempt on one row per user, command and hour (a flood of forged
@@ -121,7 +132,7 @@ class StaffStore:
         now = self._clock()
         since = (now - DENIED_WINDOW).isoformat()
         recent = (user_id, command[:100], since)
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "UPDATE denied_attempts SET count = count + 1, last_at = ? WHERE id = ("
                 " SELECT max(id) FROM denied_attempts WHERE user_id = ? AND command = ?"
@@ -135,19 +146,21 @@ class StaffStore:
                 (user_id, command[:100], now.isoformat(), now.isoformat(), *recent),
             ),
         )
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             "SELECT count FROM denied_attempts WHERE user_id = ? AND command = ? AND at >= ?"
             " ORDER BY id DESC LIMIT 1",
             recent,
         )
-        return int(rows[0][0]) if rows else 1
+        return int(rows[0]["count"]) if rows else 1
 
     async def denied_attempts(self) -> list[tuple[int, str, str, int]]:
         """Refused attempts: user, command, when the hour's first came, and how many."""
-        rows = await self._store._fetch(
+        rows = await self._database.fetch(
             "SELECT user_id, command, at, count FROM denied_attempts ORDER BY id"
         )
-        return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+        return [
+            (int(r["user_id"]), str(r["command"]), str(r["at"]), int(r["count"])) for r in rows
+        ]
 
     # --- cohorts --------------------------------------------------------------------------------
 
@@ -157,14 +170,14 @@ class StaffStore:
         for _ in range(5):  # a clash of random codes is rare; try again if it happens
             code = new_join_code()
             try:
-                await self._store._write_statements(
+                await self._database.write(
                     (
                         "INSERT INTO cohorts (name, owner_id, join_code, created_at)"
                         " VALUES (?, ?, ?, ?)",
                         (name, owner_id, code, self._clock().isoformat()),
                     )
                 )
-            except sqlite3.IntegrityError:
+            except UNIQUE_VIOLATIONS:
                 continue
             [cohort] = await self._fetch_cohorts("join_code = ?", (code,))
             return cohort
@@ -193,7 +206,7 @@ class StaffStore:
 
     async def rotate_code(self, cohort: Cohort) -> str:
         code = new_join_code()
-        await self._store._write_statements(
+        await self._database.write(
             ("UPDATE cohorts SET join_code = ? WHERE id = ?", (code, cohort.id))
         )
         return code
@@ -203,14 +216,14 @@ class StaffStore:
         reports name them; a bare id adds only the membership); False if already a member."""
         now = self._clock().isoformat()
         if isinstance(learner, LearnerProfile):
-            await self._store._write_statements(*profile_statements(learner, now))
+            await self._database.write(*profile_statements(learner, now))
         learner_id = learner if isinstance(learner, int) else learner.learner_id
         if learner_id in {m.learner_id for m in await self.members(cohort)}:
             return False
-        await self._store._write_statements(
+        await self._database.write(
             (
-                "INSERT OR IGNORE INTO memberships (cohort_id, learner_id, joined_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO memberships (cohort_id, learner_id, joined_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (cohort.id, learner_id, now),
             )
         )
@@ -219,7 +232,7 @@ class StaffStore:
     async def remove_member(self, cohort: Cohort, learner_id: int) -> bool:
         if learner_id not in {m.learner_id for m in await self.members(cohort)}:
             return False
-        await self._store._write_statements(
+        await self._database.write(
             (
                 "DELETE FROM memberships WHERE cohort_id = ? AND learner_id = ?",
                 (cohort.id, learner_id),
@@ -228,17 +241,32 @@ class StaffStore:
         return True
 
     async def members(self, cohort: Cohort) -> list[Member]:
-        rows = await self._store._fetch(
-            "SELECT m.learner_id, coalesce(l.display_name, ''), l.username, m.joined_at"
+        rows = await self._database.fetch(
+            "SELECT m.learner_id, coalesce(l.display_name, '') AS display_name, l.username,"
+            " m.joined_at"
             " FROM memberships m LEFT JOIN learners l ON l.id = m.learner_id"
             " WHERE m.cohort_id = ? ORDER BY m.joined_at, m.learner_id",
             (cohort.id,),
         )
-        return [Member(int(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
+        return [
+            Member(
+                int(r["learner_id"]), str(r["display_name"]), r["username"], str(r["joined_at"])
+            )
+            for r in rows
+        ]
 
     async def _fetch_cohorts(self, where: str, parameters: tuple[object, ...]) -> list[Cohort]:
         # `where` is always a literal of this module; values go in as parameters.
         columns = "id, name, owner_id, join_code, created_at"
         sql = f"SELECT {columns} FROM cohorts WHERE {where} ORDER BY name, id"  # noqa: S608
-        rows = await self._store._fetch(sql, parameters)
-        return [Cohort(int(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows]
+        rows = await self._database.fetch(sql, parameters)
+        return [
+            Cohort(
+                id=int(r["id"]),
+                name=str(r["name"]),
+                owner_id=int(r["owner_id"]),
+                join_code=str(r["join_code"]),
+                created_at=str(r["created_at"]),
+            )
+            for r in rows
+        ]

@@ -1,11 +1,13 @@
 """Shared fixtures: the knowledge base is loaded once per test session (it is read-only)."""
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from flows.loader import ScenarioContent, load_scenarios
 from knowledge.loader import KnowledgeBase, load_knowledge_base
+from tests.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,3 +42,10 @@ def core_questions_file() -> Path:
 def test_scenarios(kb: KnowledgeBase) -> dict[str, ScenarioContent]:
     """A small scenario written for tests (variants, branches, a record step)."""
     return load_scenarios(kb, TEST_SCENARIOS)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A PostgreSQL URL with an empty schema of this test's own (tests/postgres.py)."""
+    async with fresh_schema() as url:
+        yield url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -10,10 +10,12 @@ from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.content import Content
 from bot.pushing import PushDesk
 from bot.reporting import ReportDesk
 from bot.settings import Settings
 from bot.staff import StaffDesk
+from bot.telegram.inbox_port import Inbox
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
 from tutoring.question_stats import QuestionDesk
@@ -26,28 +28,6 @@ class PollRegistry(Protocol):
     async def remember_poll(self, poll_id: str, learner_id: int, question_id: str) -> None: ...
 
     async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None: ...
-
-
-class Inbox(Protocol):
-    """The store side (storage.inbox.InboxStore), as the transport needs it."""
-
-    async def receive(
-        self, bot_id: int, update_id: int, chat_id: int | None, user_id: int | None, raw: str
-    ) -> bool: ...
-
-    async def handled(self, bot_id: int, update_id: int) -> None: ...
-
-    async def unhandled(self, bot_id: int) -> Sequence[Any]: ...
-
-    async def unsent(self) -> Sequence[Any]: ...
-
-    async def claim(self, update_key: str) -> bool: ...
-
-    async def sent(self, update_key: str, message_ids: list[int]) -> None: ...
-
-    async def failed(self, update_key: str, reason: str) -> None: ...
-
-    async def prune(self) -> int: ...
 
 
 class ReminderSenderLike(Protocol):
@@ -63,6 +43,8 @@ class BotServices:
 
     settings: Settings | None = None
     scenario_dir: Path | None = None
+    content: Content | None = None
+    """Content loaded before the build (`coach run` validates it first); else post_init's."""
     kb: KnowledgeBase | None = None
     coach: Coach | None = None
     polls: PollRegistry | None = None

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.telegram.context import CoachApplication, CoachContext, Inbox, PollRegistry
+from bot.telegram.context import CoachApplication, CoachContext, PollRegistry
+from bot.telegram.inbox_port import Inbox
 from bot.telegram.processor import update_owner
 from bot.telegram.render import send_replies
 from flows.io import Reply
@@ -110,8 +111,8 @@ async def send_committed(
 
 def as_resent(replies: Iterable[Reply]) -> list[Reply]:
     """Replies sent again after a restart: the button press they answered is gone, so an edit
-    of the pressed message becomes a message of its own."""
-    return [Reply(text=r.text) if r.kind == "echo" else r for r in replies]
+    of the pressed message becomes a message of its own (with the buttons it had)."""
+    return [Reply(text=r.text, buttons=r.buttons) if r.kind == "echo" else r for r in replies]
 
 
 async def recover(application: CoachApplication, inbox: Inbox, polls: PollRegistry) -> None:

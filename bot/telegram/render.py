@@ -200,11 +200,12 @@ async def send_replies(
             # The pressed question is edited into its verdict, and the message that follows
             # (feedback, next question and its buttons) rides in the same edit when it fits:
             # one call instead of two.
+            # An echo with buttons of its own (a look-back) is a whole message by itself.
             follow = pending[0] if pending and pending[0].kind == "message" else None
-            if follow is not None and _fits(reply.text, follow.text):
+            if follow is not None and not reply.buttons and _fits(reply.text, follow.text):
                 text, markup = f"{reply.text}\n\n{follow.text}", keyboard(follow)
             else:
-                follow, text, markup = None, split_text(reply.text)[0], None
+                follow, text, markup = None, split_text(reply.text)[0], keyboard(reply)
             try:
                 await query.edit_message_text(
                     escape(text),

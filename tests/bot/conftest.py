@@ -17,9 +17,16 @@ def fake() -> RecordingRequest:
     return RecordingRequest()
 
 
+@pytest.fixture(scope="session")
+def content_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One content cache for the session's bots: the first loads and validates the content,
+    the others read it, as a restarted bot does (tests/bot/test_content.py checks the cache)."""
+    return tmp_path_factory.mktemp("content-cache")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return settings_for(tmp_path / "bot.db")
+def settings(tmp_path: Path, content_cache: Path) -> Settings:
+    return settings_for(tmp_path / "bot.db", content_cache=content_cache)
 
 
 @pytest.fixture

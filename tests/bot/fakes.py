@@ -21,12 +21,16 @@ TOKEN = f"{BOT_ID}:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 DATE = 1_790_000_000
 
 
-def settings_for(database: Path, admin_ids: tuple[int, ...] = ()) -> Settings:
-    """Settings for a bot on the recording fake: the test token, this SQLite file, no .env."""
+def settings_for(
+    database: Path, admin_ids: tuple[int, ...] = (), content_cache: Path | None = None
+) -> Settings:
+    """Settings for a bot on the recording fake: the test token, this SQLite file, no .env;
+    the content cached in `content_cache` (default: beside the database)."""
     return Settings(
         telegram_bot_token=TOKEN,  # type: ignore[arg-type]
         database_url=f"sqlite:///{database}",
         admin_ids=admin_ids,
+        content_cache_dir=content_cache,
         _env_file=None,
     )
 

@@ -79,3 +79,22 @@ async def test_no_typing_action_is_sent(
     for text in ("/start", "/help", "/quiz", "/progress"):
         await app.process_update(updates.text(text))
     assert fake.sent("sendChatAction") == []
+
+
+async def test_looking_back_costs_the_callback_answer_and_one_message_or_edit(
+    app: CoachApplication, fake: RecordingRequest, updates: Updates
+) -> None:
+    await app.process_update(updates.text("/start"))
+    await app.process_update(updates.press(button(fake, "🎭 Practise a scenario")))
+    await app.process_update(updates.press(button(fake, "Test: faulty kettle")))
+    await app.process_update(updates.text(EMPATHY))
+    await app.process_update(updates.press(button(fake, "A")))
+    # "◀ Back" under the next question: the look-back comes as a message of its own.
+    pressed = updates.press(button(fake, "◀ Back"))
+    assert await calls_for(app, fake, pressed) == ["answerCallbackQuery", "sendMessage"]
+    assert fake.texts()[0].startswith("⏪ Looking back: step 2 of the 2")
+    # Further back, and on again: the look-back is edited in place.
+    pressed = updates.press(button(fake, "◀ Back"))
+    assert await calls_for(app, fake, pressed) == ["answerCallbackQuery", "editMessageText"]
+    pressed = updates.press(button(fake, "▶ Continue"))
+    assert await calls_for(app, fake, pressed) == ["answerCallbackQuery", "editMessageText"]

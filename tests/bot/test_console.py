@@ -111,3 +111,23 @@ async def test_mydata_goes_to_a_chosen_folder_and_forget_removes_it(
 
 def test_mydata_defaults_outside_the_working_folder() -> None:
     assert default_downloads() in {Path.home() / "Downloads", Path.home()}
+
+
+async def test_no_back_at_a_scenario_step_so_a_typed_number_is_an_answer(
+    kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], tmp_path: Path
+) -> None:
+    printed: list[str] = []
+    store = MemoryProgressStore()
+    chat = ConsoleChat(Coach(kb, test_scenarios, store), printed.append, downloads=tmp_path)
+    for line in ("/start", "1", "1"):
+        await chat.send(line)
+    printed.clear()  # the scenario list ends with its own ◀ Back (to the menu)
+    await chat.send(EMPATHY)
+    await chat.send("A")
+    screen = "".join(printed)
+    assert "how long she has to reject it" in screen
+    assert "◀ Back" not in screen  # Telegram shows it under this step; typed "1" would take it
+    printed.clear()
+    await chat.send("30")
+    assert "no option" not in "".join(printed)
+    assert [a.answer for a in await store.answers(1)][-1] == "30"

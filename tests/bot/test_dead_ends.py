@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.bot.fakes import RecordingRequest
+from bot.telegram.context import CoachApplication
+from tests.bot.fakes import RecordingRequest, Updates
 from tests.bot.people import People, running_app
-from tests.bot.test_telegram import keyboard_of
+from tests.bot.test_telegram import EMPATHY, button, keyboard_of
 
 LEARNER = 5
 
@@ -42,3 +43,44 @@ async def test_an_invalid_pick_in_the_scenario_list_keeps_the_list(
         assert labels(fake) == listed
         text = await people.say(LEARNER, "2")  # the second scenario starts, as its button would
         assert f"🎭 {listed[1]}" in text
+
+
+async def test_back_at_a_scenario_step_shows_the_step_before_and_changes_nothing(
+    app: CoachApplication, fake: RecordingRequest, updates: Updates
+) -> None:
+    await app.process_update(updates.text("/start"))
+    await app.process_update(updates.press(button(fake, "🎭 Practise a scenario")))
+    await app.process_update(updates.press(button(fake, "Test: faulty kettle")))
+    assert "◀ Back" not in labels(fake)  # the first step
+    await app.process_update(updates.text(EMPATHY))
+    assert labels(fake) == ["A", "B", "C", "◀ Back"]
+    option_a, back = button(fake, "A"), button(fake, "◀ Back")
+
+    await app.process_update(updates.press(back, message_id=1004))
+    looked = fake.sent()[-1].params
+    assert str(looked["text"]).startswith("⏪ Looking back: step 1 of the 1 you've answered")
+    assert f"Your answer: “{EMPATHY}” ✅" in str(looked["text"])
+    assert "still counts" in str(looked["text"])
+    assert labels(fake) == ["▶ Continue"]
+
+    await app.process_update(updates.press(button(fake, "▶ Continue"), message_id=1005))
+    [edit] = fake.sent("editMessageText")
+    assert edit.params["message_id"] == 1005
+    assert "What do you need to know?" in str(edit.params["text"])
+    assert [b["text"] for row in keyboard_of(edit.params) for b in row] == [
+        "A",
+        "B",
+        "C",
+        "◀ Back",
+    ]
+
+    await app.process_update(updates.press(option_a, message_id=1004))  # answered as before
+    assert "When did you buy it? ✅" in str(fake.sent("editMessageText")[-1].params["text"])
+    fake.clear()
+    await app.process_update(updates.press(back, message_id=1004))  # stale now
+    assert fake.texts() == [
+        "That button belongs to a question you've moved on from – nothing was changed. Answer"
+        " the latest question, or send /resume to see it again."
+    ]
+    await app.process_update(updates.text("/progress"))
+    assert "Answers given: 2" in fake.texts()[-1]

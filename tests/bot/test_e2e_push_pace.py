@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.telegram.context import CoachApplication
 from bot.telegram.delivery import PARALLEL_CHATS, PushDelivery
 from storage.sqlite import SqliteProgressStore
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tests.bot.emulator import TOKEN, BotApiEmulator
 
 TUTOR = 4100
@@ -63,7 +63,7 @@ async def start_push(app: CoachApplication, emu: BotApiEmulator) -> asyncio.Task
     assert app.bot_data.coach is not None
     store = app.bot_data.coach.store
     assert isinstance(store, SqliteProgressStore)
-    staff = StaffStore(store)
+    staff = SqliteStaffStore(store.database)
     await staff.grant(TUTOR, "tutor", by=0)
     cohort = await staff.create_cohort(TUTOR, "Pace")
     emu.user_has_started(TUTOR)

@@ -13,10 +13,10 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.telegram.context import CoachApplication
-from bot.telegram.inbox import DurableUpdateQueue
-from flows.io import Reply
+from bot.telegram.inbox import DurableUpdateQueue, as_resent
+from flows.io import Button, Reply
 from flows.ports import Commit, LearnerProfile
-from storage.inbox import InboxStore
+from storage.inbox import SqliteInboxStore
 from storage.sqlite import SqliteProgressStore
 from tests.bot.fakes import RecordingRequest, Updates, settings_for
 from tests.conftest import TEST_SCENARIOS
@@ -39,9 +39,9 @@ async def running(db: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplic
     assert fake.unexpected == [], fake.unexpected
 
 
-def inbox_of(app: CoachApplication) -> InboxStore:
+def inbox_of(app: CoachApplication) -> SqliteInboxStore:
     inbox = app.bot_data.inbox
-    assert isinstance(inbox, InboxStore)
+    assert isinstance(inbox, SqliteInboxStore)
     return inbox
 
 
@@ -80,7 +80,7 @@ async def test_what_a_crash_left_is_finished_at_start_in_order(tmp_path: Path) -
         owed = (Reply(kind="echo", text="Your answer: A ✅"), Reply(text="Next question"))
         commit = Commit(learner=LearnerProfile(learner_id=LEARNER), update_key="tg:1:1")
         assert await store.apply(commit.model_copy(update={"replies": owed}))
-        inbox = InboxStore(store)
+        inbox = SqliteInboxStore(store.database)
         await inbox.receive(bot_id, stored_only.update_id, LEARNER, LEARNER, stored_only.to_json())
 
     fake = RecordingRequest()
@@ -121,3 +121,11 @@ async def test_replies_telegram_refuses_at_start_are_recorded_not_retried(
     async with running(db, fake) as app:
         assert await inbox_of(app).status("tg:1:2") == "failed"
         assert await inbox_of(app).unsent() == []
+
+
+def test_an_edit_sent_again_after_a_restart_keeps_its_buttons() -> None:
+    # A look-back moved on with ▶ Continue is an edit with the question's buttons: sent again
+    # as a message of its own, it must still be answerable by a tap.
+    buttons = ((Button(label="A", data="c|3|0"), Button(label="◀ Back", data="b|3|1")),)
+    [resent] = as_resent([Reply(kind="echo", text="What do you ask first?", buttons=buttons)])
+    assert resent == Reply(text="What do you ask first?", buttons=buttons)

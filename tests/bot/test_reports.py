@@ -33,6 +33,7 @@ from storage.reports import (
     LearnerSummary,
     ReportStore,
     RunRow,
+    SqliteReportStore,
 )
 from tests.storage.reports_seed import (
     ALICE,
@@ -60,7 +61,7 @@ async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
 
 @pytest.fixture
 def reports(seeded: Seeded) -> ReportStore:
-    return ReportStore(seeded.store)
+    return SqliteReportStore(seeded.store.database)
 
 
 def learner(number: int, **changes: object) -> LearnerSummary:
@@ -209,7 +210,7 @@ def test_learner_detail_fits_one_message(kb: KnowledgeBase) -> None:
     assert "Weakest topics: none – every answer so far was correct." in text
     # Long names everywhere: whole lines are dropped from the end, and the text says so.
     wrong = tuple(
-        replace(a, outcome="incorrect", score=0.0, topic=f"{n}" * 200)
+        a.model_copy(update={"outcome": "incorrect", "score": 0.0, "topic": f"{n}" * 200})
         for n, a in enumerate(answers)
     )
     titles = {run.scenario_id: "T" * 400 for run in runs} | {"s" * 80: "S" * 400}
@@ -457,5 +458,5 @@ def test_a_revision_answer_is_labelled_as_revision() -> None:
         created_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
     )
     assert _activity(row, {}) == "Revision, question cra-reject-window"
-    step = replace(row, scenario_id="test-kettle", step="check")
+    step = row.model_copy(update={"scenario_id": "test-kettle", "step": "check"})
     assert _activity(step, {"test-kettle": "Kettle"}) == "Revision of “Kettle”, step check"

@@ -19,7 +19,7 @@ from flows.engine import Coach
 from flows.loader import ScenarioContent
 from flows.ports import Commit
 from knowledge.loader import KnowledgeBase
-from storage import sqlite as sqlite_store
+from storage import sqlite_database
 from storage.memory import MemoryProgressStore
 from storage.sqlite import DatabaseUnavailableError, SqliteProgressStore
 from storage.staff import StaffStore
@@ -208,7 +208,7 @@ async def test_a_stale_or_ambiguous_username_is_refused_with_the_way_round(
 ) -> None:
     store = sec_app.bot_data.coach.store  # type: ignore[union-attr]
     assert isinstance(store, SqliteProgressStore)
-    await store._write_statements(
+    await store.database.write(
         ("UPDATE learners SET last_active = '2025-01-01T00:00:00+00:00' WHERE id = 7", ()),
         # Two rows stored with one name (data from before names were released on reuse).
         ("UPDATE learners SET username = 'twin' WHERE id IN (8, 9)", ()),
@@ -357,5 +357,5 @@ def test_a_read_only_file_counts_as_an_unusable_database() -> None:
     # Tests run as root here, which file modes do not stop: the message SQLite gives for a
     # read-only file is checked directly.
     readonly = sqlite3.OperationalError("attempt to write a readonly database")
-    assert sqlite_store._file_problem(readonly)
-    assert not sqlite_store._file_problem(sqlite3.OperationalError('near "NOT": syntax error'))
+    assert sqlite_database._file_problem(readonly)
+    assert not sqlite_database._file_problem(sqlite3.OperationalError('near "NOT": syntax error'))

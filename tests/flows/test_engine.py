@@ -52,7 +52,7 @@ async def test_all_correct_path_reaches_the_debrief(
 
     await chat.send(EMPATHY)
     assert "✅ Correct." in chat.text
-    assert chat.button_labels == ["A", "B", "C"]
+    assert chat.button_labels == ["A", "B", "C", "◀ Back"]
 
     await chat.click("A")
     assert chat.replies[0].kind == "echo"
@@ -94,7 +94,7 @@ async def test_wrong_and_partial_answers_get_hints_then_the_answer(coach: Coach)
     await chat.send("Just calm down please.")
     assert "📖 The answer:" in chat.text
     assert "POST P1; complaints procedure: acknowledge" in chat.text
-    assert chat.button_labels == ["A", "B", "C"]  # moved on to the next step
+    assert chat.button_labels == ["A", "B", "C", "◀ Back"]  # moved on to the next step
 
     await chat.click("B")
     assert "❌" in chat.text
@@ -464,7 +464,7 @@ async def test_many_learners_on_sqlite_every_answer_on_disk_once(
         await asyncio.gather(
             *(coach.handle(c.learner, Input.typed("A", "dup")) for c in chats[:1])
         )
-        commits = store.commits_written
+        commits = store.database.commits_written
     async with SqliteProgressStore.open(tmp_path / "coach.db") as reopened:
         for chat in chats:
             answers = await reopened.answers(chat.learner.learner_id)

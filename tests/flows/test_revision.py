@@ -275,12 +275,12 @@ async def test_cards_survive_a_restart_on_the_same_sqlite_file(
 ) -> None:
     path = tmp_path / "coach.db"
     async with SqliteProgressStore.open(path) as store:
-        revision = Revision(SqliteRevisionStore(store), LONDON, clock=clock)
+        revision = Revision(SqliteRevisionStore(store.database), LONDON, clock=clock)
         chat = Chat(Coach(kb, test_scenarios, store, clock=clock, revision=revision))
         await finish_kettle(chat)
     clock.advance(days=2)
     async with SqliteProgressStore.open(path) as store:
-        revision = Revision(SqliteRevisionStore(store), LONDON, clock=clock)
+        revision = Revision(SqliteRevisionStore(store.database), LONDON, clock=clock)
         chat = Chat(Coach(kb, test_scenarios, store, clock=clock, revision=revision))
         await chat.send("/menu")
         assert "🔁 Revise (4 due)" in chat.button_labels
@@ -288,7 +288,7 @@ async def test_cards_survive_a_restart_on_the_same_sqlite_file(
         await answer_right(chat)
         assert "🔁 Card 2 of 4" in chat.text
     async with SqliteProgressStore.open(path) as store:
-        revision = Revision(SqliteRevisionStore(store), LONDON, clock=clock)
+        revision = Revision(SqliteRevisionStore(store.database), LONDON, clock=clock)
         chat = Chat(Coach(kb, test_scenarios, store, clock=clock, revision=revision))
         await chat.send("/resume")
         assert "🔁 Card 2 of 4" in chat.text

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.actions import Choose, unpack
+from flows.actions import MAX_INT, CallbackDataTooLongError, Choose, unpack
 from flows.engine import Coach
 from flows.loader import ScenarioContent, case_values, load_scenarios
 from flows.placeholders import CASE_NAMES, fill, placeholders
@@ -76,6 +76,12 @@ def test_unpack_refuses_negative_option_and_ask() -> None:
     assert unpack("c|-3|1") is None
     assert unpack("c|3|1") == Choose(ask=3, option=1)
     assert unpack(f"c|{2**63}|1") is None  # beyond SQLite's integers
+
+
+def test_pack_raises_over_telegrams_64_bytes_even_without_asserts() -> None:
+    assert len(Choose(ask=MAX_INT, option=0).pack()) <= 64
+    with pytest.raises(CallbackDataTooLongError):
+        Choose(ask=MAX_INT, option=10**50).pack()
 
 
 # --- row 13: an old "Yes, erase it" button stayed live -------------------------------------------

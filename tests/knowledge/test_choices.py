@@ -108,3 +108,64 @@ def test_orders_by_numbers_with_any_separators_or_by_words() -> None:
     words = read_choice(ORDER, "acknowledge, investigate, resolve then follow up")
     assert [shown[i] for i in words.picked] == [0, 1, 2, 3]
     assert read_choice(ORDER, "5 1 2 3").problem == "There is no item 5; reply 1–4."
+
+
+POLICY = ChoiceQuestion.model_validate(
+    {
+        **COMMON,
+        "id": "adjustment-cost",
+        "type": "single",
+        "prompt": "Can the shop charge a Deaf customer for the interpreter it books?",
+        "explanation": "Equality Act 2010 s.20(7).",
+        "options": [
+            {"text": "Yes, at cost price", "explanation": "No."},
+            {"text": "No: the cost of an adjustment can't be passed on", "correct": True},
+            {
+                "text": "Yes, if the interpreter is needed for more than an hour",
+                "explanation": "No.",
+            },
+            {
+                "text": "Lock the screen, then call the Digital Markets Unit on £3.95 a minute",
+                "explanation": "Made up for the test.",
+            },
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "picked"),
+    [
+        ("no, we cant make them pay for it", (1,)),  # the one option that begins "No"
+        ("lock it", (3,)),  # a word no other option has
+        ("£3.95", (3,)),
+        ("the dmu one", (3,)),  # initials of Digital Markets Unit
+        ("A cost price", (0,)),  # "A" followed by option A's words
+        ("the interpreter for over an hour one", (2,)),
+    ],
+    ids=str,
+)
+def test_options_named_by_words_that_tell_them_apart(reply: str, picked: tuple[int, ...]) -> None:
+    assert read_choice(POLICY, reply).picked == picked
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "whatever the manager says",  # defers, names nothing
+        "not the cost price one",  # a negated option is not a pick
+        "a refund",  # "a" is the article here: A's words are not in it
+        "yes",  # two options begin "Yes"
+    ],
+    ids=str,
+)
+def test_replies_that_only_touch_an_option_are_asked_again(reply: str) -> None:
+    reading = read_choice(POLICY, reply)
+    assert reading.picked == ()
+    assert reading.problem is not None
+
+
+def test_an_order_named_by_one_word_of_each_item() -> None:
+    shown = presented_order(ORDER)
+    words = read_choice(ORDER, "acknowledge, investigate, resolve, follow")
+    assert [shown[i] for i in words.picked] == [0, 1, 2, 3]

@@ -167,7 +167,7 @@ SINGLE = build(
         ("b)", "correct"),
         ("2", "correct"),
         ("30 days", "correct"),
-        ("thirty days", "incorrect"),
+        ("thirty days", "correct"),  # numbers in words name the option too
         (0, "incorrect"),
         ("A", "incorrect"),
         ("6 months", "incorrect"),

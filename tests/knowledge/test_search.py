@@ -1,5 +1,6 @@
 """`/law` search: the learner-style query set, the issue's own queries, and the analysis."""
 
+import pickle
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,3 +166,10 @@ def test_the_lexicon_has_no_class_twice() -> None:
     assert isinstance(node, yaml.MappingNode)
     names = [key.value for key, _ in node.value]
     assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+def test_a_pickled_index_finds_the_same(kb: KnowledgeBase) -> None:
+    # The content cache pickles the knowledge base: the index holds no live connection.
+    copy: EntrySearch = pickle.loads(pickle.dumps(kb.search))
+    for query in ("30 days", "refund card", "broke after 2 weeks", "subject access"):
+        assert ids(copy.find(query, limit=5)) == ids(kb.search.find(query, limit=5)), query

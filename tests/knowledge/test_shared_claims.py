@@ -145,6 +145,42 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "ring them every day and ask for a 5-star review",
             "incentivised-review",
         ),
+        (
+            "equality-adjustments",
+            "Talk to them slowly and loudly so they can lip read",
+            "shouting-for-lipreading",
+        ),
+        (
+            "equality-adjustments",
+            "Offer a BSL interpreter, but they'll need to book and pay for it themselves",
+            "charge-for-adjustment",
+        ),
+        (
+            "equality-adjustments",
+            "Next time you could use a relative to phone, that's quickest",
+            "third-party-needed",
+        ),
+        (
+            "cra-after-30-days",
+            "it's past 30 days so all he can get is another repair visit",
+            "only-repair-for-goods",
+        ),
+        (
+            "cpa-longstop-years",
+            "10 years from the date the customer bought it",
+            "longstop-from-purchase",
+        ),
+        (
+            "ccr-return-goods-days",
+            "Within 14 days of delivery.",
+            "return-goods-from-delivery",
+        ),
+        (
+            "cra-particular-purpose",
+            "Fit for purpose, they told us it was for the bathroom. They've had it 3 weeks so"
+            " they can only get a repair or replacement now",
+            "only-repair-within-30-days",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
@@ -168,6 +204,20 @@ def test_a_known_wrong_claim_makes_a_right_answer_incorrect(
 )
 def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> None:
     assert mark(kb.questions["cra-after-30-days"], answer).outcome == "correct"
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer"),
+    [
+        ("ccr-return-goods-days", "14 days after the day they told us they were cancelling"),
+        ("cpa-longstop-years", "10 years from when the producer put it into circulation"),
+        ("equality-adjustments", "Face them, don't shout, and offer to write things down"),
+    ],
+)
+def test_the_true_versions_of_the_new_claims_are_not_caught(
+    kb: KnowledgeBase, question_id: str, answer: str
+) -> None:
+    assert mark(kb.questions[question_id], answer).misconceptions == ()
 
 
 def test_a_claim_about_the_case_counts_only_where_the_case_makes_it_wrong(

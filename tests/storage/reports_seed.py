@@ -11,12 +11,13 @@ from flows.ports import (
     Commit,
     LearnerProfile,
     Outcome,
+    ProgressStore,
     ScenarioRun,
     SessionSnapshot,
     StepResult,
 )
 from storage.sqlite import SqliteProgressStore
-from storage.staff import Cohort, StaffStore
+from storage.staff import Cohort, SqliteStaffStore, StaffStore
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 TUTOR = 900
@@ -94,7 +95,13 @@ async def seed(path: Path) -> Seeded:
     """Open a store at `path` and fill it; the caller closes it."""
     clock = SetClock()
     store = await SqliteProgressStore.open(path, clock=clock)
-    staff = StaffStore(store, clock=clock)
+    staff = SqliteStaffStore(store.database, clock=clock)
+    tuesday, other = await fill(store, staff, clock)
+    return Seeded(store, staff, tuesday, other)
+
+
+async def fill(store: ProgressStore, staff: StaffStore, clock: SetClock) -> tuple[Cohort, Cohort]:
+    """Fill stores built with `clock`; the cohorts Tuesday and Other."""
     day = timedelta(days=1)
 
     alice = LearnerProfile(learner_id=ALICE, display_name="Alice Able", username="alice")
@@ -191,4 +198,4 @@ async def seed(path: Path) -> Seeded:
     for learner_id in (ALICE, BOB, DAN):
         await staff.join(tuesday, learner_id)
     await staff.join(other, CARA)
-    return Seeded(store, staff, tuesday, other)
+    return tuesday, other

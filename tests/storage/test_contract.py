@@ -11,8 +11,9 @@ from typing import Protocol
 import pytest
 
 from flows.ports import Commit, LearnerProfile, ProgressStore, StaleSessionError
-from storage import MemoryProgressStore, SqliteProgressStore
+from storage import MemoryProgressStore
 from tests.storage.builders import T0, TickClock, answer, commit, profile, run, snapshot
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 
 
 class Store(ProgressStore, Protocol):
@@ -24,14 +25,14 @@ class Store(ProgressStore, Protocol):
     async def poll_recipient(self, poll_id: str) -> tuple[int, str] | None: ...
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[Store]:
     if request.param == "memory":
         yield MemoryProgressStore(clock=clock)
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as sqlite_store:
         yield sqlite_store
 
 

@@ -1,20 +1,57 @@
-"""The durable inbox and outbox: stored once, handled once, replies sent at most once more."""
+"""The durable inbox and outbox: stored once, handled once, replies sent at most once more.
+
+One contract over every implementation of the bot's `Inbox` port (bot/telegram/inbox_port.py):
+the in-memory fake and SQLite behave the same (rule 9)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
+from bot.telegram.inbox_port import Inbox
 from flows.io import Document, Reply
-from flows.ports import Commit
-from storage import SqliteProgressStore
-from storage.inbox import RETENTION, InboxStore
+from flows.ports import Commit, ProgressStore
+from storage import MemoryProgressStore, SqliteProgressStore
+from storage.inbox import RETENTION, SqliteInboxStore
+from storage.memory_inbox import MemoryInboxStore
 from tests.storage.builders import T0, TickClock, profile, snapshot
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 
 BOT, OTHER_BOT = 424242, 515151
+
+
+class PrunableInbox(Inbox, Protocol):
+    """The port, and pruning at a given time (for the retention tests)."""
+
+    async def prune(self, now: datetime | None = None) -> int: ...
+
+
+@dataclass
+class World:
+    progress: ProgressStore
+    inbox: PrunableInbox
+
+
+@pytest.fixture(params=["memory", *SQL_DATABASES])
+async def world(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
+) -> AsyncIterator[World]:
+    if request.param == "memory":
+        progress = MemoryProgressStore(clock=clock)
+        yield World(progress, MemoryInboxStore(progress, clock=clock))
+        return
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as store:
+        yield World(store, SqliteInboxStore(store.database, clock=clock))
+
+
+@pytest.fixture
+def inbox(world: World) -> PrunableInbox:
+    return world.inbox
 
 
 @pytest.fixture
@@ -23,12 +60,7 @@ async def sqlite_store(tmp_path: Path, clock: TickClock) -> AsyncIterator[Sqlite
         yield store
 
 
-@pytest.fixture
-def inbox(sqlite_store: SqliteProgressStore, clock: TickClock) -> InboxStore:
-    return InboxStore(sqlite_store, clock=clock)
-
-
-async def test_an_update_is_stored_once_per_bot_and_handled_once(inbox: InboxStore) -> None:
+async def test_an_update_is_stored_once_per_bot_and_handled_once(inbox: PrunableInbox) -> None:
     assert await inbox.receive(BOT, 1, 7, 7, '{"update_id": 1}') is True
     assert await inbox.receive(BOT, 1, 7, 7, '{"update_id": 1}') is False  # a repeat
     # Another bot (a new token on this database) numbers its own updates from 1.
@@ -41,12 +73,12 @@ async def test_an_update_is_stored_once_per_bot_and_handled_once(inbox: InboxSto
 
 
 async def test_replies_commit_with_their_input_and_go_at_most_once_more(
-    sqlite_store: SqliteProgressStore, inbox: InboxStore
+    world: World, inbox: PrunableInbox
 ) -> None:
     photo = Document(filename="c.png", content=b"\x89PNG\xff\x00", caption="chart")
     replies = (Reply(text="✅ Correct."), Reply(kind="photo", document=photo))
     commit = Commit(learner=profile(7), session=snapshot(7, 1), update_key="tg:1:5")
-    assert await sqlite_store.apply(commit.model_copy(update={"replies": replies}))
+    assert await world.progress.apply(commit.model_copy(update={"replies": replies}))
     [entry] = await inbox.unsent()
     assert (entry.update_key, entry.learner_id, entry.attempts) == ("tg:1:5", 7, 1)
     assert tuple(entry.replies) == replies  # binary content survives the JSON round trip
@@ -57,25 +89,23 @@ async def test_replies_commit_with_their_input_and_go_at_most_once_more(
     assert await inbox.status("tg:1:5") == "failed"
 
 
-async def test_confirmed_replies_are_never_sent_again(
-    sqlite_store: SqliteProgressStore, inbox: InboxStore
-) -> None:
+async def test_confirmed_replies_are_never_sent_again(world: World, inbox: PrunableInbox) -> None:
     commit = Commit(
         learner=profile(7), session=snapshot(7, 1), update_key="tg:1:6", replies=(Reply(text="x"),)
     )
-    await sqlite_store.apply(commit)
+    await world.progress.apply(commit)
     await inbox.sent("tg:1:6", [101])
     assert await inbox.unsent() == []
     assert await inbox.claim("tg:1:6") is False
     assert await inbox.status("tg:1:6") == "sent"
     # A repeat of the update applies nothing and queues nothing new.
     again = commit.model_copy(update={"session": snapshot(7, 2)})
-    assert await sqlite_store.apply(again) is False
+    assert await world.progress.apply(again) is False
     assert await inbox.unsent() == []
 
 
 async def test_old_handled_rows_and_repeat_keys_are_pruned(
-    sqlite_store: SqliteProgressStore, inbox: InboxStore
+    world: World, inbox: PrunableInbox
 ) -> None:
     await inbox.receive(BOT, 1, 7, 7, "{}")
     await inbox.receive(BOT, 2, 7, 7, "{}")
@@ -83,7 +113,7 @@ async def test_old_handled_rows_and_repeat_keys_are_pruned(
     commit = Commit(
         learner=profile(7), session=snapshot(7, 1), update_key="tg:1:1", replies=(Reply(text="x"),)
     )
-    await sqlite_store.apply(commit)
+    await world.progress.apply(commit)
     await inbox.sent("tg:1:1", [1])
     assert await inbox.prune(T0 + RETENTION - timedelta(minutes=1)) == 0
     # Past retention: the handled update, the sent reply and the repeat key go; not update 2.
@@ -93,8 +123,10 @@ async def test_old_handled_rows_and_repeat_keys_are_pruned(
 
 
 async def test_mydata_lists_them_and_forget_erases_them(
-    sqlite_store: SqliteProgressStore, inbox: InboxStore
+    sqlite_store: SqliteProgressStore, clock: TickClock
 ) -> None:
+    """SQLite only: the in-memory progress store's export leaves the inbox out."""
+    inbox = SqliteInboxStore(sqlite_store.database, clock=clock)
     await inbox.receive(BOT, 9, 7, 7, '{"text": "my answer"}')
     commit = Commit(
         learner=profile(7), session=snapshot(7, 1), update_key="tg:1:9", replies=(Reply(text="r"),)
@@ -107,3 +139,16 @@ async def test_mydata_lists_them_and_forget_erases_them(
     exported = await sqlite_store.export_learner(7)
     assert (exported["inbox"], exported["outbox"]) == ([], [])
     assert await inbox.unhandled(BOT) == []
+
+
+async def test_forget_erases_their_updates_and_replies(world: World, inbox: PrunableInbox) -> None:
+    await inbox.receive(BOT, 9, 7, 7, '{"text": "my answer"}')
+    await inbox.receive(BOT, 10, 8, 8, '{"text": "theirs"}')
+    commit = Commit(
+        learner=profile(7), session=snapshot(7, 1), update_key="tg:1:9", replies=(Reply(text="r"),)
+    )
+    await world.progress.apply(commit)
+    await world.progress.forget_learner(7)
+    assert [u.update_id for u in await inbox.unhandled(BOT)] == [10]
+    assert await inbox.unsent() == []
+    assert await inbox.status("tg:1:9") is None

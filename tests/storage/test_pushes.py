@@ -1,37 +1,60 @@
-"""Quiz pushes and deliveries: scheduling, cancelling, at-most-once claims, crash recovery."""
+"""Quiz pushes and deliveries: scheduling, cancelling, at-most-once claims, crash recovery.
+
+One contract over every PushStore (tutoring/ports.py): the in-memory fake and SQLite behave the
+same (rule 9)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from flows.ports import Commit
-from storage import SqliteProgressStore
-from storage.pushes import UNCONFIRMED, PushStore, Tally
-from storage.staff import Cohort, StaffStore
+from flows.ports import Commit, ProgressStore
+from storage import MemoryProgressStore
+from storage.memory_pushes import MemoryPushStore
+from storage.memory_staff import MemoryStaffStore
+from storage.pushes import UNCONFIRMED, SqlitePushStore
+from storage.staff import SqliteStaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
+from tests.storage.conftest import SQL_DATABASES, sql_progress
+from tutoring.ports import Cohort, PushStore, StaffStore, Tally
 
 TUTOR = 50
 
 
-@pytest.fixture
-async def sqlite_store(tmp_path: Path, clock: TickClock) -> AsyncIterator[SqliteProgressStore]:
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as store:
-        yield store
+@dataclass
+class World:
+    progress: ProgressStore
+    pushes: PushStore
+    staff: StaffStore
+
+
+@pytest.fixture(params=["memory", *SQL_DATABASES])
+async def world(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
+) -> AsyncIterator[World]:
+    if request.param == "memory":
+        progress = MemoryProgressStore(clock=clock)
+        pushes = MemoryPushStore(progress, clock=clock)
+        yield World(progress, pushes, MemoryStaffStore(progress, clock=clock))
+        return
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as store:
+        database = store.database
+        staff = SqliteStaffStore(database, clock=clock)
+        yield World(store, SqlitePushStore(database, clock=clock), staff)
 
 
 @pytest.fixture
-def pushes(sqlite_store: SqliteProgressStore, clock: TickClock) -> PushStore:
-    return PushStore(sqlite_store, clock=clock)
+def pushes(world: World) -> PushStore:
+    return world.pushes
 
 
 @pytest.fixture
-async def cohort(sqlite_store: SqliteProgressStore, clock: TickClock) -> Cohort:
-    staff = StaffStore(sqlite_store, clock=clock)
-    return await staff.create_cohort(TUTOR, "Tuesday")
+async def cohort(world: World) -> Cohort:
+    return await world.staff.create_cohort(TUTOR, "Tuesday")
 
 
 async def test_a_push_is_created_scheduled_and_read_back(
@@ -144,7 +167,7 @@ async def test_a_push_whose_quiz_is_gone_fails_with_a_note(
 
 
 async def test_report_answers_are_each_learners_first_per_question(
-    sqlite_store: SqliteProgressStore, pushes: PushStore, cohort: Cohort
+    world: World, pushes: PushStore, cohort: Cohort
 ) -> None:
     push = await pushes.create(TUTOR, cohort.id, "data-protection", T0)
 
@@ -154,10 +177,10 @@ async def test_report_answers_are_each_learners_first_per_question(
         )
         return Commit(learner=profile(learner), answers=(record,))
 
-    await sqlite_store.apply(pushed(1, 1, push.id))  # correct
-    await sqlite_store.apply(pushed(1, 2, push.id))  # a second go does not count
-    await sqlite_store.apply(pushed(2, 2, push.id))  # incorrect
-    await sqlite_store.apply(pushed(3, 1, None))  # the same question in a self-chosen quiz
+    await world.progress.apply(pushed(1, 1, push.id))  # correct
+    await world.progress.apply(pushed(1, 2, push.id))  # a second go does not count
+    await world.progress.apply(pushed(2, 2, push.id))  # incorrect
+    await world.progress.apply(pushed(3, 1, None))  # the same question in a self-chosen quiz
     found = [(a.learner_id, a.question_id, a.outcome) for a in await pushes.answers(push.id)]
     assert found == [(1, "dp-q1", "correct"), (2, "dp-q1", "incorrect")]
 
@@ -168,9 +191,9 @@ async def test_report_answers_are_each_learners_first_per_question(
 
 
 async def test_recent_lists_scheduled_first_and_only_visible_cohorts(
-    sqlite_store: SqliteProgressStore, pushes: PushStore, cohort: Cohort, clock: TickClock
+    world: World, pushes: PushStore, cohort: Cohort
 ) -> None:
-    other = await StaffStore(sqlite_store, clock=clock).create_cohort(TUTOR + 1, "Other")
+    other = await world.staff.create_cohort(TUTOR + 1, "Other")
     sent = await pushes.create(TUTOR, cohort.id, "data-protection", T0 + timedelta(hours=2))
     await pushes.begin(sent.id, [], late=False)
     await pushes.finish(sent.id)
@@ -193,9 +216,9 @@ async def test_a_double_tap_finds_the_push_just_made(pushes: PushStore, cohort: 
 
 
 async def test_forgetting_a_learner_removes_their_deliveries(
-    sqlite_store: SqliteProgressStore, pushes: PushStore, cohort: Cohort
+    world: World, pushes: PushStore, cohort: Cohort
 ) -> None:
     push = await pushes.create(TUTOR, cohort.id, "data-protection", T0)
     await pushes.begin(push.id, [1, 2], late=False)
-    await sqlite_store.forget_learner(1)
+    await world.progress.forget_learner(1)
     assert [d.learner_id for d in await pushes.deliveries(push.id)] == [2]

@@ -1,25 +1,62 @@
-"""ReportStore: every progress query on a seeded SQLite file."""
+"""ReportStore: every progress query on a seeded database.
+
+One contract over every ReportStore (tutoring/ports.py): the in-memory fake and SQLite behave the
+same (rule 9)."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from storage.reports import Counts, LearnerSummary, ReportStore, TopicStat
-from tests.storage.reports_seed import ALICE, BOB, CARA, DAN, FORMULA, NOW, SCRIPT, Seeded, seed
+from flows.ports import ProgressStore
+from storage import MemoryProgressStore
+from storage.memory_reports import MemoryReportStore
+from storage.memory_staff import MemoryStaffStore
+from storage.reports import Counts, LearnerSummary, ReportStore, SqliteReportStore, TopicStat
+from storage.staff import SqliteStaffStore
+from tests.storage.conftest import SQL_DATABASES, sql_progress
+from tests.storage.reports_seed import (
+    ALICE,
+    BOB,
+    CARA,
+    DAN,
+    FORMULA,
+    NOW,
+    SCRIPT,
+    SetClock,
+    fill,
+)
+from tutoring.ports import Cohort
 
 
-@pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
-    data = await seed(tmp_path / "reports.db")
-    async with data.store:
-        yield data
+@dataclass(frozen=True)
+class Seeded:
+    progress: ProgressStore
+    reports: ReportStore
+    tuesday: Cohort
+    other: Cohort
+
+
+@pytest.fixture(params=["memory", *SQL_DATABASES])
+async def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Seeded]:
+    if request.param == "memory":
+        clock = SetClock()
+        progress = MemoryProgressStore(clock=clock)
+        staff = MemoryStaffStore(progress, clock=clock)
+        tuesday, other = await fill(progress, staff, clock)
+        yield Seeded(progress, MemoryReportStore(progress, staff), tuesday, other)
+        return
+    clock = SetClock()
+    async with sql_progress(request.param, tmp_path / "reports.db", clock) as store:
+        tuesday, other = await fill(store, SqliteStaffStore(store.database, clock=clock), clock)
+        yield Seeded(store, SqliteReportStore(store.database), tuesday, other)
 
 
 @pytest.fixture
 def reports(seeded: Seeded) -> ReportStore:
-    return ReportStore(seeded.store)
+    return seeded.reports
 
 
 async def test_summaries_of_everyone_are_sorted_by_name(reports: ReportStore) -> None:
@@ -170,7 +207,7 @@ async def test_criterion_counts_are_kept_as_answers_come_and_go(
     assert counts == {
         ALICE: {"POST:P2": 3, "Y/504/6243:1.2": 2, "Y/504/6243:1.3": 1, "A/500/7158:2.2": 1}
     }
-    await seeded.store.forget_learner(ALICE)
+    await seeded.progress.forget_learner(ALICE)
     assert await reports.criterion_counts([ALICE]) == {}
     assert await reports.learner_summary(ALICE) is None
     bob = await reports.learner_summary(BOB)

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from flows.ports import Commit, ProgressStore
-from storage import MemoryProgressStore, SqliteProgressStore
+from storage import MemoryProgressStore
 from storage.memory_reviews import MemoryReviewStore
 from storage.reviews import SqliteReviewStore
-from storage.staff import StaffStore
+from storage.staff import SqliteStaffStore
 from tests.storage.builders import T0, TickClock, answer, profile
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 from tutoring.ports import CohortRef, ReviewStore, Role
 
 TUTOR = 100
@@ -31,7 +32,7 @@ class World:
     cohort: Callable[[int, str, set[int]], Awaitable[CohortRef]]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[World]:
@@ -48,8 +49,8 @@ async def world(
         fake.grant(ADMIN, "admin")
         yield World(progress, fake, grant_memory, cohort_memory)
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
-        staff = StaffStore(sqlite_store, admin_ids=(ADMIN,))
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as sqlite_store:
+        staff = SqliteStaffStore(sqlite_store.database, admin_ids=(ADMIN,))
 
         async def grant_sqlite(user_id: int, role: Role) -> None:
             assert role != "learner"
@@ -62,7 +63,10 @@ async def world(
             return CohortRef(id=cohort.id, name=cohort.name, join_code=cohort.join_code)
 
         yield World(
-            sqlite_store, SqliteReviewStore(sqlite_store, (ADMIN,)), grant_sqlite, cohort_sqlite
+            sqlite_store,
+            SqliteReviewStore(sqlite_store.database, (ADMIN,)),
+            grant_sqlite,
+            cohort_sqlite,
         )
 
 

@@ -13,6 +13,7 @@ from storage import MemoryProgressStore, SqliteProgressStore
 from storage.revision import SqliteRevisionStore
 from storage.revision_memory import MemoryRevisionStore
 from tests.storage.builders import TickClock, commit
+from tests.storage.conftest import SQL_DATABASES, sql_progress
 from tutoring.revision import (
     DUE_SOON,
     CardState,
@@ -40,15 +41,15 @@ class Stores:
     revision: RevisionStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_DATABASES])
 async def stores(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[Stores]:
     if request.param == "memory":
         yield Stores(MemoryProgressStore(clock=clock), MemoryRevisionStore(learners={1, 2}))
         return
-    async with SqliteProgressStore.open(tmp_path / "coach.db", clock=clock) as sqlite_store:
-        yield Stores(sqlite_store, SqliteRevisionStore(sqlite_store))
+    async with sql_progress(request.param, tmp_path / "coach.db", clock) as sqlite_store:
+        yield Stores(sqlite_store, SqliteRevisionStore(sqlite_store.database))
 
 
 async def learners(stores: Stores) -> None:
@@ -222,7 +223,7 @@ class TestRevisionStore:
 
 async def test_erasing_the_learner_cascades_to_cards_log_and_settings(tmp_path: Path) -> None:
     async with SqliteProgressStore.open(tmp_path / "coach.db") as progress:
-        store = SqliteRevisionStore(progress)
+        store = SqliteRevisionStore(progress.database)
         await progress.apply(commit(1, 1))
         mine = card(1, "q")
         await store.save([mine], [entry(mine)])
@@ -235,6 +236,6 @@ async def test_erasing_the_learner_cascades_to_cards_log_and_settings(tmp_path: 
 
 async def test_settings_of_an_unknown_learner_are_not_stored(tmp_path: Path) -> None:
     async with SqliteProgressStore.open(tmp_path / "coach.db") as progress:
-        store = SqliteRevisionStore(progress)
+        store = SqliteRevisionStore(progress.database)
         await store.save_settings(LearnerSettings(learner_id=9, timezone="Asia/Tokyo"))
         assert (await store.settings(9)).timezone is None

@@ -212,14 +212,14 @@ async def test_concurrent_applies_share_commits(db_path: Path) -> None:
     async with SqliteProgressStore.open(db_path) as store:
         results = await asyncio.gather(*(store.apply(commit(i, 1)) for i in range(100)))
         assert results == [True] * 100
-        assert store.commits_written <= 5
+        assert store.database.commits_written <= 5
     assert query(db_path, "SELECT COUNT(*) FROM sessions") == [(100,)]
 
 
 async def test_a_batch_is_capped(db_path: Path) -> None:
     async with SqliteProgressStore.open(db_path, max_batch=10) as store:
         await asyncio.gather(*(store.apply(commit(i, 1)) for i in range(100)))
-        assert store.commits_written >= 10
+        assert store.database.commits_written >= 10
 
 
 async def test_sequential_learners_under_load_land_in_few_commits(db_path: Path) -> None:
@@ -231,7 +231,7 @@ async def test_sequential_learners_under_load_land_in_few_commits(db_path: Path)
 
         await asyncio.gather(*(learner(i) for i in range(100)))
         # Each learner waits for its own commit, so a batch holds about one input per learner.
-        assert store.commits_written <= 100
+        assert store.database.commits_written <= 100
     assert query(db_path, "SELECT COUNT(*), MIN(version) FROM sessions") == [(100, 10)]
     assert query(db_path, "SELECT COUNT(*) FROM answers") == [(1000,)]
 
@@ -239,7 +239,7 @@ async def test_sequential_learners_under_load_land_in_few_commits(db_path: Path)
 async def test_a_failing_commit_does_not_sink_its_batch(db_path: Path) -> None:
     async with SqliteProgressStore.open(db_path) as store:
         await store.apply(commit(0, 1))
-        written_before = store.commits_written
+        written_before = store.database.commits_written
         results = await asyncio.gather(
             *(store.apply(commit(i, 1, answers=(i,))) for i in range(1, 11)),
             store.apply(commit(0, 5, key="tg:stale", answers=(99,))),
@@ -247,7 +247,7 @@ async def test_a_failing_commit_does_not_sink_its_batch(db_path: Path) -> None:
             return_exceptions=True,
         )
         # All 21 were queued before the writer woke (asyncio runs ready callbacks in order).
-        assert store.commits_written == written_before + 1
+        assert store.database.commits_written == written_before + 1
         assert isinstance(results[10], StaleSessionError)
         assert results[:10] + results[11:] == [True] * 20
         assert await store.answers(0) == []
@@ -261,7 +261,7 @@ async def test_close_drains_queued_commits(db_path: Path) -> None:
     async with asyncio.TaskGroup() as group:
         applies = [group.create_task(store.apply(commit(i, 1))) for i in range(50)]
         await asyncio.sleep(0)  # let every apply reach the queue
-        assert store.commits_written == 0
+        assert store.database.commits_written == 0
         await store.close()
     assert [task.result() for task in applies] == [True] * 50
     assert query(db_path, "SELECT COUNT(*) FROM sessions") == [(50,)]

@@ -45,7 +45,7 @@ async def seed(db: Path) -> None:
     async with SqliteProgressStore.open(db) as store:
         answers = (record(1, PARTIAL, "partial"), record(2, "Only a repair", "incorrect"))
         await store.apply(Commit(learner=LearnerProfile(learner_id=4), answers=answers))
-        reviews = SqliteReviewStore(store)
+        reviews = SqliteReviewStore(store.database)
         assert await reviews.decide(4, 1, "correct", 2, AT) is True
         assert await reviews.decide(4, 2, "incorrect", 2, AT) is True  # agrees: no example
 
