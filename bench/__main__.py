@@ -19,6 +19,7 @@ from bench.conversation import ordinary_run
 from bench.dispatch import Run, calls_per_action, one_by_one, replay
 from bench.limit import through_limit
 from bench.micro import bench_micro
+from bench.pushrate import push_figures
 from bench.queries import bench_reports
 from bench.reminders import bench_reminders
 from bench.report import HEADER, Figure, Report
@@ -111,7 +112,7 @@ def _calls_figures(report: Report, run: Run, calls: dict[str, object]) -> None:
 
 
 def limit_figures(report: Report, scripts: list[Script], learners: int) -> None:
-    """Through PTB's AIORateLimiter against a fake answering 429 above 30 calls a second."""
+    """Through the bot's rate limiter against a fake answering 429 above 30 calls a second."""
     few = scripts[:learners]
     coach = asyncio.run(through_limit(few, None, bare=False))
     bare = asyncio.run(through_limit(few, None, bare=True))
@@ -280,6 +281,12 @@ def main() -> None:
     parser.add_argument(
         "--reminded", type=int, default=100_000, help="learners with a daily reminder"
     )
+    parser.add_argument(
+        "--push-learners",
+        type=int,
+        default=1_500,
+        help="learners in the push over HTTP at 30 a second (10,000 takes about 12 minutes)",
+    )
     args = parser.parse_args()
     report = Report()
     start = time.perf_counter()
@@ -295,6 +302,7 @@ def main() -> None:
     report_figures(report, args.cohort, args.answers)
     reminder_figures(report, args.reminded, cards=10)
     bench_micro(report)
+    push_figures(report, args.push_learners)
     seconds = time.perf_counter() - start
     report.write(seconds)
     print(f"\n{seconds:.0f} s; written to bench/results.json")

@@ -20,6 +20,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -29,6 +30,7 @@ from telegram.ext import (
 
 from bench.workload import KINDS, CountingRequest, Script, act, acting, coach_app, rebuild
 from bot.app import SEND_RETRIES
+from bot.telegram.pacing import PacedRateLimiter
 from flows.io import Reply
 from tests.bot.fakes import TOKEN
 
@@ -71,16 +73,20 @@ async def _bare_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 def bare_app(fake: CountingRequest, *, limited: bool = False) -> AnyApp:
     """The bare PTB bot: "ok" to every text, an answered and edited button, "ok" to a vote;
-    PTB's AIORateLimiter as ours, limiting only when `limited` (else, as ours in the bench,
-    with its rates at 0)."""
-    limits = {} if limited else {"overall_max_rate": 0, "group_max_rate": 0}
+    our rate limiter when `limited` (else, as ours in the bench, PTB's AIORateLimiter with its
+    rates at 0)."""
+    limiter: BaseRateLimiter[int] = (
+        PacedRateLimiter(max_retries=SEND_RETRIES)
+        if limited
+        else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=SEND_RETRIES)
+    )
     app: AnyApp = (
         ApplicationBuilder()
         .token(TOKEN)
         .request(fake)
         .get_updates_request(fake)
         .concurrent_updates(True)  # PTB's own switch
-        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES, **limits))
+        .rate_limiter(limiter)
         .build()
     )
     app.add_handlers(

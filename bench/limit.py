@@ -1,5 +1,6 @@
-"""Through Telegram's limit: the real bot, with PTB's AIORateLimiter, against a fake Bot API
-that answers 429 (retry after 1 s) to any counted call above 30 in the last second."""
+"""Through Telegram's limit: the real bot, with its rate limiter (bot/telegram/pacing.py),
+against a fake Bot API that answers 429 (retry after 1 s) to any counted call above 30 in the
+last second."""
 
 from __future__ import annotations
 

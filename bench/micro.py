@@ -209,7 +209,7 @@ def bench_storage(report: Report) -> None:
 
 def bench_pushes(report: Report, kb: KnowledgeBase) -> None:
     """A push to a cohort through the recording fake (instant HTTP): what bounds it should be
-    Telegram's rate (PTB's AIORateLimiter, 30 messages a second), not our own work."""
+    Telegram's rate (the bot's rate limiter, 29 messages a second), not our own work."""
     learners = 90
     quiz = next(
         q
@@ -248,7 +248,7 @@ def bench_pushes(report: Report, kb: KnowledgeBase) -> None:
                 return elapsed, sends, len(sent), store.database.commits_written - commits_before
 
     elapsed, sends, delivered, commits = asyncio.run(run())
-    limit = 30.0  # AIORateLimiter's default overall rate: Telegram's ~30 messages a second
+    limit = 30.0  # Telegram's ~30 messages a second
     report.add(Figure(f"push_{learners}_s", elapsed, "s", sends / limit, f"{sends} sends at 30/s"))
     report.add(Figure("push_transactions", commits, "", learners * 4, "four per learner"))
     report.details["push"] = {"learners": learners, "sends": sends, "delivered": delivered}

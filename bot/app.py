@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -45,6 +46,7 @@ from bot.telegram.inbox import (
     prune,
     recover,
 )
+from bot.telegram.pacing import PacedRateLimiter
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.reminding import ReminderSender
 from bot.telegram.render import APOLOGY
@@ -311,14 +313,21 @@ def build_application(
     clock: Callable[[], datetime] = utc_now,
     *,
     rate_limited: bool = True,
+    rate_limiter: BaseRateLimiter[int] | None = None,
     content: Content | None = None,
 ) -> CoachApplication:
     """Build the bot; `request` replaces the HTTP layer (tests use a recording fake) and
     `clock` the time that schedules go by. `rate_limited=False` drops the rate limiter, for
-    `make bench` to measure the bot's own work on an instant fake. `content` is what the bot
-    serves when it is already loaded; else post_init loads it (from the cache if it can)."""
+    `make bench` to measure the bot's own work on an instant fake; `rate_limiter` replaces
+    the paced one (`make bench` compares PTB's default). `content` is what the bot serves
+    when it is already loaded; else post_init loads it (from the cache if it can)."""
     assert settings.telegram_bot_token is not None, "build_application needs a token"
-    limits = {} if rate_limited else {"overall_max_rate": 0, "group_max_rate": 0}
+    if rate_limiter is None:
+        rate_limiter = (
+            PacedRateLimiter(max_retries=SEND_RETRIES)
+            if rate_limited
+            else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=SEND_RETRIES)
+        )
     builder = (
         ApplicationBuilder()
         .application_class(_CoachApplication)
@@ -331,13 +340,13 @@ def build_application(
         .update_queue(DurableUpdateQueue())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        # Keeps sends inside Telegram's limits and honours 429 retry_after (PTB retries none
-        # by default); tutors' pushes also pace each chat (bot/telegram/delivery.py). Its
-        # overall bucket counts only calls with a chat_id, so answerCallbackQuery is free: see
-        # AIORateLimiter's docstring ("The overall_limiter is applied only if a chat_id argument
-        # is present at all"); Telegram's FAQ states its limits in messages
+        # Keeps sends inside Telegram's limits, evenly spaced with learners' replies before
+        # pushes, and honours 429 retry_after (bot/telegram/pacing.py); tutors' pushes also
+        # pace each chat (bot/telegram/delivery.py). Only calls with a chat_id are paced, as in
+        # PTB's AIORateLimiter, so answerCallbackQuery is free; Telegram's FAQ states its
+        # limits in messages
         # (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
-        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES, **limits))
+        .rate_limiter(rate_limiter)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)

@@ -71,6 +71,8 @@ class Call:
     params: JSON
     status: int = 200
     result: Any = None
+    at: float = 0.0
+    """When it was answered (time.monotonic())."""
 
     @property
     def chat_id(self) -> int | None:
@@ -288,6 +290,7 @@ class BotApiEmulator:
             body = {"ok": False, "error_code": error.status, "description": error.description}
             if error.parameters:
                 body["parameters"] = error.parameters
+        call.at = time.monotonic()
         self.calls.append(call)
         self._notify()
         return web.json_response(body, status=call.status)
