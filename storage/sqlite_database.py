@@ -46,8 +46,8 @@ def database_path(url: str) -> str:
     if scheme.lower() != "sqlite":
         # Name only the scheme: the rest of a server URL may hold a password.
         raise ValueError(
-            f"DATABASE_URL uses {scheme!r}, but only SQLite is supported so far: use"
-            " sqlite:///./coach.db (relative), sqlite:////abs/coach.db or sqlite:///:memory:"
+            f"DATABASE_URL uses {scheme!r}, not SQLite: use sqlite:///./coach.db (relative),"
+            " sqlite:////abs/coach.db or sqlite:///:memory: (PostgreSQL: postgresql://…)"
         )
     if not rest.startswith("/") or len(rest) == 1 or "?" in rest:
         raise ValueError(

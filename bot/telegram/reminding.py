@@ -21,6 +21,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.telegram.context import CoachApplication, CoachContext
 from bot.telegram.delivery import PARALLEL_CHATS
+from bot.telegram.pacing import bulk_sends
 from bot.telegram.render import send_replies
 from tutoring.reminders import next_reminder, too_late
 from tutoring.revision import LearnerSettings, RevisionStore, zone_named
@@ -71,8 +72,10 @@ class ReminderSender:
         fates: Counter[Fate] = Counter()
 
         async def one(settings: LearnerSettings) -> Fate:
+            # A wave of reminders goes after learners' replies, as a push's sends do.
             async with gate:
-                return await self._one(settings, now)
+                with bulk_sends():
+                    return await self._one(settings, now)
 
         while due := await self.store.due_reminders(now, BATCH):
             fates.update(await asyncio.gather(*(one(s) for s in due)))

@@ -310,8 +310,8 @@ def test_database_path(url: str, path: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://coach:s3cret@db/coach", "only SQLite is supported so far"),
-        ("mysql://db/coach", "only SQLite is supported so far"),
+        ("postgresql://coach:s3cret@db/coach", "not SQLite"),
+        ("mysql://db/coach", "not SQLite"),
         ("./coach.db", "must look like sqlite:///"),
         ("sqlite:///", "sqlite:/// followed by a path"),
         ("sqlite://host/coach.db", "sqlite:/// followed by a path"),
