@@ -19,6 +19,7 @@ from bench.conversation import ordinary_run
 from bench.dispatch import Run, calls_per_action, one_by_one, replay
 from bench.limit import through_limit
 from bench.micro import bench_micro
+from bench.postgres import postgres_schema, postgres_unavailable
 from bench.pushrate import push_figures
 from bench.queries import bench_reports
 from bench.reminders import bench_reminders
@@ -109,6 +110,31 @@ def _calls_figures(report: Report, run: Run, calls: dict[str, object]) -> None:
         )
     )
     report.details["derived_actions_per_s_at_30_calls"] = TELEGRAM_CALLS_PER_S / budget
+
+
+def postgres_figures(report: Report, scripts: list[Script]) -> None:
+    """The same replay with the bot on PostgreSQL, against SQLite in the same run."""
+    reason = postgres_unavailable()
+    if reason is not None:
+        print(f"PostgreSQL figures skipped: {reason}")
+        report.details["postgres"] = {"skipped": reason}
+        return
+    for concurrent in (False, True):
+        label = f"concurrent_{len(scripts)}" if concurrent else "sequential"
+        sqlite = asyncio.run(replay(scripts, bare=False, concurrent=concurrent))
+        with postgres_schema() as url:
+            postgres = asyncio.run(
+                replay(scripts, bare=False, concurrent=concurrent, database_url=url)
+            )
+        report.add(
+            Figure(
+                f"postgres_vs_sqlite_{label}",
+                postgres.per_s,
+                "upd/s",
+                sqlite.per_s,
+                "the same bot on SQLite",
+            )
+        )
 
 
 def limit_figures(report: Report, scripts: list[Script], learners: int) -> None:
@@ -294,6 +320,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         scripts_file = Path(folder) / "scripts.json"
         scripts = dispatch_figures(report, scripts_file, args.learners)
+        postgres_figures(report, scripts)
         limit_figures(report, scripts, args.limited)
         conversation_figures(report, scripts, args.holding)
         # 100 active learners are enough to see whether idle ones slow them down.

@@ -100,15 +100,20 @@ def bare_app(fake: CountingRequest, *, limited: bool = False) -> AnyApp:
 
 
 async def replay(
-    scripts: list[Script], *, bare: bool, concurrent: bool, database: Path | None = None
+    scripts: list[Script],
+    *,
+    bare: bool,
+    concurrent: bool,
+    database: Path | None = None,
+    database_url: str | None = None,
 ) -> Run:
     """Replay every learner's script into a fresh bot: one learner after another, or all of
     them at once (each learner's own updates in order). The coach uses `database` (a new
-    file unless given)."""
+    SQLite file unless given), or `database_url` (PostgreSQL) if given."""
     fake = CountingRequest(record=False)
     with tempfile.TemporaryDirectory() as folder:
         path = database or Path(folder) / "bench.db"
-        app: AnyApp = bare_app(fake) if bare else coach_app(path, fake)
+        app: AnyApp = bare_app(fake) if bare else coach_app(path, fake, database_url)
         async with app:
             if not bare:
                 await app.post_init(app)  # type: ignore[misc]  # set at build

@@ -151,9 +151,15 @@ async def act(app: Application[Any, Any, Any, Any, Any, Any], action: Action) ->
         _acting.reset(token)
 
 
-def coach_app(database: Path, fake: RecordingRequest) -> CoachApplication:
-    """The full bot on the fake, without the rate limiter (CPU is what is measured)."""
-    return build_application(settings_for(database), request=fake, rate_limited=False)
+def coach_app(
+    database: Path, fake: RecordingRequest, database_url: str | None = None
+) -> CoachApplication:
+    """The full bot on the fake, without the rate limiter (CPU is what is measured); on the
+    SQLite file `database`, or on `database_url` (PostgreSQL) when given."""
+    settings = settings_for(database)
+    if database_url is not None:
+        settings = settings.model_copy(update={"database_url": database_url, "auto_migrate": True})
+    return build_application(settings, request=fake, rate_limited=False)
 
 
 class _Player:
