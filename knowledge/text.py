@@ -306,6 +306,18 @@ class Tokens:
     matches: dict[object, frozenset[int]] = field(default_factory=dict, compare=False)
     _by_first: dict[str, list[int]] | None = field(default=None, compare=False)
     _by_stem: dict[str, list[int]] | None = field(default=None, compare=False)
+    _plain_stems: frozenset[str] | None = field(default=None, compare=False)
+
+    def plain_stems(self) -> frozenset[str]:
+        """The stems a pattern's plain word matches by being that stem: those whose word starts
+        with the same letter (a word matches only tokens that start like it)."""
+        if self._plain_stems is None:
+            found = frozenset(
+                s for s, w in zip(self.stems, self.words, strict=True) if s[:1] == w[:1]
+            )
+            object.__setattr__(self, "_plain_stems", found)
+        assert self._plain_stems is not None
+        return self._plain_stems
 
     def stem_positions(self) -> dict[str, list[int]]:
         """Positions of each stem."""

@@ -73,3 +73,39 @@ def test_pattern_matching(pattern: str, answer: str, expected: bool) -> None:
 def test_bad_patterns_are_refused_with_a_reason(pattern: str, message: str) -> None:
     with pytest.raises(PatternError, match=message):
         compile_pattern(pattern, LEXICON)
+
+
+def required_stems(pattern: str) -> list[list[str]]:
+    return [
+        sorted({*plain, *(w.stem for w in others)})
+        for plain, others in compile_pattern(pattern, LEXICON).required
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "groups"),
+    [
+        # Every word outside optional parts; from a choice, one word of each alternative.
+        ("fit for (a|the)? purpose", [["fit"], ["for"], ["purpos"]]),
+        ("(refund|repair .. replac*) now", [["now"], ["refund", "repair"]]),
+        # An alternative with no word of its own leaves its choice out.
+        ("trader (prove|...) it", [["it"], ["trader"]]),
+    ],
+)
+def test_required_words_are_the_ones_every_match_contains(
+    pattern: str, groups: list[list[str]]
+) -> None:
+    assert sorted(required_stems(pattern)) == sorted(groups)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "answer"),
+    [
+        # The required words are checked with the matcher's own tolerance, never more strictly.
+        ("satisfactory quality", "satisfactry qualty"),
+        ("investigat* (the|a)? (fault|issue)", "we will invstigate the fault"),
+        ("=refund", "a refund"),
+    ],
+)
+def test_a_required_word_matches_with_typos_and_prefixes(pattern: str, answer: str) -> None:
+    assert matches(pattern, answer)
