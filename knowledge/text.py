@@ -385,6 +385,24 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> Tokens:
     """Normalise a text and split it into stemmed words with their punctuation breaks."""
+    # A new Tokens each time (it gathers one marking's lookups), over words worked out once
+    # per recent short text: the options of a choice question are read again on every answer.
+    if len(text) <= CACHED_CHARACTERS:
+        return Tokens(*_split_cached(text))
+    return Tokens(*_split(text))
+
+
+# Texts this short are remembered (a thousand of them: at most a few megabytes).
+CACHED_CHARACTERS = 300
+Split = tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]
+
+
+@lru_cache(maxsize=1024)
+def _split_cached(text: str) -> Split:
+    return _split(text)
+
+
+def _split(text: str) -> Split:
     words: list[str] = []
     stems: list[str] = []
     breaks: list[int] = []
@@ -399,7 +417,7 @@ def tokenize(text: str) -> Tokens:
             stems.append(stem(piece))
             breaks.append(pending)
             pending = NO_BREAK
-    return Tokens(tuple(words), tuple(stems), tuple(breaks))
+    return tuple(words), tuple(stems), tuple(breaks)
 
 
 @lru_cache(maxsize=4096)
