@@ -8,6 +8,7 @@ handlers, the engine (marking included), the SQLite commit and rendering as well
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import tempfile
 import time
 from collections import Counter
@@ -94,11 +95,17 @@ def bare_app(fake: CountingRequest, *, limited: bool = False) -> AnyApp:
 
 
 async def replay(
-    scripts: list[Script], *, bare: bool, concurrent: bool, database: Path | None = None
+    scripts: list[Script],
+    *,
+    bare: bool,
+    concurrent: bool,
+    database: Path | None = None,
+    profiler: cProfile.Profile | None = None,
 ) -> Run:
     """Replay every learner's script into a fresh bot: one learner after another, or all of
     them at once (each learner's own updates in order). The coach uses `database` (a new
-    file unless given)."""
+    file unless given). A `profiler` runs while the updates are processed (not during the
+    bot's start, which loads the content)."""
     fake = CountingRequest(record=False)
     with tempfile.TemporaryDirectory() as folder:
         path = database or Path(folder) / "bench.db"
@@ -114,6 +121,8 @@ async def replay(
                 for action in script.actions:
                     await act(app, action)
 
+            if profiler is not None:
+                profiler.enable()
             start = time.perf_counter()
             if concurrent:
                 await asyncio.gather(*(learner(script) for script in own))
@@ -121,6 +130,8 @@ async def replay(
                 for script in own:
                     await learner(script)
             seconds = time.perf_counter() - start
+            if profiler is not None:
+                profiler.disable()
             await app.stop()
             if not bare:
                 await app.post_shutdown(app)  # type: ignore[misc]
