@@ -42,6 +42,9 @@ class Run:
 
     updates: int
     seconds: float
+    cpu_seconds: float
+    """The process's CPU time over the updates (every thread's: SQLite's too), which other
+    programs on the machine disturb less than the wall-clock time."""
     fake: CountingRequest
     engine_replies: Counter[str]
     """Per kind of action, the calls the engine's replies would take one by one (ours only)."""
@@ -124,19 +127,21 @@ async def replay(
             if profiler is not None:
                 profiler.enable()
             start = time.perf_counter()
+            cpu_start = time.process_time()
             if concurrent:
                 await asyncio.gather(*(learner(script) for script in own))
             else:
                 for script in own:
                     await learner(script)
             seconds = time.perf_counter() - start
+            cpu_seconds = time.process_time() - cpu_start
             if profiler is not None:
                 profiler.disable()
             await app.stop()
             if not bare:
                 await app.post_shutdown(app)  # type: ignore[misc]
     updates = sum(len(script.actions) for script in scripts)
-    return Run(updates, seconds, fake, replies)
+    return Run(updates, seconds, cpu_seconds, fake, replies)
 
 
 def _count_replies(app: AnyApp) -> Counter[str]:

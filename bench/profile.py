@@ -1,7 +1,8 @@
 """`python -m bench.profile [LEARNERS]`: cProfile over the replay of recorded learners (the
 bench's workload, one learner after another), top functions by their own time and by
 cumulative time. Only the updates are profiled, not the bot's start (which loads the content:
-the YAML parsing and validation seen in a profile of the whole run). What the loop waits for (the SQLite thread) shows as `select.epoll.poll`."""
+the YAML parsing and validation seen in a profile of the whole run). What the loop waits for
+(the SQLite thread) shows as `select.epoll.poll`."""
 
 from __future__ import annotations
 
