@@ -30,13 +30,15 @@ from knowledge.text import (
     NO_BREAK,
     SCOPE_ENDS,
     SENTENCE_BREAK,
+    TYPO_LETTERS,
     Tokens,
     tokenize_cached,
 )
 
 GAP_WORDS = 5
-SHORT_WORD = 5  # letters: shorter words match exactly, longer ones also by a one-letter typo
+SHORT_WORD = TYPO_LETTERS  # shorter words match exactly, longer ones also by a one-letter typo
 SHORT_GAP_WORDS = 3
+TYPO_EDITS = 2  # the most edits a typo may have (words of eight letters or more)
 NEGATION_WINDOW = 4
 PROHIBITION_WINDOW = 8
 _CORRECTION_WORDS = frozenset({"it", "is", "s", "are", "actual", "actually", "rather", "instead"})
@@ -83,7 +85,7 @@ class Word:
         shortest = min(len(token), len(self.stem))
         if shortest < 5 or token[0] != self.stem[0]:
             return False
-        allowed = 2 if shortest >= 8 else 1
+        allowed = TYPO_EDITS if shortest >= 8 else 1
         return OSA.distance(token, self.stem, score_cutoff=allowed) <= allowed
 
 
@@ -135,7 +137,9 @@ class Pattern:
     long_starters: tuple[tuple[str, tuple[Word, ...]], ...] = ()
     """The other starters (typo-tolerant, prefixes, exact words) by their first letter: a word
     can only match a token with the same first letter."""
-    required: tuple[tuple[frozenset[str], tuple[Word, ...]], ...] = ()
+    required: tuple[
+        tuple[frozenset[str], frozenset[tuple[str, int]], tuple[Word, ...], tuple[Word, ...]], ...
+    ] = ()
     """Words every match contains: from each group, at least one word. An answer in which a
     group's words all match nowhere cannot match, which is checked before any matching (most
     patterns tried on an answer fail here)."""
@@ -187,42 +191,59 @@ def _required(elements: tuple[Element, ...]) -> list[tuple[Word, ...]]:
     return groups
 
 
-Requirement = tuple[frozenset[str], tuple[Word, ...]]
+Requirement = tuple[frozenset[str], frozenset[tuple[str, int]], tuple[Word, ...], tuple[Word, ...]]
 """A group of words one of which a match contains: the stems of its plain words (a token with
-that stem matches one), and the words that may also match otherwise (by a typo, a prefix, or
-exactly as written)."""
+that stem matches one); the shapes (first letter, length) a typo of its plain words of five or
+more letters can have, and those words; and its prefixes and exact words."""
+
+
+def _typo_shapes(word: Word) -> set[tuple[str, int]]:
+    """The (first letter, length) of every stem a typo of the word can be: same first letter,
+    five or more letters, at most two edits from eight letters (else one), and an edit changes
+    the length by at most one."""
+    size = len(word.stem)
+    spread = TYPO_EDITS if size >= 8 else 1
+    sizes = range(max(size - spread, SHORT_WORD), size + spread + 1)
+    return {(word.stem[0], length) for length in sizes}
 
 
 def _requirement(group: tuple[Word, ...]) -> Requirement:
-    plain = frozenset(w.stem for w in group if not w.prefix and not w.exact)
-    others = tuple(w for w in group if w.prefix or w.exact or len(w.stem) >= SHORT_WORD)
-    return plain, others
+    plain = [w for w in group if not w.prefix and not w.exact]
+    typos = tuple(w for w in plain if len(w.stem) >= SHORT_WORD)
+    shapes = frozenset(shape for w in typos for shape in _typo_shapes(w))
+    others = tuple(w for w in group if w.prefix or w.exact)
+    return frozenset(w.stem for w in plain), shapes, typos, others
 
 
 def _requirements(elements: tuple[Element, ...]) -> tuple[Requirement, ...]:
     """The required groups, those decided by a set lookup alone first."""
     found = [_requirement(group) for group in _required(elements)]
-    return tuple(sorted(found, key=lambda r: len(r[1])))
+    return tuple(sorted(found, key=lambda r: len(r[2]) + len(r[3])))
 
 
 def _may_match(pattern: Pattern, tokens: Tokens) -> bool:
     """False when some required group of the pattern matches nowhere in the tokens."""
-    if not pattern.required:
-        return True
     present = tokens.plain_stems()
-    matches = tokens.matches
-    for plain, others in pattern.required:
+    for plain, shapes, typos, others in pattern.required:
         if not plain.isdisjoint(present):
             continue
-        for word in others:
-            found = matches.get(word)
-            if found is None:
-                found = _positions(word, tokens)
-            if found:
-                break
-        else:
+        # Typos are looked for only if the answer has a word of a shape one could have.
+        if typos and not shapes.isdisjoint(tokens.typo_shapes()) and _any_found(typos, tokens):
+            continue
+        if not others or not _any_found(others, tokens):
             return False
     return True
+
+
+def _any_found(words: tuple[Word, ...], tokens: Tokens) -> bool:
+    matches = tokens.matches
+    for word in words:
+        found = matches.get(word)
+        if found is None:
+            found = _positions(word, tokens)
+        if found:
+            return True
+    return False
 
 
 def _positions(word: Word, tokens: Tokens) -> frozenset[int]:
@@ -484,7 +505,7 @@ def _starts(pattern: Pattern, tokens: Tokens) -> list[int]:
 
 def find(pattern: Pattern, tokens: Tokens) -> Match | None:
     """The first match of the pattern, preferring one that is not negated."""
-    if not _may_match(pattern, tokens):
+    if pattern.required and not _may_match(pattern, tokens):
         return None
     first_negated: Match | None = None
     starts = _starts(pattern, tokens)
@@ -501,7 +522,7 @@ def find(pattern: Pattern, tokens: Tokens) -> Match | None:
 
 def find_all(pattern: Pattern, tokens: Tokens) -> list[Match]:
     """Every start position where the pattern matches (one match per start)."""
-    if not _may_match(pattern, tokens):
+    if pattern.required and not _may_match(pattern, tokens):
         return []
     found: list[Match] = []
     starts = _starts(pattern, tokens)

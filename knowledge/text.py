@@ -18,6 +18,8 @@ from text_to_num import alpha2digit
 NO_BREAK = 0
 CLAUSE_BREAK = 1
 SENTENCE_BREAK = 2
+# Words of this many letters or more also match a misspelling of them (see knowledge.patterns).
+TYPO_LETTERS = 5
 
 # Words that negate what follows them within the same clause (NegEx-style cues).
 NEGATORS = frozenset(
@@ -307,17 +309,29 @@ class Tokens:
     _by_first: dict[str, list[int]] | None = field(default=None, compare=False)
     _by_stem: dict[str, list[int]] | None = field(default=None, compare=False)
     _plain_stems: frozenset[str] | None = field(default=None, compare=False)
+    _typo_shapes: frozenset[tuple[str, int]] | None = field(default=None, compare=False)
+
+    def typo_shapes(self) -> frozenset[tuple[str, int]]:
+        """(first letter, length) of each alphabetic stem of `TYPO_LETTERS` or more letters:
+        the only stems a misspelt pattern word can match."""
+        shapes = self._typo_shapes
+        if shapes is None:
+            shapes = frozenset(
+                (s[0], len(s)) for s in self.stems if len(s) >= TYPO_LETTERS and s.isalpha()
+            )
+            object.__setattr__(self, "_typo_shapes", shapes)
+        return shapes
 
     def plain_stems(self) -> frozenset[str]:
         """The stems a pattern's plain word matches by being that stem: those whose word starts
         with the same letter (a word matches only tokens that start like it)."""
-        if self._plain_stems is None:
+        found = self._plain_stems
+        if found is None:
             found = frozenset(
                 s for s, w in zip(self.stems, self.words, strict=True) if s[:1] == w[:1]
             )
             object.__setattr__(self, "_plain_stems", found)
-        assert self._plain_stems is not None
-        return self._plain_stems
+        return found
 
     def stem_positions(self) -> dict[str, list[int]]:
         """Positions of each stem."""

@@ -77,8 +77,8 @@ def test_bad_patterns_are_refused_with_a_reason(pattern: str, message: str) -> N
 
 def required_stems(pattern: str) -> list[list[str]]:
     return [
-        sorted({*plain, *(w.stem for w in others)})
-        for plain, others in compile_pattern(pattern, LEXICON).required
+        sorted({*plain, *(w.stem for w in typos + others)})
+        for plain, _, typos, others in compile_pattern(pattern, LEXICON).required
     ]
 
 
@@ -98,11 +98,21 @@ def test_required_words_are_the_ones_every_match_contains(
     assert sorted(required_stems(pattern)) == sorted(groups)
 
 
+def test_typos_are_looked_for_among_words_of_a_shape_a_typo_could_have() -> None:
+    # "warranty" (stem "warranti", eight letters: two edits): six to ten letters, first "w".
+    [(_, shapes, _, _)] = compile_pattern("warranty").required
+    assert shapes == {("w", size) for size in range(6, 11)}
+    # "refund" (six letters: one edit): five to seven.
+    [(_, shapes, _, _)] = compile_pattern("refund").required
+    assert shapes == {("r", 5), ("r", 6), ("r", 7)}
+
+
 @pytest.mark.parametrize(
     ("pattern", "answer"),
     [
         # The required words are checked with the matcher's own tolerance, never more strictly.
         ("satisfactory quality", "satisfactry qualty"),
+        ("manufacturer warranty", "manufactuer warrant"),
         ("investigat* (the|a)? (fault|issue)", "we will invstigate the fault"),
         ("=refund", "a refund"),
     ],
