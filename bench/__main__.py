@@ -56,6 +56,8 @@ def dispatch_figures(report: Report, scripts_file: Path, learners: int) -> list[
             "dispatch_ratio": coach.per_s / bare.per_s,
             "updates": coach.updates,
             "coach_ms_per_update": 1000 / coach.per_s,
+            "coach_cpu_ms_per_update": 1000 * coach.cpu_seconds / coach.updates,
+            "bare_cpu_ms_per_update": 1000 * bare.cpu_seconds / bare.updates,
         }
         if concurrent:
             calls = calls_per_action(coach, actions)

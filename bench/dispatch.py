@@ -8,6 +8,7 @@ handlers, the engine (marking included), the SQLite commit and rendering as well
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import tempfile
 import time
 from collections import Counter
@@ -43,6 +44,9 @@ class Run:
 
     updates: int
     seconds: float
+    cpu_seconds: float
+    """The process's CPU time over the updates (every thread's: SQLite's too), which other
+    programs on the machine disturb less than the wall-clock time."""
     fake: CountingRequest
     engine_replies: Counter[str]
     """Per kind of action, the calls the engine's replies would take one by one (ours only)."""
@@ -106,10 +110,12 @@ async def replay(
     concurrent: bool,
     database: Path | None = None,
     database_url: str | None = None,
+    profiler: cProfile.Profile | None = None,
 ) -> Run:
     """Replay every learner's script into a fresh bot: one learner after another, or all of
     them at once (each learner's own updates in order). The coach uses `database` (a new
-    SQLite file unless given), or `database_url` (PostgreSQL) if given."""
+    SQLite file unless given), or `database_url` (PostgreSQL) if given. A `profiler` runs while
+    the updates are processed (not during the bot's start, which loads the content)."""
     fake = CountingRequest(record=False)
     with tempfile.TemporaryDirectory() as folder:
         path = database or Path(folder) / "bench.db"
@@ -125,18 +131,24 @@ async def replay(
                 for action in script.actions:
                     await act(app, action)
 
+            if profiler is not None:
+                profiler.enable()
             start = time.perf_counter()
+            cpu_start = time.process_time()
             if concurrent:
                 await asyncio.gather(*(learner(script) for script in own))
             else:
                 for script in own:
                     await learner(script)
             seconds = time.perf_counter() - start
+            cpu_seconds = time.process_time() - cpu_start
+            if profiler is not None:
+                profiler.disable()
             await app.stop()
             if not bare:
                 await app.post_shutdown(app)  # type: ignore[misc]
     updates = sum(len(script.actions) for script in scripts)
-    return Run(updates, seconds, fake, replies)
+    return Run(updates, seconds, cpu_seconds, fake, replies)
 
 
 def _count_replies(app: AnyApp) -> Counter[str]:

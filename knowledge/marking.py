@@ -445,6 +445,9 @@ _CONDITION_CUES: tuple[tuple[str, ...], ...] = (
 _CUE_STARTS = frozenset(
     {"only", "but", "unless", "except", "provided", "as", "so", "on", "must", "has", "have"}
 )
+# What a word must start with for any cue to begin at it: one C-level test per word instead of
+# trying every cue at every word.
+_CUE_PREFIXES = tuple(sorted({cue[0] for cue in _CONDITION_CUES}))
 
 
 def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str | None:
@@ -455,6 +458,8 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
     # A concept's match may reach into the clause ("keep it as long as needed").
     found = hits.covered
     for start in range(len(tokens)):
+        if not words[start].startswith(_CUE_PREFIXES):
+            continue
         for cue in _CONDITION_CUES:
             end = start + len(cue)
             if end > len(tokens) or not all(

@@ -30,13 +30,15 @@ from knowledge.text import (
     NO_BREAK,
     SCOPE_ENDS,
     SENTENCE_BREAK,
+    TYPO_LETTERS,
     Tokens,
     tokenize_cached,
 )
 
 GAP_WORDS = 5
-SHORT_WORD = 5  # letters: shorter words match exactly, longer ones also by a one-letter typo
+SHORT_WORD = TYPO_LETTERS  # shorter words match exactly, longer ones also by a one-letter typo
 SHORT_GAP_WORDS = 3
+TYPO_EDITS = 2  # the most edits a typo may have (words of eight letters or more)
 NEGATION_WINDOW = 4
 PROHIBITION_WINDOW = 8
 _CORRECTION_WORDS = frozenset({"it", "is", "s", "are", "actual", "actually", "rather", "instead"})
@@ -83,8 +85,21 @@ class Word:
         shortest = min(len(token), len(self.stem))
         if shortest < 5 or token[0] != self.stem[0]:
             return False
-        allowed = 2 if shortest >= 8 else 1
+        allowed = TYPO_EDITS if shortest >= 8 else 1
         return OSA.distance(token, self.stem, score_cutoff=allowed) <= allowed
+
+
+_WORDS: dict[tuple[str, bool, bool], Word] = {}
+
+
+def _word(stem: str, *, exact: bool = False, prefix: bool = False) -> Word:
+    """The one Word for this stem and kind: answers cache where each word matches by the Word,
+    so patterns that share a word share its lookup."""
+    key = (stem, exact, prefix)
+    word = _WORDS.get(key)
+    if word is None:
+        word = _WORDS[key] = Word(stem, exact, prefix)
+    return word
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +137,17 @@ class Pattern:
     long_starters: tuple[tuple[str, tuple[Word, ...]], ...] = ()
     """The other starters (typo-tolerant, prefixes, exact words) by their first letter: a word
     can only match a token with the same first letter."""
+    required: tuple[
+        tuple[frozenset[str], frozenset[tuple[str, int]], tuple[Word, ...], tuple[Word, ...]], ...
+    ] = ()
+    """Words every match contains: from each group, at least one word. An answer in which a
+    group's words all match nowhere cannot match, which is checked before any matching (most
+    patterns tried on an answer fail here)."""
 
     def __reduce__(self) -> tuple[type[Pattern], tuple[object, ...]]:
         fields = (self.source, self.elements, self.anchored, self.starters)
-        return (Pattern, (*fields, self.short_starters, self.long_starters))  # as Word's
+        starts = (self.short_starters, self.long_starters)
+        return (Pattern, (*fields, *starts, self.required))  # as Word's
 
 
 def _starters(elements: tuple[Element, ...]) -> tuple[Word, ...] | None:
@@ -145,16 +167,101 @@ def _starters(elements: tuple[Element, ...]) -> tuple[Word, ...] | None:
     return tuple(dict.fromkeys(found))
 
 
+def _size(group: tuple[Word, ...]) -> int:
+    return len(group)
+
+
+def _required(elements: tuple[Element, ...]) -> list[tuple[Word, ...]]:
+    """Groups of words a match of the elements must contain (one word from each group): every
+    word that is not optional, and for a choice that is not, one group of each alternative."""
+    groups: list[tuple[Word, ...]] = []
+    for element in elements:
+        if isinstance(element, Word):
+            groups.append((element,))
+        elif isinstance(element, Choice) and not element.optional:
+            union: list[Word] = []
+            for alternative in element.alternatives:
+                inner = _required(alternative)
+                if not inner:
+                    break  # this alternative may match without any word
+                fewest: tuple[Word, ...] = min(inner, key=_size)
+                union.extend(fewest)
+            else:
+                groups.append(tuple(dict.fromkeys(union)))
+    return groups
+
+
+Requirement = tuple[frozenset[str], frozenset[tuple[str, int]], tuple[Word, ...], tuple[Word, ...]]
+"""A group of words one of which a match contains: the stems of its plain words (a token with
+that stem matches one); the shapes (first letter, length) a typo of its plain words of five or
+more letters can have, and those words; and its prefixes and exact words."""
+
+
+def _typo_shapes(word: Word) -> set[tuple[str, int]]:
+    """The (first letter, length) of every stem a typo of the word can be: same first letter,
+    five or more letters, at most two edits from eight letters (else one), and an edit changes
+    the length by at most one."""
+    size = len(word.stem)
+    spread = TYPO_EDITS if size >= 8 else 1
+    sizes = range(max(size - spread, SHORT_WORD), size + spread + 1)
+    return {(word.stem[0], length) for length in sizes}
+
+
+def _requirement(group: tuple[Word, ...]) -> Requirement:
+    plain = [w for w in group if not w.prefix and not w.exact]
+    typos = tuple(w for w in plain if len(w.stem) >= SHORT_WORD)
+    shapes = frozenset(shape for w in typos for shape in _typo_shapes(w))
+    others = tuple(w for w in group if w.prefix or w.exact)
+    return frozenset(w.stem for w in plain), shapes, typos, others
+
+
+def _requirements(elements: tuple[Element, ...]) -> tuple[Requirement, ...]:
+    """The required groups, those decided by a set lookup alone first."""
+    found = [_requirement(group) for group in _required(elements)]
+    return tuple(sorted(found, key=lambda r: len(r[2]) + len(r[3])))
+
+
+def _may_match(pattern: Pattern, tokens: Tokens) -> bool:
+    """False when some required group of the pattern matches nowhere in the tokens."""
+    present = tokens.plain_stems()
+    for plain, shapes, typos, others in pattern.required:
+        if not plain.isdisjoint(present):
+            continue
+        # Typos are looked for only if the answer has a word of a shape one could have.
+        if typos and not shapes.isdisjoint(tokens.typo_shapes()) and _any_found(typos, tokens):
+            continue
+        if not others or not _any_found(others, tokens):
+            return False
+    return True
+
+
+def _any_found(words: tuple[Word, ...], tokens: Tokens) -> bool:
+    matches = tokens.matches
+    for word in words:
+        found = matches.get(word)
+        if found is None:
+            found = _positions(word, tokens)
+        if found:
+            return True
+    return False
+
+
 def _positions(word: Word, tokens: Tokens) -> frozenset[int]:
     """Every position where the word matches; only same-letter words can match by typo."""
-    # Keyed by what the word is, not which pattern holds it: the shared claims and the rubric
-    # repeat many words, and each is looked up once per answer.
-    key = (word.stem, word.exact, word.prefix)
-    cached = tokens.matches.get(key)
+    # The parser makes one Word per distinct word (see `_word`), so the shared claims and the
+    # rubric, which repeat many words, look each up once per answer.
+    cached = tokens.matches.get(word)
     if cached is None:
-        candidates = tokens.starting_with(word.stem[:1]) if word.stem else []
-        cached = frozenset(p for p in candidates if word.matches(tokens.stems[p], tokens.words[p]))
-        tokens.matches[key] = cached
+        if not word.prefix and not word.exact and len(word.stem) < SHORT_WORD:
+            # A short word matches only its own stem: look it up instead of trying each word.
+            stems = tokens.stem_positions().get(word.stem, ())
+            cached = frozenset(p for p in stems if tokens.words[p][:1] == word.stem[:1])
+        else:
+            candidates = tokens.starting_with(word.stem[:1]) if word.stem else []
+            cached = frozenset(
+                p for p in candidates if word.matches(tokens.stems[p], tokens.words[p])
+            )
+        tokens.matches[word] = cached
     return cached
 
 
@@ -217,6 +324,7 @@ class _Parser:
             starters,
             frozenset(w.stem for w in short),
             tuple((letter, tuple(words)) for letter, words in by_letter.items()),
+            _requirements(elements),
         )
 
     def _alternatives(self, closing: str | None) -> Choice:
@@ -276,22 +384,22 @@ class _Parser:
         phrases = self.lexicon.get(name)
         if phrases is None:
             raise PatternError(f"unknown lexicon class @{name} in pattern {self.source!r}")
-        alternatives = tuple(tuple(Word(s) for s in tokenize_cached(p).stems) for p in phrases)
+        alternatives = tuple(tuple(_word(s) for s in tokenize_cached(p).stems) for p in phrases)
         return Choice(tuple(a for a in alternatives if a))
 
     def _words(self, piece: str) -> list[Element]:
         if piece.startswith("="):
-            return [Word(piece[1:].lower(), exact=True)]
+            return [_word(piece[1:].lower(), exact=True)]
         if piece.endswith("*"):
             start = piece[:-1].lower()
             if len(start) < 3 or not start.isalnum():
                 raise PatternError(f"prefix {piece!r} in pattern {self.source!r} is too short")
-            return [Word(start, prefix=True)]
+            return [_word(start, prefix=True)]
         # A written word may become several tokens ("2 weeks" -> "14 day", "can't" -> "can not").
         stems = tokenize_cached(piece).stems
         if not stems:
             raise PatternError(f"{piece!r} in pattern {self.source!r} has no letters or digits")
-        return [Word(s) for s in stems]
+        return [_word(s) for s in stems]
 
 
 @lru_cache(maxsize=16384)
@@ -397,6 +505,8 @@ def _starts(pattern: Pattern, tokens: Tokens) -> list[int]:
 
 def find(pattern: Pattern, tokens: Tokens) -> Match | None:
     """The first match of the pattern, preferring one that is not negated."""
+    if pattern.required and not _may_match(pattern, tokens):
+        return None
     first_negated: Match | None = None
     starts = _starts(pattern, tokens)
     for start in starts:
@@ -412,6 +522,8 @@ def find(pattern: Pattern, tokens: Tokens) -> Match | None:
 
 def find_all(pattern: Pattern, tokens: Tokens) -> list[Match]:
     """Every start position where the pattern matches (one match per start)."""
+    if pattern.required and not _may_match(pattern, tokens):
+        return []
     found: list[Match] = []
     starts = _starts(pattern, tokens)
     for start in starts:

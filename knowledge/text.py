@@ -18,6 +18,8 @@ from text_to_num import alpha2digit
 NO_BREAK = 0
 CLAUSE_BREAK = 1
 SENTENCE_BREAK = 2
+# Words of this many letters or more also match a misspelling of them (see knowledge.patterns).
+TYPO_LETTERS = 5
 
 # Words that negate what follows them within the same clause (NegEx-style cues).
 NEGATORS = frozenset(
@@ -306,6 +308,30 @@ class Tokens:
     matches: dict[object, frozenset[int]] = field(default_factory=dict, compare=False)
     _by_first: dict[str, list[int]] | None = field(default=None, compare=False)
     _by_stem: dict[str, list[int]] | None = field(default=None, compare=False)
+    _plain_stems: frozenset[str] | None = field(default=None, compare=False)
+    _typo_shapes: frozenset[tuple[str, int]] | None = field(default=None, compare=False)
+
+    def typo_shapes(self) -> frozenset[tuple[str, int]]:
+        """(first letter, length) of each alphabetic stem of `TYPO_LETTERS` or more letters:
+        the only stems a misspelt pattern word can match."""
+        shapes = self._typo_shapes
+        if shapes is None:
+            shapes = frozenset(
+                (s[0], len(s)) for s in self.stems if len(s) >= TYPO_LETTERS and s.isalpha()
+            )
+            object.__setattr__(self, "_typo_shapes", shapes)
+        return shapes
+
+    def plain_stems(self) -> frozenset[str]:
+        """The stems a pattern's plain word matches by being that stem: those whose word starts
+        with the same letter (a word matches only tokens that start like it)."""
+        found = self._plain_stems
+        if found is None:
+            found = frozenset(
+                s for s, w in zip(self.stems, self.words, strict=True) if s[:1] == w[:1]
+            )
+            object.__setattr__(self, "_plain_stems", found)
+        return found
 
     def stem_positions(self) -> dict[str, list[int]]:
         """Positions of each stem."""
@@ -373,6 +399,30 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> Tokens:
     """Normalise a text and split it into stemmed words with their punctuation breaks."""
+    # A new Tokens each time (it gathers one marking's lookups), over words worked out once
+    # per recent short text: the options of a choice question are read again on every answer.
+    if len(text) <= CACHED_CHARACTERS:
+        return Tokens(*_split_cached(text))
+    return Tokens(*_split(text))
+
+
+# Texts this short are remembered (a thousand of them: at most a few megabytes).
+CACHED_CHARACTERS = 300
+Split = tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]
+
+
+@lru_cache(maxsize=1024)
+def _split_cached(text: str) -> Split:
+    return _split(text)
+
+
+def forget_recent_texts() -> None:
+    """Empty tokenize's memory of recent texts (the bench times answers as if each were new,
+    as a learner's are)."""
+    _split_cached.cache_clear()
+
+
+def _split(text: str) -> Split:
     words: list[str] = []
     stems: list[str] = []
     breaks: list[int] = []
@@ -387,7 +437,7 @@ def tokenize(text: str) -> Tokens:
             stems.append(stem(piece))
             breaks.append(pending)
             pending = NO_BREAK
-    return Tokens(tuple(words), tuple(stems), tuple(breaks))
+    return tuple(words), tuple(stems), tuple(breaks)
 
 
 @lru_cache(maxsize=4096)

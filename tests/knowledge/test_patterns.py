@@ -73,3 +73,49 @@ def test_pattern_matching(pattern: str, answer: str, expected: bool) -> None:
 def test_bad_patterns_are_refused_with_a_reason(pattern: str, message: str) -> None:
     with pytest.raises(PatternError, match=message):
         compile_pattern(pattern, LEXICON)
+
+
+def required_stems(pattern: str) -> list[list[str]]:
+    return [
+        sorted({*plain, *(w.stem for w in typos + others)})
+        for plain, _, typos, others in compile_pattern(pattern, LEXICON).required
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "groups"),
+    [
+        # Every word outside optional parts; from a choice, one word of each alternative.
+        ("fit for (a|the)? purpose", [["fit"], ["for"], ["purpos"]]),
+        ("(refund|repair .. replac*) now", [["now"], ["refund", "repair"]]),
+        # An alternative with no word of its own leaves its choice out.
+        ("trader (prove|...) it", [["it"], ["trader"]]),
+    ],
+)
+def test_required_words_are_the_ones_every_match_contains(
+    pattern: str, groups: list[list[str]]
+) -> None:
+    assert sorted(required_stems(pattern)) == sorted(groups)
+
+
+def test_typos_are_looked_for_among_words_of_a_shape_a_typo_could_have() -> None:
+    # "warranty" (stem "warranti", eight letters: two edits): six to ten letters, first "w".
+    [(_, shapes, _, _)] = compile_pattern("warranty").required
+    assert shapes == {("w", size) for size in range(6, 11)}
+    # "refund" (six letters: one edit): five to seven.
+    [(_, shapes, _, _)] = compile_pattern("refund").required
+    assert shapes == {("r", 5), ("r", 6), ("r", 7)}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "answer"),
+    [
+        # The required words are checked with the matcher's own tolerance, never more strictly.
+        ("satisfactory quality", "satisfactry qualty"),
+        ("manufacturer warranty", "manufactuer warrant"),
+        ("investigat* (the|a)? (fault|issue)", "we will invstigate the fault"),
+        ("=refund", "a refund"),
+    ],
+)
+def test_a_required_word_matches_with_typos_and_prefixes(pattern: str, answer: str) -> None:
+    assert matches(pattern, answer)
