@@ -12,14 +12,25 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 import aiosqlite
 
-from storage.database import Executed, Query, Row, StoreClosedError, TransactionWork
+from storage.database import (
+    Executed,
+    Query,
+    Row,
+    Statement,
+    StoreClosedError,
+    Transaction,
+    TransactionWork,
+    Written,
+)
 from storage.dialect import sqlite_text
 
 _P = ParamSpec("_P")
@@ -184,6 +195,74 @@ class GroupCommitWriter:
             await self._runner.after_erasure()
         for job, outcome in zip(live, outcomes, strict=True):
             _settle(job, outcome)
+
+
+class GroupCommitted(ABC):
+    """What both databases share: writes go through the one group-commit writer; closing
+    (also as an async context manager) is each database's own."""
+
+    _writer: GroupCommitWriter
+    _closed: bool
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Write everything already queued, then stop the writer and close the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._writer.stop()
+        finally:
+            await self._close_connections()
+
+    @abstractmethod
+    async def _close_connections(self) -> None:
+        """Close the database's own connections (the writer has stopped)."""
+
+    @property
+    def commits_written(self) -> int:
+        """Transactions the writer has committed (one per batch); read by tests and bench."""
+        return self._writer.commits_written
+
+    def _check_open(self) -> None:
+        if self._closed or not self._writer.running:
+            raise StoreClosedError("the database is closed")
+
+    async def write(self, *statements: Statement) -> Written:
+        """Run statements in order, in one savepoint of the next group commit; returns once
+        committed, with the rows each changed and the row id each inserted."""
+        self._check_open()
+        return await self._writer.submit(
+            lambda transaction: run_statements(transaction, statements)
+        )
+
+    async def transact(self, work: TransactionWork[_T]) -> _T:
+        """Run `work` in one savepoint of the next group commit; its result, once committed."""
+        self._check_open()
+        return await self._writer.submit(work)
+
+    async def erase(self, *statements: Statement) -> Written:
+        """`write` for erasures: afterwards no copy of the deleted rows is left behind."""
+        self._check_open()
+        return await self._writer.submit(
+            lambda transaction: run_statements(transaction, statements), erases=True
+        )
+
+
+def run_statements(transaction: Transaction, statements: Sequence[Statement]) -> Written:
+    """Each statement in order; what each did."""
+    executed = [transaction.execute(sql, parameters) for sql, parameters in statements]
+    return Written(tuple(one.rowcount for one in executed), tuple(one.row_id for one in executed))
 
 
 async def write_alone(connection: aiosqlite.Connection, work: TransactionWork[_T]) -> _T:

@@ -15,8 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -32,14 +31,10 @@ from storage.database import (
     Query,
     Reader,
     Row,
-    Statement,
-    StoreClosedError,
-    Transaction,
     TransactionWork,
-    Written,
 )
 from storage.dialect import Dialect, postgres_text
-from storage.group_commit import GroupCommitWriter
+from storage.group_commit import GroupCommitted, GroupCommitWriter
 from storage.schema import status
 
 _T = TypeVar("_T")
@@ -152,7 +147,7 @@ def _unavailable(url: str, error: Exception) -> DatabaseUnavailableError:
     )
 
 
-class PostgresDatabase:
+class PostgresDatabase(GroupCommitted):
     """A PostgreSQL database; open with `await PostgresDatabase.open(url)`."""
 
     dialect: Dialect = "postgresql"
@@ -227,33 +222,11 @@ class PostgresDatabase:
             raise
         return opened
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Write everything already queued, then stop the writer and close the connections."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._writer.stop()
-        finally:
-            await self._pool.close()
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._thread, self._connection.close)
-            self._thread.shutdown(wait=True)
-
-    @property
-    def commits_written(self) -> int:
-        return self._writer.commits_written
+    async def _close_connections(self) -> None:
+        await self._pool.close()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self._connection.close)
+        self._thread.shutdown(wait=True)
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -275,24 +248,6 @@ class PostgresDatabase:
             yield _PoolReader(connection)
 
     # --- writing --------------------------------------------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._closed or not self._writer.running:
-            raise StoreClosedError("the database is closed")
-
-    async def write(self, *statements: Statement) -> Written:
-        self._check_open()
-        return await self._writer.submit(lambda transaction: _run(transaction, statements))
-
-    async def transact(self, work: TransactionWork[_T]) -> _T:
-        self._check_open()
-        return await self._writer.submit(work)
-
-    async def erase(self, *statements: Statement) -> Written:
-        self._check_open()
-        return await self._writer.submit(
-            lambda transaction: _run(transaction, statements), erases=True
-        )
 
     # --- migrations -----------------------------------------------------------------------------
 
@@ -324,8 +279,3 @@ def _connect_writer(url: str) -> SyncConnection:
         cursor_factory=psycopg.RawCursor,
         connect_timeout=CONNECT_TIMEOUT_S,
     )
-
-
-def _run(transaction: Transaction, statements: Sequence[Statement]) -> Written:
-    executed = [transaction.execute(sql, parameters) for sql, parameters in statements]
-    return Written(tuple(one.rowcount for one in executed), tuple(one.row_id for one in executed))

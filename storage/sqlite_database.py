@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Coroutine, Generator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
 
@@ -22,14 +22,9 @@ from storage.database import (
     Query,
     Reader,
     Row,
-    Statement,
-    StoreClosedError,
-    Transaction,
-    TransactionWork,
-    Written,
 )
 from storage.dialect import Dialect, sqlite_text
-from storage.group_commit import GroupCommitWriter, SqliteBatchRunner, write_alone
+from storage.group_commit import GroupCommitted, GroupCommitWriter, SqliteBatchRunner, write_alone
 
 _T = TypeVar("_T")
 
@@ -141,7 +136,7 @@ class _SnapshotReader:
         return list(await self._connection.execute_fetchall(sqlite_text(sql), parameters))
 
 
-class SqliteDatabase:
+class SqliteDatabase(GroupCommitted):
     """A SQLite file (or ':memory:'); open with `await SqliteDatabase.open(path)`."""
 
     dialect: Dialect = "sqlite"
@@ -234,33 +229,10 @@ class SqliteDatabase:
                 raise
         return opened
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Write everything already queued, then stop the writer and close the connections."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._writer.stop()
-        finally:
-            if not self._shared:
-                await self._reader.close()
-            await self._connection.close()
-
-    @property
-    def commits_written(self) -> int:
-        """Transactions the writer has committed (one per batch); read by tests and bench."""
-        return self._writer.commits_written
+    async def _close_connections(self) -> None:
+        if not self._shared:
+            await self._reader.close()
+        await self._connection.close()
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -290,28 +262,6 @@ class SqliteDatabase:
 
     # --- writing --------------------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._closed or not self._writer.running:
-            raise StoreClosedError("the database is closed")
-
-    async def write(self, *statements: Statement) -> Written:
-        """Run statements in order, in one savepoint of the next group commit; returns once
-        committed, with the rows each changed and the row id each inserted."""
-        self._check_open()
-        return await self._writer.submit(lambda transaction: _run(transaction, statements))
-
-    async def transact(self, work: TransactionWork[_T]) -> _T:
-        """Run `work` in one savepoint of the next group commit; its result, once committed."""
-        self._check_open()
-        return await self._writer.submit(work)
-
-    async def erase(self, *statements: Statement) -> Written:
-        """`write` for erasures: the WAL is emptied after the commit (no old copy is left)."""
-        self._check_open()
-        return await self._writer.submit(
-            lambda transaction: _run(transaction, statements), erases=True
-        )
-
     # --- migrations -----------------------------------------------------------------------------
 
     async def migration_status(self) -> MigrationStatus:
@@ -332,8 +282,3 @@ class SqliteDatabase:
             lambda transaction: schema.apply_pending(transaction, migrations)
         )
         return applied
-
-
-def _run(transaction: Transaction, statements: Sequence[Statement]) -> Written:
-    executed = [transaction.execute(sql, parameters) for sql, parameters in statements]
-    return Written(tuple(one.rowcount for one in executed), tuple(one.row_id for one in executed))
