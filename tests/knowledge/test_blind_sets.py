@@ -42,7 +42,7 @@ FLOORS = {
     "wave4_blind_answers.yaml": (0.91, 0.005, 0.01),
     "wave5_blind_answers.yaml": (0.85, 0.005, 0.035),
     "core_hard_blind_answers.yaml": (0.9, 0.005, 0.04),
-    "wave6_blind_answers.yaml": (0.87, 0.005, 0.025),
+    "wave6_blind_answers.yaml": (0.9, 0.005, 0.025),
 }
 
 

@@ -176,6 +176,46 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "return-goods-from-delivery",
         ),
         (
+            "cra-sale-sign-rights",
+            "They still have rights but only to an exchange because it was in the sale",
+            "sale-only-exchange",
+        ),
+        (
+            "ccr-not-told-right-to-cancel",
+            "Yes, they can cancel at any time as there's no limit if they weren't told",
+            "cancel-without-limit",
+        ),
+        (
+            "additional-needs",
+            "If they're in a wheelchair, tell them to come back when it's quieter",
+            "turned-away-disabled",
+        ),
+        (
+            "gdpr-object-marketing",
+            "Log it, and tell them to click unsubscribe on the next email",
+            "customer-must-unsubscribe",
+        ),
+        (
+            "cra-change-of-mind",
+            "No legal right, but the law only gives refunds if you've still got the carrier bag",
+            "packaging-required-by-law",
+        ),
+        (
+            "cra-change-of-mind",
+            "Yes, the law says we have to exchange it for them",
+            "law-requires-change-of-mind-refund",
+        ),
+        (
+            "gdpr-verify-identity",
+            "Verify them first. If they like I can post them a letter with the full card number",
+            "disclose-full-card-number",
+        ),
+        (
+            "cra-after-30-days",
+            "After 30 days the law says we have to repair it first",
+            "trader-chooses-remedy",
+        ),
+        (
             "cra-particular-purpose",
             "Fit for purpose, they told us it was for the bathroom. They've had it 3 weeks so"
             " they can only get a repair or replacement now",
