@@ -42,6 +42,7 @@ from bot.telegram.health import Health, add_health_route
 from bot.telegram.inbox import (
     PRUNE_EVERY_SECONDS,
     DurableUpdateQueue,
+    handle_in_order,
     mark_handled,
     prune,
     recover,
@@ -237,6 +238,10 @@ async def _post_init(application: CoachApplication) -> None:
     services.inbox = inbox
     if isinstance(application.update_queue, DurableUpdateQueue):
         application.update_queue.attach(inbox, application.bot.id)
+        if isinstance(application.update_processor, PerChatUpdateProcessor):
+            application.update_processor.attach(
+                functools.partial(handle_in_order, application, inbox)
+            )
     await inbox.prune()
     await recover(application, inbox, store)
     job_queue = application.job_queue

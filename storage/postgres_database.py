@@ -40,6 +40,7 @@ from storage.database import (
 )
 from storage.dialect import Dialect, postgres_text
 from storage.group_commit import GroupCommitWriter
+from storage.locks import lock_key
 from storage.schema import status
 
 _T = TypeVar("_T")
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 READ_POOL_SIZE = 4
+LOCK_POOL_SIZE = 16
+"""Connections holding chat locks: as many chats are handled at once by one worker."""
 CONNECT_TIMEOUT_S = 10
 
 SyncConnection = psycopg.Connection[DictRow]
@@ -165,8 +168,12 @@ class PostgresDatabase:
         *,
         max_batch: int,
         migrations: Sequence[Migration],
+        url: str = "",
+        lock_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None,
     ) -> None:
         """Use `open()`: this only wires up connections that are already open."""
+        self._url = url
+        self._lock_pool = lock_pool
         self._connection = writer
         self._thread = thread
         self._pool = pool
@@ -212,9 +219,28 @@ class PostgresDatabase:
             connection_class=psycopg.AsyncConnection[DictRow],
             name="postgres-readers",
         )
-        opened = cls(writer, thread, pool, max_batch=max_batch, migrations=chosen)
+        # Chat locks wait on connections of their own, so a worker's reads never queue
+        # behind chats that wait for another worker.
+        lock_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=LOCK_POOL_SIZE,
+            open=False,
+            kwargs={"autocommit": True},
+            name="postgres-locks",
+        )
+        opened = cls(
+            writer,
+            thread,
+            pool,
+            max_batch=max_batch,
+            migrations=chosen,
+            url=url,
+            lock_pool=lock_pool,
+        )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+            await lock_pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             if migrate:
                 await opened.upgrade()
             else:
@@ -247,6 +273,8 @@ class PostgresDatabase:
             await self._writer.stop()
         finally:
             await self._pool.close()
+            if self._lock_pool is not None:
+                await self._lock_pool.close()
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._thread, self._connection.close)
             self._thread.shutdown(wait=True)
@@ -273,6 +301,39 @@ class PostgresDatabase:
         async with self._pool.connection() as connection, connection.transaction():
             await connection.execute(b"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield _PoolReader(connection)
+
+    # --- locks ----------------------------------------------------------------------------------
+
+    def serialised(self, name: str) -> AbstractAsyncContextManager[None]:
+        """A transaction-level advisory lock on a connection of the lock pool: every worker
+        on this database that asks for the same name waits for it; it is released when the
+        block ends, or when the connection or the worker dies."""
+        return self._serialised(name)
+
+    @contextlib.asynccontextmanager
+    async def _serialised(self, name: str) -> AsyncIterator[None]:
+        self._check_open()
+        assert self._lock_pool is not None, "opened without a lock pool"
+        async with self._lock_pool.connection() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+            yield
+
+    async def try_lock(self, name: str) -> PostgresLock | None:
+        """A session-level advisory lock on a connection of its own (see `Database`)."""
+        self._check_open()
+        try:
+            connection = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        except psycopg.OperationalError as error:
+            raise _unavailable(self._url, error) from error
+        key = lock_key(name)
+        cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+        row = await cursor.fetchone()
+        if row is None or not row[0]:
+            await connection.close()
+            return None
+        return PostgresLock(connection, key)
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -312,6 +373,27 @@ class PostgresDatabase:
             lambda transaction: postgres.apply_pending(transaction, migrations)
         )
         return applied
+
+
+class PostgresLock:
+    """A session-level advisory lock, and the connection that holds it."""
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any], key: int) -> None:
+        self._connection = connection
+        self._key = key
+
+    async def alive(self) -> bool:
+        if self._connection.closed:
+            return False
+        try:
+            await self._connection.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    async def release(self) -> None:
+        # Closing the session releases its advisory locks.
+        await self._connection.close()
 
 
 def _connect_writer(url: str) -> SyncConnection:
