@@ -1,8 +1,8 @@
 """Several workers on one PostgreSQL: two applications (as two `coach run` webhook workers
 would build them) share one schema. One learner's updates, split between them, are handled
-one at a time, in update order, each once; the same update delivered to both is handled once.
-
-Skipped without a PostgreSQL server, as the other PostgreSQL tests are (tests/postgres.py)."""
+one at a time, in update order, each once; the same update delivered to both is handled once;
+one of them leads (sends pushes and reminders). The PostgreSQL tests are skipped without a
+server, as the others are (tests/postgres.py). Long polling allows one process (SQLite here)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot.app import build_application
+from bot.app import PollingTakenError, build_application
 from bot.settings import Settings
 from bot.telegram.context import CoachApplication, CoachContext
+from storage.locks import polling_lock
 from storage.postgres_database import PostgresDatabase
-from tests.bot.fakes import TOKEN, RecordingRequest, Updates
+from storage.sqlite_database import SqliteDatabase
+from tests.bot.fakes import BOT_ID, TOKEN, RecordingRequest, Updates, settings_for
 from tests.conftest import TEST_SCENARIOS
 
 LEARNER = 777
@@ -95,6 +98,8 @@ async def test_one_learners_updates_split_between_workers_are_handled_in_order_o
             # handled by whichever worker got it, both working at once.
             await split.choice((first, second)).update_queue.put(update)
         await settled((first, second))
+        leaders = [app.bot_data.leadership for app in (first, second)]
+        assert [leader is not None and leader.leading for leader in leaders] == [True, False]
     ids = [update.update_id for update in batch]
     assert handled == ids
     assert sum(len(fake.sent()) for fake in fakes) == UPDATES
@@ -111,3 +116,33 @@ async def test_an_update_delivered_to_two_workers_is_handled_once(
         await settled((first, second))
     assert handled == [update.update_id for update in batch]
     assert sum(len(fake.sent()) for fake in fakes) == len(batch)
+
+
+async def test_a_second_polling_process_stops_with_one_line(
+    tmp_path: Path, content_cache: Path
+) -> None:
+    database = tmp_path / "coach.db"
+    async with SqliteDatabase.open(database) as other_process:
+        held = await other_process.try_lock(polling_lock(BOT_ID))
+        assert held is not None
+        app = build_application(
+            settings_for(database, content_cache=content_cache),
+            request=RecordingRequest(),
+            scenario_dir=TEST_SCENARIOS,
+        )
+        app.bot_data.polling = True
+        async with app:
+            with pytest.raises(PollingTakenError, match="polling allows one process"):
+                await app.post_init(app)  # type: ignore[misc]
+        await held.release()
+    # Once the other process is gone, this one polls.
+    app = build_application(
+        settings_for(database, content_cache=content_cache),
+        request=RecordingRequest(),
+        scenario_dir=TEST_SCENARIOS,
+    )
+    app.bot_data.polling = True
+    async with app:
+        await app.post_init(app)  # type: ignore[misc]
+        assert app.bot_data.polling_lock is not None
+        await app.post_shutdown(app)  # type: ignore[misc]
