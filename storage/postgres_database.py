@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 READ_POOL_SIZE = 4
-LOCK_POOL_SIZE = 16
+LOCK_POOL_SIZE = 8
 """Connections holding chat locks: as many chats are handled at once by one worker."""
 CONNECT_TIMEOUT_S = 10
 
