@@ -2,8 +2,9 @@
 
 Several webhook workers on one PostgreSQL serialise work by advisory locks (a bigint key each);
 one process on SQLite needs only an asyncio lock per key. A lock has a readable name;
-PostgreSQL's advisory key is the first 8 bytes (signed) of the name's BLAKE2b hash, so the
-names below are what README "Several workers" lists:
+PostgreSQL's advisory key is the first 8 bytes (signed) of the BLAKE2b hash of
+`{schema}/{name}` (advisory locks are database-wide; the schema keeps two installations in
+one database apart), so the names below are what README "Several workers" lists:
 
 - `chat:{bot_id}:{chat_id}`: one learner's (one chat's) updates, handled one at a time.
 - `leader:{bot_id}`: the one worker that sends scheduled pushes and reminders.

@@ -174,6 +174,8 @@ class PostgresDatabase:
         """Use `open()`: this only wires up connections that are already open."""
         self._url = url
         self._lock_pool = lock_pool
+        self._schema = "public"
+        self._lasting: set[PostgresLock] = set()
         self._connection = writer
         self._thread = thread
         self._pool = pool
@@ -241,6 +243,8 @@ class PostgresDatabase:
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             await lock_pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+            rows = await opened.fetch("SELECT current_schema() AS schema")
+            opened._schema = str(rows[0]["schema"])
             if migrate:
                 await opened.upgrade()
             else:
@@ -272,6 +276,8 @@ class PostgresDatabase:
         try:
             await self._writer.stop()
         finally:
+            for held in list(self._lasting):
+                await held.release()  # its lock goes with its connection
             await self._pool.close()
             if self._lock_pool is not None:
                 await self._lock_pool.close()
@@ -310,12 +316,17 @@ class PostgresDatabase:
         block ends, or when the connection or the worker dies."""
         return self._serialised(name)
 
+    def lock_key(self, name: str) -> int:
+        """The advisory lock key of lock `name` in this schema: advisory locks are shared by
+        the whole database, and two installations may share one in schemas of their own."""
+        return lock_key(f"{self._schema}/{name}")
+
     @contextlib.asynccontextmanager
     async def _serialised(self, name: str) -> AsyncIterator[None]:
         self._check_open()
         assert self._lock_pool is not None, "opened without a lock pool"
         async with self._lock_pool.connection() as connection, connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key(name),))
             yield
 
     async def try_lock(self, name: str) -> PostgresLock | None:
@@ -327,13 +338,13 @@ class PostgresDatabase:
             )
         except psycopg.OperationalError as error:
             raise _unavailable(self._url, error) from error
-        key = lock_key(name)
+        key = self.lock_key(name)
         cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (key,))
         row = await cursor.fetchone()
         if row is None or not row[0]:
             await connection.close()
             return None
-        return PostgresLock(connection, key)
+        return PostgresLock(connection, key, self._lasting)
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -378,9 +389,13 @@ class PostgresDatabase:
 class PostgresLock:
     """A session-level advisory lock, and the connection that holds it."""
 
-    def __init__(self, connection: psycopg.AsyncConnection[Any], key: int) -> None:
+    def __init__(
+        self, connection: psycopg.AsyncConnection[Any], key: int, held: set[PostgresLock]
+    ) -> None:
         self._connection = connection
         self._key = key
+        self._held = held
+        held.add(self)
 
     async def alive(self) -> bool:
         if self._connection.closed:
@@ -393,6 +408,7 @@ class PostgresLock:
 
     async def release(self) -> None:
         # Closing the session releases its advisory locks.
+        self._held.discard(self)
         await self._connection.close()
 
 

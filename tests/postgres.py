@@ -16,8 +16,6 @@ from contextlib import asynccontextmanager
 import psycopg
 import pytest
 
-from storage.locks import lock_key
-
 DEFAULT_URL = "postgresql://127.0.0.1:5432/test"
 CONNECT_TIMEOUT_S = 3
 
@@ -69,10 +67,10 @@ async def fresh_schema() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def kill_lock_holder(url: str, name: str) -> None:
-    """End the PostgreSQL session holding lock `name`, as a worker's death (or a broken
+async def kill_lock_holder(url: str, key: int) -> None:
+    """End the PostgreSQL session holding advisory lock `key`, as a worker's death (or a broken
     connection) does. A bigint advisory key is shown as its high and low 32 bits."""
-    key = lock_key(name) & (2**64 - 1)
+    key &= 2**64 - 1
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
         cursor = await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"

@@ -76,18 +76,15 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
     async def _store_then_queue(self, update: Update, inbox: Inbox) -> None:
         raw = json.dumps(update.to_dict(), ensure_ascii=False)
-        chat = update.effective_chat
         user = update.effective_user
+        # The chat column is the update's owner, the key its chat's lock and handle_in_order
+        # look it up by (the chat; for a poll answer, which has none, the voter).
+        owner = update_owner(update)
         stored = await inbox.receive(
-            self._bot_id,
-            update.update_id,
-            chat.id if chat is not None else update_owner(update),
-            user.id if user is not None else None,
-            raw,
+            self._bot_id, update.update_id, owner, user.id if user is not None else None, raw
         )
         if not stored:
             self.repeats += 1
-            owner = update_owner(update)
             # Telegram delivers again what it was not told about: if the worker that stored
             # it died before handling it, it is queued here (handled at most once: the chat's
             # lock and the inbox's handled mark decide, see handle_in_order).

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.telegram.leading import Leadership
 from storage.database import Database
 from storage.locks import leader_lock
+from storage.postgres_database import PostgresDatabase
 from tests.postgres import kill_lock_holder
 from tests.storage.conftest import two_workers
 
@@ -47,7 +48,8 @@ async def test_the_leader_role_moves_when_its_holder_dies(tmp_path: Path) -> Non
         await one.start()
         await two.start()
         assert (one.leading, two.leading) == (True, False)
-        await kill_lock_holder(url, leader_lock(BOT))
+        assert isinstance(first, PostgresDatabase)
+        await kill_lock_holder(url, first.lock_key(leader_lock(BOT)))
         await until(lambda: two.leading and not one.leading, "the lead moved to two")
         await one.stop()
         await two.stop()

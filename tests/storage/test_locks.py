@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from storage.locks import leader_lock, polling_lock
+from storage.postgres_database import PostgresDatabase
 from storage.pushes import SqlitePushStore
 from storage.staff import SqliteStaffStore
 from tests.postgres import kill_lock_holder
@@ -45,7 +46,8 @@ async def test_a_lasting_lock_goes_with_its_holders_connection(tmp_path: Path) -
     async with two_workers("postgresql", tmp_path / "coach.db") as (first, second, url):
         held = await first.try_lock(leader_lock(BOT))
         assert held is not None
-        await kill_lock_holder(url, leader_lock(BOT))
+        assert isinstance(first, PostgresDatabase)
+        await kill_lock_holder(url, first.lock_key(leader_lock(BOT)))
         assert not await held.alive()
         taken = await second.try_lock(leader_lock(BOT))
         assert taken is not None
