@@ -174,7 +174,7 @@ class PostgresDatabase:
         """Use `open()`: this only wires up connections that are already open."""
         self._url = url
         self._lock_pool = lock_pool
-        self._schema = "public"
+        self._schema: str | None = None
         self._lasting: set[PostgresLock] = set()
         self._connection = writer
         self._thread = thread
@@ -243,8 +243,6 @@ class PostgresDatabase:
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             await lock_pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-            rows = await opened.fetch("SELECT current_schema() AS schema")
-            opened._schema = str(rows[0]["schema"])
             if migrate:
                 await opened.upgrade()
             else:
@@ -316,29 +314,33 @@ class PostgresDatabase:
         block ends, or when the connection or the worker dies."""
         return self._serialised(name)
 
-    def lock_key(self, name: str) -> int:
+    async def lock_key(self, name: str) -> int:
         """The advisory lock key of lock `name` in this schema: advisory locks are shared by
         the whole database, and two installations may share one in schemas of their own."""
+        if self._schema is None:
+            rows = await self.fetch("SELECT current_schema() AS schema")
+            self._schema = str(rows[0]["schema"])
         return lock_key(f"{self._schema}/{name}")
 
     @contextlib.asynccontextmanager
     async def _serialised(self, name: str) -> AsyncIterator[None]:
         self._check_open()
         assert self._lock_pool is not None, "opened without a lock pool"
+        key = await self.lock_key(name)
         async with self._lock_pool.connection() as connection, connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key(name),))
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
             yield
 
     async def try_lock(self, name: str) -> PostgresLock | None:
         """A session-level advisory lock on a connection of its own (see `Database`)."""
         self._check_open()
+        key = await self.lock_key(name)
         try:
             connection = await psycopg.AsyncConnection.connect(
                 self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
             )
         except psycopg.OperationalError as error:
             raise _unavailable(self._url, error) from error
-        key = self.lock_key(name)
         cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (key,))
         row = await cursor.fetchone()
         if row is None or not row[0]:

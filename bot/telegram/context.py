@@ -17,9 +17,9 @@ from bot.settings import Settings
 from bot.staff import StaffDesk
 from bot.telegram.health import HealthCheck
 from bot.telegram.inbox_port import Inbox
+from bot.telegram.leading import HeldLock
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
-from storage.database import HeldLock
 from tutoring.question_stats import QuestionDesk
 from tutoring.review import ReviewDesk
 

@@ -15,13 +15,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-
-from storage.database import HeldLock
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
 """How often a follower tries to take the lead, and the leader checks it still holds it."""
+
+
+class HeldLock(Protocol):
+    """A lock held until released or until its connection dies (the database's `HeldLock`)."""
+
+    async def alive(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
 
 TryLock = Callable[[], Awaitable[HeldLock | None]]
 Hook = Callable[[], Awaitable[None]]

@@ -49,7 +49,7 @@ async def test_the_leader_role_moves_when_its_holder_dies(tmp_path: Path) -> Non
         await two.start()
         assert (one.leading, two.leading) == (True, False)
         assert isinstance(first, PostgresDatabase)
-        await kill_lock_holder(url, first.lock_key(leader_lock(BOT)))
+        await kill_lock_holder(url, await first.lock_key(leader_lock(BOT)))
         await until(lambda: two.leading and not one.leading, "the lead moved to two")
         await one.stop()
         await two.stop()

@@ -47,7 +47,7 @@ async def test_a_lasting_lock_goes_with_its_holders_connection(tmp_path: Path) -
         held = await first.try_lock(leader_lock(BOT))
         assert held is not None
         assert isinstance(first, PostgresDatabase)
-        await kill_lock_holder(url, first.lock_key(leader_lock(BOT)))
+        await kill_lock_holder(url, await first.lock_key(leader_lock(BOT)))
         assert not await held.alive()
         taken = await second.try_lock(leader_lock(BOT))
         assert taken is not None
