@@ -42,10 +42,12 @@ from bot.telegram.health import Health, add_health_route
 from bot.telegram.inbox import (
     PRUNE_EVERY_SECONDS,
     DurableUpdateQueue,
+    handle_in_order,
     mark_handled,
     prune,
     recover,
 )
+from bot.telegram.leading import RETRY_SECONDS, Leadership
 from bot.telegram.pacing import PacedRateLimiter
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.reminding import ReminderSender
@@ -56,6 +58,7 @@ from flows.loader import SCENARIO_DIR
 from storage.database import Database, SchemaVersionError
 from storage.databases import open_current, sqlite_path
 from storage.inbox import SqliteInboxStore
+from storage.locks import leader_lock, polling_lock
 from storage.postgres import is_postgres_url
 from storage.pushes import SqlitePushStore
 from storage.reports import SqliteReportStore
@@ -113,6 +116,8 @@ LEARNER_COMMANDS = [
 ]
 STARTUP_RETRIES = 3
 HEALTH_TIMEOUT_SECONDS = 5.0
+SWEEP = "push-sweep"
+"""The leader's job arming pushes scheduled through other workers."""
 STARTUP_RETRY_DELAY = 0.5
 
 
@@ -182,6 +187,8 @@ async def _post_init(application: CoachApplication) -> None:
     database = await open_current(
         services.settings.database_url, auto_migrate=services.settings.migrates_on_start
     )
+    if services.polling:
+        await _take_polling_lock(application, database)
     store = SqliteProgressStore(database)
     services.kb = kb
     # Every question an answer may name: the bank's and the scenario steps' own.
@@ -228,26 +235,81 @@ async def _post_init(application: CoachApplication) -> None:
     services.push_desk = PushDesk(
         staff, pushes, kb, scheduler=delivery, zone=zone, clock=services.clock
     )
-    # Before the JobQueue starts: pushes due while the bot was down go first, marked late.
-    armed = await delivery.rearm()
-    if armed:
-        log.info("re-armed %d quiz push(es)", armed)
+    reminders = ReminderSender(application, revision_store, zone=zone, clock=services.clock)
+    services.reminders = reminders
+    # Only the leader sends pushes and reminders; a single worker leads from the start, so
+    # pushes due while the bot was down go first (marked late), before the JobQueue starts.
+    leadership = _leadership(application, database, delivery, reminders)
+    delivery.leading = lambda: leadership.leading
+    services.leadership = leadership
+    await leadership.start()
     # The inbox: updates are stored from now on; what a crash left is finished first.
     inbox = SqliteInboxStore(database, clock=services.clock)
     services.inbox = inbox
     if isinstance(application.update_queue, DurableUpdateQueue):
         application.update_queue.attach(inbox, application.bot.id)
+        if isinstance(application.update_processor, PerChatUpdateProcessor):
+            application.update_processor.attach(
+                functools.partial(handle_in_order, application, inbox)
+            )
     await inbox.prune()
     await recover(application, inbox, store)
     job_queue = application.job_queue
     assert job_queue is not None
     job_queue.run_repeating(prune, interval=PRUNE_EVERY_SECONDS, first=PRUNE_EVERY_SECONDS)
-    services.reminders = ReminderSender(
-        application, revision_store, zone=zone, clock=services.clock
-    )
-    services.reminders.arm()
     services.health = functools.partial(database_health, database)
     await register_commands(application, await staff.staff())
+
+
+class PollingTakenError(RuntimeError):
+    """`coach run` in polling mode found another polling process on the database."""
+
+
+async def _take_polling_lock(application: CoachApplication, database: Database) -> None:
+    """Long polling allows one process per bot (Telegram answers a second getUpdates with
+    409 Conflict): a second `coach run` in polling mode stops here, in one line."""
+    held = await database.try_lock(polling_lock(application.bot.id))
+    if held is None:
+        await database.close()
+        raise PollingTakenError(
+            "another process is already long-polling for this bot: polling allows one"
+            " process; set WEBHOOK_URL to run several workers (webhooks)"
+        )
+    application.bot_data.polling_lock = held
+
+
+def _leadership(
+    application: CoachApplication,
+    database: Database,
+    delivery: PushDelivery,
+    reminders: ReminderSender,
+) -> Leadership:
+    """The leader sends pushes and reminders (bot/telegram/leading.py)."""
+    job_queue = application.job_queue
+    assert job_queue is not None
+
+    async def sweep(context: CoachContext) -> None:
+        del context
+        armed = await delivery.sweep()
+        if armed:
+            log.info("armed %d quiz push(es) scheduled through another worker", armed)
+
+    async def gain() -> None:
+        # Deliveries the last leader left unconfirmed are sent again (with a note).
+        armed = await delivery.rearm()
+        if armed:
+            log.info("re-armed %d quiz push(es)", armed)
+        reminders.arm()
+        job_queue.run_repeating(sweep, interval=RETRY_SECONDS, first=RETRY_SECONDS, name=SWEEP)
+
+    async def loss() -> None:
+        delivery.disarm_all()
+        reminders.disarm()
+        for job in job_queue.get_jobs_by_name(SWEEP):
+            job.schedule_removal()
+
+    bot_id = application.bot.id
+    return Leadership(lambda: database.try_lock(leader_lock(bot_id)), on_gain=gain, on_loss=loss)
 
 
 async def database_health(database: Database) -> Health:
@@ -283,6 +345,10 @@ class _CoachApplication(CoachApplication):
 
 async def _post_shutdown(application: CoachApplication) -> None:
     services = application.bot_data
+    if services.leadership is not None:
+        await services.leadership.stop()
+    if services.polling_lock is not None:
+        await services.polling_lock.release()
     if services.coach is not None:
         # close() drains queued commits: every answer a learner was told about is on disk.
         store = services.coach.store
@@ -425,4 +491,5 @@ def run(settings: Settings, content: Content | None = None) -> None:
             allowed_updates=Update.ALL_TYPES,
         )
     else:
+        application.bot_data.polling = True  # post_init takes the polling lock
         application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import reports
-from bot.app import content_cache_dir
+from bot.app import PollingTakenError, content_cache_dir
 from bot.app import run as run_telegram
 from bot.console import run_console
 from bot.content import Content, load_content
@@ -232,7 +232,10 @@ def _run(args: argparse.Namespace) -> int:
     _configure_logging(settings)
     # Before the bot starts: an unreachable database or pending migrations stop it in one line.
     asyncio.run(_check_database(settings))
-    run_telegram(settings, content)
+    try:
+        run_telegram(settings, content)
+    except PollingTakenError as error:
+        raise SystemExit(f"error: {error}") from None
     return 0
 
 

@@ -94,6 +94,16 @@ class MigrationStatus:
     pending: tuple[Migration, ...]
 
 
+class HeldLock(Protocol):
+    """A lock held until released or until its holder's connection (or process) ends."""
+
+    async def alive(self) -> bool:
+        """Still held: False once the connection holding it was lost (the lock went with it)."""
+        ...
+
+    async def release(self) -> None: ...
+
+
 class Database(Protocol):
     """Connections, the group-commit writer and the schema; what every store is given."""
 
@@ -128,6 +138,19 @@ class Database(Protocol):
     async def erase(self, *statements: Statement) -> Written:
         """Like `write`, for deletions of personal data: afterwards no copy of the deleted rows
         is left in the database's files (SQLite: its write-ahead log is emptied)."""
+        ...
+
+    def serialised(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Hold the lock called `name` (see storage/locks.py) for the block, waiting for it:
+        every process on this database that asks for the same name runs its block alone.
+        (PostgreSQL: a transaction-level advisory lock; SQLite, one process: an asyncio lock.)"""
+        ...
+
+    async def try_lock(self, name: str) -> HeldLock | None:
+        """Take the lock called `name` if no other holder has it, until released; None if
+        another holds it. (PostgreSQL: a session-level advisory lock on a connection of its
+        own, so it goes when that connection or process dies; SQLite: a lock file beside the
+        database, an in-process lock for ':memory:'.)"""
         ...
 
     async def migration_status(self) -> MigrationStatus:

@@ -15,6 +15,7 @@ message ids Telegram returned; what a crash left unsent is sent at the next star
 from __future__ import annotations
 
 import json
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from flows.io import Reply
 from storage.common import Clock, utc_now
 from storage.database import Database
 from storage.dialect import Sql
+from storage.locks import chat_lock
 
 RETENTION = timedelta(days=3)
 """Handled updates, sent replies and the repeat keys are kept this long. Telegram keeps an
@@ -33,6 +35,7 @@ MAX_ATTEMPTS = 2
 while being sent must not do so at every start)."""
 
 _REPLIES = TypeAdapter(list[Reply])
+_LAST_UPDATE_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,23 @@ class SqliteInboxStore:
             (bot_id,),
         )
         return [StoredUpdate(int(row["update_id"]), str(row["raw"])) for row in rows]
+
+    async def unhandled_in_chat(
+        self, bot_id: int, chat_id: int, up_to: int | None = None
+    ) -> list[StoredUpdate]:
+        """The chat's updates stored but not handled, up to update id `up_to`, oldest first:
+        under the chat's lock, what must be handled before (and including) that update."""
+        rows = await self._database.fetch(
+            "SELECT update_id, raw FROM inbox WHERE bot_id = ? AND handled_at IS NULL"
+            " AND chat_id = ? AND update_id <= ? ORDER BY update_id",
+            (bot_id, chat_id, _LAST_UPDATE_ID if up_to is None else up_to),
+        )
+        return [StoredUpdate(int(row["update_id"]), str(row["raw"])) for row in rows]
+
+    def serialised(self, bot_id: int, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold the chat's lock: its updates (and its replies' sending) one at a time, in
+        whichever worker on this database they arrive."""
+        return self._database.serialised(chat_lock(bot_id, chat_id))
 
     # --- outbox ---------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ writes it: a commit with an update key and replies queues them, in the commit it
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from flows.io import Reply
 from flows.ports import Commit
 from storage.common import Clock, utc_now
 from storage.inbox import MAX_ATTEMPTS, RETENTION, OutboxEntry, StoredUpdate
+from storage.locks import KeyedLocks, chat_lock
 from storage.memory import MemoryProgressStore
 
 
@@ -43,6 +45,7 @@ class MemoryInboxStore:
         self._clock = clock
         self._inbox: dict[tuple[int, int], _Received] = {}
         self._outbox: dict[str, _Queued] = {}
+        self._chats = KeyedLocks()
         progress.on_commit.append(self._committed)
         progress.on_forget.append(self._forget)
 
@@ -73,6 +76,22 @@ class MemoryInboxStore:
             for (bot, update_id), received in sorted(self._inbox.items())
             if bot == bot_id and received.handled_at is None
         ]
+
+    async def unhandled_in_chat(
+        self, bot_id: int, chat_id: int, up_to: int | None = None
+    ) -> list[StoredUpdate]:
+        await asyncio.sleep(0)
+        return [
+            StoredUpdate(update_id, str(received.raw))
+            for (bot, update_id), received in sorted(self._inbox.items())
+            if bot == bot_id
+            and received.handled_at is None
+            and received.chat_id == chat_id
+            and (up_to is None or update_id <= up_to)
+        ]
+
+    def serialised(self, bot_id: int, chat_id: int) -> AbstractAsyncContextManager[None]:
+        return self._chats.hold(chat_lock(bot_id, chat_id))
 
     # --- outbox ---------------------------------------------------------------------------------
 

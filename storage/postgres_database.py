@@ -35,6 +35,7 @@ from storage.database import (
 )
 from storage.dialect import Dialect, postgres_text
 from storage.group_commit import GroupCommitted, GroupCommitWriter
+from storage.locks import lock_key
 from storage.schema import status
 
 _T = TypeVar("_T")
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 READ_POOL_SIZE = 4
+LOCK_POOL_SIZE = 8
+"""Connections holding chat locks: as many chats are handled at once by one worker."""
 CONNECT_TIMEOUT_S = 10
 
 SyncConnection = psycopg.Connection[DictRow]
@@ -160,8 +163,14 @@ class PostgresDatabase(GroupCommitted):
         *,
         max_batch: int,
         migrations: Sequence[Migration],
+        url: str = "",
+        lock_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None,
     ) -> None:
         """Use `open()`: this only wires up connections that are already open."""
+        self._url = url
+        self._lock_pool = lock_pool
+        self._schema: str | None = None
+        self._lasting: set[PostgresLock] = set()
         self._connection = writer
         self._thread = thread
         self._pool = pool
@@ -207,9 +216,28 @@ class PostgresDatabase(GroupCommitted):
             connection_class=psycopg.AsyncConnection[DictRow],
             name="postgres-readers",
         )
-        opened = cls(writer, thread, pool, max_batch=max_batch, migrations=chosen)
+        # Chat locks wait on connections of their own, so a worker's reads never queue
+        # behind chats that wait for another worker.
+        lock_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=LOCK_POOL_SIZE,
+            open=False,
+            kwargs={"autocommit": True},
+            name="postgres-locks",
+        )
+        opened = cls(
+            writer,
+            thread,
+            pool,
+            max_batch=max_batch,
+            migrations=chosen,
+            url=url,
+            lock_pool=lock_pool,
+        )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+            await lock_pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             if migrate:
                 await opened.upgrade()
             else:
@@ -223,7 +251,11 @@ class PostgresDatabase(GroupCommitted):
         return opened
 
     async def _close_connections(self) -> None:
+        for held in list(self._lasting):
+            await held.release()  # its lock goes with its connection
         await self._pool.close()
+        if self._lock_pool is not None:
+            await self._lock_pool.close()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, self._connection.close)
         self._thread.shutdown(wait=True)
@@ -247,6 +279,48 @@ class PostgresDatabase(GroupCommitted):
             await connection.execute(b"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield _PoolReader(connection)
 
+    # --- locks ----------------------------------------------------------------------------------
+
+    def serialised(self, name: str) -> AbstractAsyncContextManager[None]:
+        """A transaction-level advisory lock on a connection of the lock pool: every worker
+        on this database that asks for the same name waits for it; it is released when the
+        block ends, or when the connection or the worker dies."""
+        return self._serialised(name)
+
+    async def lock_key(self, name: str) -> int:
+        """The advisory lock key of lock `name` in this schema: advisory locks are shared by
+        the whole database, and two installations may share one in schemas of their own."""
+        if self._schema is None:
+            rows = await self.fetch("SELECT current_schema() AS schema")
+            self._schema = str(rows[0]["schema"])
+        return lock_key(f"{self._schema}/{name}")
+
+    @contextlib.asynccontextmanager
+    async def _serialised(self, name: str) -> AsyncIterator[None]:
+        self._check_open()
+        assert self._lock_pool is not None, "opened without a lock pool"
+        key = await self.lock_key(name)
+        async with self._lock_pool.connection() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            yield
+
+    async def try_lock(self, name: str) -> PostgresLock | None:
+        """A session-level advisory lock on a connection of its own (see `Database`)."""
+        self._check_open()
+        key = await self.lock_key(name)
+        try:
+            connection = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        except psycopg.OperationalError as error:
+            raise _unavailable(self._url, error) from error
+        cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+        row = await cursor.fetchone()
+        if row is None or not row[0]:
+            await connection.close()
+            return None
+        return PostgresLock(connection, key, self._lasting)
+
     # --- writing --------------------------------------------------------------------------------
 
     # --- migrations -----------------------------------------------------------------------------
@@ -267,6 +341,32 @@ class PostgresDatabase(GroupCommitted):
             lambda transaction: postgres.apply_pending(transaction, migrations)
         )
         return applied
+
+
+class PostgresLock:
+    """A session-level advisory lock, and the connection that holds it."""
+
+    def __init__(
+        self, connection: psycopg.AsyncConnection[Any], key: int, held: set[PostgresLock]
+    ) -> None:
+        self._connection = connection
+        self._key = key
+        self._held = held
+        held.add(self)
+
+    async def alive(self) -> bool:
+        if self._connection.closed:
+            return False
+        try:
+            await self._connection.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    async def release(self) -> None:
+        # Closing the session releases its advisory locks.
+        self._held.discard(self)
+        await self._connection.close()
 
 
 def _connect_writer(url: str) -> SyncConnection:

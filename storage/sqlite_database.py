@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Coroutine, Generator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -25,6 +27,7 @@ from storage.database import (
 )
 from storage.dialect import Dialect, sqlite_text
 from storage.group_commit import GroupCommitted, GroupCommitWriter, SqliteBatchRunner, write_alone
+from storage.locks import KeyedLocks
 
 _T = TypeVar("_T")
 
@@ -149,8 +152,12 @@ class SqliteDatabase(GroupCommitted):
         name: str,
         max_batch: int,
         migrations: Sequence[Migration],
+        path: str | None = None,
     ) -> None:
         """Use `open()`: this only wires up connections that are already open."""
+        self._path = path
+        self._serialising = KeyedLocks()
+        self._held_here: set[str] = set()
         # A file gets a second connection for reads: in WAL mode it sees only committed data
         # and runs on its own thread, so reads neither wait for a batch nor see half of one.
         # ":memory:" cannot be shared between connections, so there the writer's connection
@@ -220,7 +227,14 @@ class SqliteDatabase(GroupCommitted):
             await writer.close()
             raise
         name = f"sqlite:{Path(database).name}"
-        opened = cls(writer, reader, name=name, max_batch=max_batch, migrations=migrations)
+        opened = cls(
+            writer,
+            reader,
+            name=name,
+            max_batch=max_batch,
+            migrations=migrations,
+            path=None if database == MEMORY else database,
+        )
         if not migrate:
             try:
                 await opened.migration_status()  # refuses a file newer than this code
@@ -260,6 +274,31 @@ class SqliteDatabase(GroupCommitted):
         async with self._read_lock:
             yield self._reader
 
+    # --- locks ----------------------------------------------------------------------------------
+
+    def serialised(self, name: str) -> AbstractAsyncContextManager[None]:
+        """One process writes a SQLite file: an asyncio lock per name is enough."""
+        return self._serialising.hold(name)
+
+    async def try_lock(self, name: str) -> _FileLock | _ProcessLock | None:
+        """A lock file beside the database (`coach.db.polling-….lock`), held by an open file
+        description, so it goes with the process; ':memory:' has no other process."""
+        if name in self._held_here:
+            return None
+        if self._path is None:
+            held: _FileLock | _ProcessLock = _ProcessLock(name, self._held_here)
+        else:
+            lock_path = f"{self._path}.{name.replace(':', '-')}.lock"
+            descriptor = await asyncio.to_thread(os.open, lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(descriptor)
+                return None
+            held = _FileLock(name, self._held_here, descriptor)
+        self._held_here.add(name)
+        return held
+
     # --- writing --------------------------------------------------------------------------------
 
     # --- migrations -----------------------------------------------------------------------------
@@ -282,3 +321,31 @@ class SqliteDatabase(GroupCommitted):
             lambda transaction: schema.apply_pending(transaction, migrations)
         )
         return applied
+
+
+class _ProcessLock:
+    """A lock of this process alone (':memory:')."""
+
+    def __init__(self, name: str, held: set[str]) -> None:
+        self._name = name
+        self._held = held
+
+    async def alive(self) -> bool:
+        return self._name in self._held
+
+    async def release(self) -> None:
+        self._held.discard(self._name)
+
+
+class _FileLock(_ProcessLock):
+    """flock on a lock file: released when the file is closed, or the process ends."""
+
+    def __init__(self, name: str, held: set[str], descriptor: int) -> None:
+        super().__init__(name, held)
+        self._descriptor: int | None = descriptor
+
+    async def release(self) -> None:
+        await super().release()
+        if self._descriptor is not None:
+            os.close(self._descriptor)  # closing the file releases the flock
+            self._descriptor = None

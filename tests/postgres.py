@@ -65,3 +65,16 @@ async def fresh_schema() -> AsyncIterator[str]:
             await admin.execute(f"DROP SCHEMA {schema} CASCADE".encode())
     finally:
         await admin.close()
+
+
+async def kill_lock_holder(url: str, key: int) -> None:
+    """End the PostgreSQL session holding advisory lock `key`, as a worker's death (or a broken
+    connection) does. A bigint advisory key is shown as its high and low 32 bits."""
+    key &= 2**64 - 1
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+        cursor = await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND granted AND objsubid = 1 AND classid = %s AND objid = %s",
+            (key >> 32, key & (2**32 - 1)),
+        )
+        assert len(await cursor.fetchall()) == 1

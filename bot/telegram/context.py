@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.staff import StaffDesk
 from bot.telegram.health import HealthCheck
 from bot.telegram.inbox_port import Inbox
+from bot.telegram.leading import HeldLock
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
 from tutoring.question_stats import QuestionDesk
@@ -36,6 +37,17 @@ class ReminderSenderLike(Protocol):
     imports this module)."""
 
     def arm(self) -> None: ...
+
+    def disarm(self) -> None: ...
+
+
+class LeadershipLike(Protocol):
+    """What the bot keeps of its leadership (bot/telegram/leading.py)."""
+
+    @property
+    def leading(self) -> bool: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -61,6 +73,12 @@ class BotServices:
     clock: Callable[[], datetime] = utc_now
     """The time the bot goes by (tests set it to check schedules)."""
     health: HealthCheck | None = None
+    leadership: LeadershipLike | None = None
+    """Whether this worker sends pushes and reminders (bot/telegram/leading.py)."""
+    polling_lock: HeldLock | None = None
+    """Held while long polling: one polling process per bot (bot/app.py)."""
+    polling: bool = False
+    """`coach run` without a webhook: post_init takes the polling lock."""
     """Whether the database answers and is current (GET /healthz on the webhook server)."""
 
 

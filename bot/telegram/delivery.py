@@ -44,8 +44,11 @@ QUIZ_GONE = "the quiz is no longer in the content"
 COHORT_GONE = "the cohort no longer exists"
 
 
+JOB_PREFIX = "push:"
+
+
 def job_name(push_id: int) -> str:
-    return f"push:{push_id}"
+    return f"{JOB_PREFIX}{push_id}"
 
 
 def failure_reason(error: TelegramError) -> str:
@@ -80,11 +83,16 @@ class PushDelivery:
         self.parallel_chats = parallel_chats
         self._running: dict[int, asyncio.Task[Any] | None] = {}
         self._again: set[int] = set()
+        self.leading: Callable[[], bool] = lambda: True
+        """Whether this worker sends pushes (bot/telegram/leading.py); a follower arms none,
+        the leader's `sweep` finds what it scheduled within seconds."""
 
     # --- the timer ------------------------------------------------------------------------------
 
     def arm(self, push: Push) -> None:
         """Send the push at its time (now, if that has passed or it is being sent)."""
+        if not self.leading():
+            return
         job_queue = self.application.job_queue
         assert job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
         self.disarm(push.id)
@@ -121,6 +129,28 @@ class PushDelivery:
                 )
             self.arm(push)
         return len(unfinished)
+
+    async def sweep(self) -> int:
+        """The leader, every few seconds: arm the unfinished pushes it has neither armed nor
+        is sending (scheduled, cancelled or re-sent through another worker). How many."""
+        job_queue = self.application.job_queue
+        assert job_queue is not None
+        armed = 0
+        for push in await self.pushes.unfinished():
+            if push.id in self._running or job_queue.get_jobs_by_name(job_name(push.id)):
+                continue
+            self.arm(push)
+            armed += 1
+        return armed
+
+    def disarm_all(self) -> None:
+        """Leadership lost: arm nothing more here (a send under way finishes; its deliveries
+        are claimed one by one, so the new leader never sends one of them again)."""
+        job_queue = self.application.job_queue
+        assert job_queue is not None
+        for job in job_queue.jobs():
+            if job.name is not None and job.name.startswith(JOB_PREFIX):
+                job.schedule_removal()
 
     def sending_task(self, push_id: int) -> asyncio.Task[Any] | None:
         """The task sending this push right now, if any (tests stop it to play a crash)."""

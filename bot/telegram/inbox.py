@@ -9,11 +9,17 @@
 - `recover` runs at start, before any new update is fetched: the replies committed but not
   confirmed are sent (once more at most), then the updates stored but not handled are handled,
   in order per chat.
+- `handle_in_order` runs every update under its chat's lock (`Inbox.serialised`, held across
+  every worker on one database): first the chat's earlier updates still unhandled in the
+  inbox (another worker may have stored them and not got to them yet), in update-id order,
+  then the update itself unless another worker handled it meanwhile. So one learner's inputs
+  are applied one at a time and in order, whichever worker receives them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from collections import defaultdict
@@ -70,20 +76,53 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
     async def _store_then_queue(self, update: Update, inbox: Inbox) -> None:
         raw = json.dumps(update.to_dict(), ensure_ascii=False)
-        chat = update.effective_chat
         user = update.effective_user
+        # The chat column is the update's owner, the key its chat's lock and handle_in_order
+        # look it up by (the chat; for a poll answer, which has none, the voter).
+        owner = update_owner(update)
         stored = await inbox.receive(
-            self._bot_id,
-            update.update_id,
-            chat.id if chat is not None else update_owner(update),
-            user.id if user is not None else None,
-            raw,
+            self._bot_id, update.update_id, owner, user.id if user is not None else None, raw
         )
         if not stored:
             self.repeats += 1
-            log.info("update %s was received before: not handled again", update.update_id)
+            # Telegram delivers again what it was not told about: if the worker that stored
+            # it died before handling it, it is queued here (handled at most once: the chat's
+            # lock and the inbox's handled mark decide, see handle_in_order).
+            if owner is not None and any(
+                waiting.update_id == update.update_id
+                for waiting in await inbox.unhandled_in_chat(
+                    self._bot_id, owner, up_to=update.update_id
+                )
+            ):
+                log.info("update %s was received before, not yet handled", update.update_id)
+                await super().put(update)
+            else:
+                log.info("update %s was received before: not handled again", update.update_id)
             return
         await super().put(update)
+
+
+async def handle_in_order(
+    application: CoachApplication,
+    inbox: Inbox,
+    owner: int,
+    update: Update,
+    handling: Awaitable[object],
+) -> None:
+    """Handle `update` (`handling` is its handlers' coroutine) under its chat's lock, after
+    the chat's earlier unhandled updates; skip it if it was handled already (module doc)."""
+    bot = application.bot
+    async with inbox.serialised(bot.id, owner):
+        waiting = await inbox.unhandled_in_chat(bot.id, owner, up_to=update.update_id)
+        for earlier in waiting:
+            if earlier.update_id != update.update_id:
+                await application.process_update(Update.de_json(json.loads(earlier.raw), bot))
+        if any(earlier.update_id == update.update_id for earlier in waiting):
+            await handling
+            return
+    if inspect.iscoroutine(handling):
+        handling.close()  # never started: nothing to undo
+    log.info("update %s was handled already (another worker): skipped", update.update_id)
 
 
 async def mark_handled(update: Update, context: CoachContext) -> None:
@@ -128,10 +167,17 @@ async def recover(application: CoachApplication, inbox: Inbox, polls: PollRegist
         return [message.message_id for message in messages]
 
     async def one_learner(learner_id: int) -> None:
-        for entry in by_learner[learner_id]:
+        # Under the chat's lock: a worker still sending these replies holds it, and has
+        # marked them sent by the time it lets go.
+        async with inbox.serialised(bot.id, learner_id):
+            for entry in by_learner[learner_id]:
+                await send_again(learner_id, entry)
+
+    async def send_again(learner_id: int, entry: Any) -> None:
+        if await inbox.status(entry.update_key) == "pending":
             if not await inbox.claim(entry.update_key):
                 log.warning("replies of %s given up after a crash", entry.update_key)
-                continue
+                return
             try:
                 await send_committed(
                     send, inbox, entry.update_key, learner_id, as_resent(entry.replies)
@@ -147,8 +193,14 @@ async def recover(application: CoachApplication, inbox: Inbox, polls: PollRegist
         by_chat[update_owner(update)].append(update)
 
     async def one_chat(owner: int | None) -> None:
-        for update in by_chat[owner]:
-            await application.process_update(update)
+        if owner is None:
+            for update in by_chat[owner]:
+                await application.process_update(update)
+            return
+        # Read again under the chat's lock: another worker may have handled some since.
+        async with inbox.serialised(bot.id, owner):
+            for row in await inbox.unhandled_in_chat(bot.id, owner):
+                await application.process_update(Update.de_json(json.loads(row.raw), bot))
 
     await _side_by_side(one_chat, list(by_chat))
     if entries or stored:

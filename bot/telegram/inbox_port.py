@@ -10,6 +10,7 @@ suite over both. The records are Protocols too, so storage need not import the b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from flows.io import Reply
@@ -54,6 +55,17 @@ class Inbox(Protocol):
 
     async def unhandled(self, bot_id: int) -> Sequence[StoredUpdate]:
         """Updates stored but not handled (a crash), oldest first."""
+        ...
+
+    async def unhandled_in_chat(
+        self, bot_id: int, chat_id: int, up_to: int | None = None
+    ) -> Sequence[StoredUpdate]:
+        """The chat's updates stored but not handled, up to update id `up_to`, oldest first."""
+        ...
+
+    def serialised(self, bot_id: int, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold the chat's lock for the block: one update (or reply) of a chat at a time,
+        across every worker on the database."""
         ...
 
     async def unsent(self) -> Sequence[OutboxEntry]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -24,13 +24,23 @@ def update_owner(update: object) -> int | None:
     return None
 
 
+InOrder = Callable[[int, Update, Awaitable[Any]], Awaitable[None]]
+"""Runs one update's handlers for a chat, in order with the other workers (inbox.py)."""
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Serialises updates per chat so two quick taps never race, without a global lock."""
+    """Serialises updates per chat so two quick taps never race, without a global lock; with
+    an `InOrder` attached, also across the workers sharing the database."""
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._in_order: InOrder | None = None
+
+    def attach(self, in_order: InOrder) -> None:
+        """From now on each chat's update runs through `in_order` (set once the inbox is)."""
+        self._in_order = in_order
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handler coroutine while holding the lock of the update's chat."""
@@ -42,7 +52,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._waiting[owner] = self._waiting.get(owner, 0) + 1
         try:
             async with lock:
-                await coroutine
+                if self._in_order is not None and isinstance(update, Update):
+                    await self._in_order(owner, update, coroutine)
+                else:
+                    await coroutine
         finally:
             self._waiting[owner] -= 1
             if not self._waiting[owner]:

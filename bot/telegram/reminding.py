@@ -59,6 +59,13 @@ class ReminderSender:
         assert job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
         job_queue.run_repeating(self._tick, interval=TICK_SECONDS, first=1, name=JOB_NAME)
 
+    def disarm(self) -> None:
+        """Stop checking (leadership lost: another worker sends reminders now)."""
+        job_queue = self.application.job_queue
+        assert job_queue is not None
+        for job in job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+
     async def _tick(self, context: CoachContext) -> None:
         del context
         fates = await self.send_due()

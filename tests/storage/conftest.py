@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from storage.common import Clock
+from storage.database import Database
 from storage.postgres_database import PostgresDatabase
 from storage.sqlite import SqliteProgressStore
+from storage.sqlite_database import SqliteDatabase
 from tests.postgres import fresh_schema
 from tests.storage.builders import TickClock
 
@@ -36,3 +38,18 @@ async def sql_progress(kind: str, path: Path, clock: Clock) -> AsyncIterator[Sql
             yield store
         finally:
             await store.close()
+
+
+@asynccontextmanager
+async def two_workers(kind: str, path: Path) -> AsyncIterator[tuple[Database, Database, str]]:
+    """Two databases on one store, and (PostgreSQL) the URL an admin connection uses."""
+    if kind == "sqlite":
+        async with SqliteDatabase.open(path) as first, SqliteDatabase.open(path) as second:
+            yield first, second, ""
+        return
+    async with (
+        fresh_schema() as url,
+        await PostgresDatabase.open(url) as one,
+        await PostgresDatabase.open(url) as other,
+    ):
+        yield one, other, url

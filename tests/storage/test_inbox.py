@@ -5,6 +5,7 @@ the in-memory fake and SQLite behave the same (rule 9)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,6 +71,45 @@ async def test_an_update_is_stored_once_per_bot_and_handled_once(inbox: Prunable
     await inbox.handled(BOT, 1)
     assert [(u.update_id, u.raw) for u in await inbox.unhandled(BOT)] == [(2, '{"update_id": 2}')]
     assert await inbox.receive(BOT, 1, 7, 7, '{"update_id": 1}') is False  # still a repeat
+
+
+async def test_a_chats_unhandled_updates_are_listed_up_to_one_in_order(
+    inbox: PrunableInbox,
+) -> None:
+    for update_id, chat in [(5, 7), (3, 7), (4, 8), (6, 7), (9, 7)]:
+        await inbox.receive(BOT, update_id, chat, chat, f'{{"update_id": {update_id}}}')
+    await inbox.receive(OTHER_BOT, 2, 7, 7, "{}")
+    await inbox.handled(BOT, 5)
+    assert [u.update_id for u in await inbox.unhandled_in_chat(BOT, 7, up_to=6)] == [3, 6]
+    assert [u.update_id for u in await inbox.unhandled_in_chat(BOT, 7)] == [3, 6, 9]
+    assert [u.raw for u in await inbox.unhandled_in_chat(BOT, 8)] == ['{"update_id": 4}']
+
+
+async def test_a_chats_lock_lets_one_holder_in_at_a_time(inbox: PrunableInbox) -> None:
+    inside: list[str] = []
+
+    async def hold(name: str, chat: int) -> None:
+        async with inbox.serialised(BOT, chat):
+            inside.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            inside.append(f"{name} out")
+
+    await asyncio.gather(hold("a", 7), hold("b", 7))
+    assert inside in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+    # Another chat does not wait: chat 7 is held until chat 8's holder got in.
+    seven_held, eight_held = asyncio.Event(), asyncio.Event()
+
+    async def hold_seven() -> None:
+        async with inbox.serialised(BOT, 7):
+            seven_held.set()
+            await asyncio.wait_for(eight_held.wait(), timeout=10)
+
+    async def hold_eight() -> None:
+        await seven_held.wait()
+        async with inbox.serialised(BOT, 8):
+            eight_held.set()
+
+    await asyncio.gather(hold_seven(), hold_eight())
 
 
 async def test_replies_commit_with_their_input_and_go_at_most_once_more(
