@@ -21,8 +21,8 @@ from flows.actions import Action, registry
 from flows.io import Button, Reply
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Quiz
-from storage.pushes import Delivery, Push, PushAnswer, PushStore
-from storage.staff import Cohort, StaffStore, find_cohort
+from tutoring.cohorts import find_cohort
+from tutoring.ports import Cohort, Delivery, Push, PushAnswer, PushStore, StaffStore
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,8 @@ from bot.ids import parse_id
 from bot.staff import refusal
 from flows.io import Button, Document, Reply
 from knowledge.loader import KnowledgeBase
-from storage.reports import LearnerSummary, ReportStore
-from storage.staff import RANK, Cohort, StaffStore, find_cohort
-from tutoring.ports import ReviewStore
+from tutoring.cohorts import RANK, find_cohort
+from tutoring.ports import Cohort, LearnerSummary, ReportStore, ReviewStore, StaffStore
 from tutoring.render import history_notes
 from tutoring.revision import Revision
 

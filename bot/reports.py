@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from knowledge.loader import KnowledgeBase
 from knowledge.models import MESSAGE_MAX, TOPIC_TITLES, Criterion
-from storage.reports import (
+from tutoring.ports import (
     AnswerRow,
     Counts,
     EvidenceRow,

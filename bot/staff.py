@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.ids import parse_id
+from flows.engine import utc_now
 from flows.ports import LearnerProfile
-from storage.common import utc_now
-from storage.staff import RANK, Cohort, CohortNameTakenError, Role, StaffStore, find_cohort
+from tutoring.cohorts import RANK, find_cohort
+from tutoring.ports import Cohort, CohortNameTakenError, Role, StaffStore
 
 log = logging.getLogger(__name__)
 

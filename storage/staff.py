@@ -12,6 +12,7 @@ from storage.common import utc_now
 from storage.database import Database
 from storage.dialect import UNIQUE_VIOLATIONS, Sql
 from storage.learner_writes import profile_statements
+from tutoring.cohorts import RANK, find_cohort
 from tutoring.ports import (
     Cohort,
     CohortNameTakenError,
@@ -21,7 +22,7 @@ from tutoring.ports import (
     StaffStore,
 )
 
-# The records and the port are tutoring's (tutoring/ports.py); re-exported for the bot.
+# The records, the port and the cohort helpers are tutoring's; re-exported for older callers.
 __all__ = [
     "CODE_ALPHABET",
     "CODE_LENGTH",
@@ -39,20 +40,11 @@ __all__ = [
 ]
 
 
-RANK: dict[Role, int] = {"learner": 0, "tutor": 1, "admin": 2}
 # Easy to read aloud and type: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 # Refused attempts of one user at one command within this long share one counted row.
 DENIED_WINDOW = timedelta(hours=1)
-
-
-def find_cohort(cohorts: list[Cohort], word: str) -> Cohort | None:
-    """The cohort a tutor means by a join code or a name (any case); None if none or several."""
-    by_code = [c for c in cohorts if c.join_code == word.strip().upper()]
-    by_name = [c for c in cohorts if c.name.lower() == word.strip().lower()]
-    matches = by_code or by_name
-    return matches[0] if len(matches) == 1 else None
 
 
 def new_join_code() -> str:

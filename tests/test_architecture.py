@@ -91,16 +91,6 @@ def test_private_scan_catches_another_objects_private_name(tmp_path: Path) -> No
 
 # bot/ is transport: it reaches storage/ only where the application is assembled.
 ASSEMBLY = {"bot/app.py", "bot/cli.py", "bot/console.py"}
-# Still importing storage/ for tutoring's records and ports (re-exported by storage/staff.py,
-# pushes.py and reports.py) and two domain helpers (RANK, find_cohort): these move to
-# tutoring/ with their domain logic (issue 13's next step). The list may only shrink.
-STILL_IMPORTING_STORAGE = {
-    "bot/pushing.py",
-    "bot/reporting.py",
-    "bot/reports.py",
-    "bot/staff.py",
-    "bot/telegram/delivery.py",
-}
 
 
 def test_bot_imports_storage_only_where_the_application_is_assembled() -> None:
@@ -109,4 +99,4 @@ def test_bot_imports_storage_only_where_the_application_is_assembled() -> None:
         for path in sorted((ROOT / "bot").rglob("*.py"))
         if "storage" in imported_modules(path)
     }
-    assert importing - ASSEMBLY == STILL_IMPORTING_STORAGE
+    assert importing - ASSEMBLY == set()

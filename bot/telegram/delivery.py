@@ -29,8 +29,7 @@ from bot.telegram.pacing import bulk_sends
 from bot.telegram.render import send_replies
 from flows.io import Input
 from flows.ports import LearnerProfile
-from storage.pushes import Push, PushStore
-from storage.staff import StaffStore
+from tutoring.ports import Push, PushStore, StaffStore
 
 log = logging.getLogger(__name__)
 
