@@ -1,6 +1,8 @@
 """Scenario steps marked like bank questions, through the chat: typed choices, the case's facts
 and the review flag."""
 
+import pytest
+
 from flows.engine import Coach
 from flows.loader import ScenarioContent
 from flows.questions import find_askable
@@ -176,3 +178,75 @@ def test_a_figure_another_step_of_the_case_teaches_may_be_repeated(
     # The same figure about something else is still a wrong figure.
     wrong = record.replace("6-year limitation explained", "6 days to reject explained")
     assert mark(step.question, wrong, step.case).outcome == "incorrect"
+
+
+@pytest.mark.parametrize(
+    ("where", "reply", "claim"),
+    [
+        (
+            "washing-machine-repair/acknowledge",
+            "I'm really sorry. Just so you know, you'll need to prove it wasn't your fault first.",
+            "customer-proves-within-six-months",
+        ),
+        (
+            "subject-access-erasure/record",
+            "J Turner DPR-3307 - data deleted on call. No f/u.",
+            "deleted-on-the-call",
+        ),
+        (
+            "online-shoes-cancellation/acknowledge",
+            "Cancellations must be made on our returns form, an email isn't valid.",
+            "cancel-form-required",
+        ),
+        (
+            "faulty-kettle-refund/resolve_refund",
+            "Full refund within 30 days, but because you've used it I'll have to take a bit off",
+            "deduction-for-use-early",
+        ),
+        (
+            "late-refund-complaint/acknowledge",
+            "I'm so sorry. Just so you know, we've got 30 days to refund once we get it back.",
+            "refund-takes-longer",
+        ),
+        (
+            "faulty-kettle-refund/record_repair@bought-45-days-ago",
+            "Foster RET-1042 kettle not boiling 45d. Sent for repair (shop choice). F/U 2 wks",
+            "trader-chooses-remedy",
+        ),
+        (
+            "caller-account-details/acknowledge",
+            "Hi Dorothy, of course, let me just find the account and I'll read it out for you",
+            "read-out-data",
+        ),
+        (
+            "faulty-game-download/acknowledge",
+            "Sorry, once an app is downloaded we can't do anything, you'd need the game maker.",
+            "manufacturer-responsible",
+        ),
+        (
+            "poor-kitchen-fitting/record",
+            "Carter SVC-7702 - told her signing job sheet means fitting accepted. Closed.",
+            "blame-customer",
+        ),
+        (
+            "washing-machine-repair/reply_repair",
+            "Repair booked. You have to let us try three repairs before anything else.",
+            "several-repair-attempts",
+        ),
+        (
+            "jumper-change-of-mind/acknowledge",
+            "The law only gives refunds if you've still got the original carrier bag.",
+            "packaging-required-by-law",
+        ),
+    ],
+    ids=lambda value: value if "/" in value else "",
+)
+def test_wrong_law_in_a_role_play_reply_is_named(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, reply: str, claim: str
+) -> None:
+    """Shared claims checked in scenario steps against the case (STEP@VARIANT names a version)."""
+    step, _, variant = where.partition("@")
+    askable = find_askable(kb, shipped, step, variant or None)
+    verdict = mark(askable.question, reply, askable.case)
+    assert verdict.outcome == "incorrect"
+    assert claim in verdict.misconceptions
