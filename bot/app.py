@@ -31,10 +31,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.content import Content, load_content
-from bot.pushing import BUTTON_PATTERN, PushDesk
-from bot.reporting import ReportDesk
 from bot.settings import Settings
-from bot.staff import StaffDesk
 from bot.telegram import learner, review, staff
 from bot.telegram.context import BotServices, CoachApplication, CoachContext
 from bot.telegram.delivery import PushDelivery
@@ -67,9 +64,12 @@ from storage.revision import SqliteRevisionStore
 from storage.sqlite import SqliteProgressStore
 from storage.staff import SqliteStaffStore
 from tutoring.actions import BUTTON_PATTERN as REVIEW_BUTTONS
+from tutoring.pushing import BUTTON_PATTERN, PushDesk
 from tutoring.question_stats import QuestionDesk
+from tutoring.reporting import ReportDesk
 from tutoring.review import ReviewDesk, regrade_card
 from tutoring.revision import Revision
+from tutoring.staff import StaffDesk
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from bot import reports
 from bot.app import PollingTakenError, content_cache_dir
 from bot.app import run as run_telegram
 from bot.console import run_console
@@ -48,6 +47,7 @@ from storage.reviews import SqliteReviewStore
 from storage.revision import SqliteRevisionStore
 from storage.sqlite import SqliteProgressStore
 from storage.staff import SqliteStaffStore, find_cohort
+from tutoring import reports
 from tutoring.examples import examples_yaml
 from tutoring.ports import ReviewItem
 from tutoring.revision import Revision

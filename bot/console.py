@@ -7,11 +7,11 @@ import getpass
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.ids import parse_id
 from flows.actions import LookBack, unpack
 from flows.engine import Coach
 from flows.io import Button, Input, Reply
 from flows.ports import LearnerProfile
+from tutoring.ids import parse_id
 
 # The console has one learner: whoever sits at this terminal.
 CONSOLE_LEARNER_ID = 1

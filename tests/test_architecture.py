@@ -100,3 +100,28 @@ def test_bot_imports_storage_only_where_the_application_is_assembled() -> None:
         if "storage" in imported_modules(path)
     }
     assert importing - ASSEMBLY == set()
+
+
+# bot/ is transport and assembly: Telegram in bot/telegram/, the console, the CLI, settings,
+# logs and content loading. Cohort, push and report workflows live in tutoring/ (issue 13), so a
+# new workflow module directly in bot/ fails here and belongs beside them.
+BOT_TOP_LEVEL = {
+    "__init__.py",
+    "app.py",
+    "cli.py",
+    "console.py",
+    "content.py",
+    "logs.py",
+    "settings.py",
+}
+
+
+def test_bot_holds_transports_and_assembly_only() -> None:
+    top_level = {path.name for path in (ROOT / "bot").glob("*.py")}
+    assert top_level - BOT_TOP_LEVEL == set()
+    assert {path.name for path in (ROOT / "tutoring").glob("*.py")} >= {
+        "pushing.py",
+        "reporting.py",
+        "reports.py",
+        "staff.py",
+    }

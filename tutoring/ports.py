@@ -270,7 +270,7 @@ class RunRow:
 
 AnswerRow = AnswerRecord
 """Reports show answers as the engine records them: one answer record everywhere. (The name
-stays while bot/reports.py still uses it.)"""
+stays while tutoring/reports.py still uses it.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +328,7 @@ class Counts:
     """Quiz pushes scheduled or being sent."""
 
 
-# --- staff and cohorts (storage/staff.py; bot/staff.py and bot/pushing.py use it) ---------------
+# --- staff and cohorts (storage/staff.py; tutoring/staff.py and tutoring/pushing.py use it) ---
 
 
 class StaffStore(Protocol):
@@ -390,7 +390,7 @@ class StaffStore(Protocol):
         ...
 
 
-# --- quiz pushes and their deliveries (storage/pushes.py; bot/pushing.py uses it) ---------------
+# --- quiz pushes and their deliveries (storage/pushes.py; tutoring/pushing.py uses it) -------
 
 
 class PushStore(Protocol):
@@ -469,7 +469,7 @@ class PushStore(Protocol):
         ...
 
 
-# --- progress reports (storage/reports.py; bot/reporting.py and bot/reports.py use it) ----------
+# --- progress reports (storage/reports.py; tutoring/reporting.py, tutoring/reports.py use it)
 
 
 class ReportStore(Protocol):

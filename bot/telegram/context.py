@@ -11,17 +11,17 @@ from typing import Any, Protocol
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.content import Content
-from bot.pushing import PushDesk
-from bot.reporting import ReportDesk
 from bot.settings import Settings
-from bot.staff import StaffDesk
 from bot.telegram.health import HealthCheck
 from bot.telegram.inbox_port import Inbox
 from bot.telegram.leading import HeldLock
 from flows.engine import Coach, utc_now
 from knowledge.loader import KnowledgeBase
+from tutoring.pushing import PushDesk
 from tutoring.question_stats import QuestionDesk
+from tutoring.reporting import ReportDesk
 from tutoring.review import ReviewDesk
+from tutoring.staff import StaffDesk
 
 
 class PollRegistry(Protocol):

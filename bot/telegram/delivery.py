@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 
 from telegram.error import Forbidden, TelegramError
 
-from bot.pushing import LATE_AFTER
 from bot.telegram.context import CoachApplication, CoachContext
 from bot.telegram.pacing import bulk_sends
 from bot.telegram.render import send_replies
 from flows.io import Input
 from flows.ports import LearnerProfile
 from tutoring.ports import Push, PushStore, StaffStore
+from tutoring.pushing import LATE_AFTER
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.staff import refusal
 from bot.telegram.context import CoachContext
 from bot.telegram.learner import on_text
 from bot.telegram.render import acknowledge, edit_reply, send_replies
 from flows.io import Reply
 from tutoring.actions import unpack_review
 from tutoring.review import ReviewDesk, Step
+from tutoring.staff import refusal
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ async def _carry_out(update: Update, context: CoachContext, step: Step) -> None:
 
 async def _refused(context: CoachContext, chat_id: int, user_id: int, what: str) -> bool:
     """Refuse a learner as every staff command does: counted, logged and answered a few
-    times an hour, then silently (bot.staff.refusal)."""
+    times an hour, then silently (tutoring.staff.refusal)."""
     staff = context.bot_data.desk
     assert staff is not None, "the staff desk is set up in post_init"
     text = await refusal(staff.staff, user_id, "tutor", what)

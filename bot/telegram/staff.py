@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from telegram import MessageOriginUser, Update
 
-from bot import reports
-from bot.pushing import PUSH_ACTIONS, PushDesk
-from bot.reporting import ReportDesk, parse_page_data
-from bot.staff import JOIN_PREFIX, Caller, StaffDesk
 from bot.telegram.context import CoachContext
 from bot.telegram.learner import learner_of, on_text
 from bot.telegram.render import acknowledge, edit_reply, escape, send_replies
 from flows.actions import unpack
 from flows.io import Document, Reply
+from tutoring import reports
+from tutoring.pushing import PUSH_ACTIONS, PushDesk
+from tutoring.reporting import ReportDesk, parse_page_data
+from tutoring.staff import JOIN_PREFIX, Caller, StaffDesk
 
 FORWARD_PLEASE = (
     "Reply to a message of theirs that you forwarded to me, or give their numeric id or @username."
@@ -102,7 +102,7 @@ def _reports(context: CoachContext) -> ReportDesk:
 
 async def _send(update: Update, context: CoachContext, replies: list[Reply]) -> None:
     chat = update.effective_chat
-    # A message with no text is a refusal no longer answered (bot.staff.refusal).
+    # A message with no text is a refusal no longer answered (tutoring.staff.refusal).
     replies = [r for r in replies if r.text or r.kind != "message"]
     if chat is not None and replies:
         await send_replies(context.bot, chat.id, 0, replies, polls=context.polls)

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.error import BadRequest, Forbidden, TimedOut
 
-from bot.pushing import parse_when
 from bot.telegram.delivery import failure_reason
+from tutoring.pushing import parse_when
 
 LONDON = ZoneInfo("Europe/London")
 # Monday 30 November 2026, 10:00 GMT.

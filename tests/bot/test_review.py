@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.staff import REFUSALS_ANSWERED
 from bot.telegram.context import CoachApplication
 from flows.actions import Appeal
 from tests.bot.fakes import BOT_ID, DATE, RecordingRequest
 from tests.bot.people import People, button_data, running_app
 from tutoring.actions import Decide
+from tutoring.staff import REFUSALS_ANSWERED
 
 ADMIN = 1
 TUTOR = 2

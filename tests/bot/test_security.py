@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, reports
+from bot import cli
 from bot.app import build_application
 from bot.console import ConsoleChat
-from bot.staff import REFUSALS_ANSWERED
 from bot.telegram.context import CoachApplication
 from bot.telegram.render import APOLOGY, split_text, utf16_length
 from flows.engine import Coach
@@ -26,6 +25,8 @@ from storage.staff import StaffStore
 from tests.bot.fakes import BOT_ID, DATE, TOKEN, RecordingRequest, settings_for
 from tests.bot.people import People, button_data, running_app
 from tests.conftest import TEST_SCENARIOS
+from tutoring import reports
+from tutoring.staff import REFUSALS_ANSWERED
 
 ADMIN = 1
 TUTOR = 2
@@ -298,7 +299,7 @@ async def test_a_flood_of_forged_staff_presses_is_counted_not_stored_one_by_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.staff"):
+    with caplog.at_level(logging.WARNING, logger="tutoring.staff"):
         for _ in range(1000):
             await people.press(LEARNER, "pr|1")
     desk = sec_app.bot_data.desk

@@ -6,11 +6,11 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from bot.reports import questions_csv
 from knowledge.loader import KnowledgeBase
 from tutoring.ports import AnswerStat, ReviewItem
 from tutoring.question_stats import detail_text, listing_text, question_stats
 from tutoring.render import history_line, history_notes
+from tutoring.reports import questions_csv
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.ids import parse_id
-from bot.staff import refusal
 from flows.actions import Action, registry
 from flows.io import Button, Reply
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Quiz
 from tutoring.cohorts import find_cohort
+from tutoring.ids import parse_id
 from tutoring.ports import Cohort, Delivery, Push, PushAnswer, PushStore, StaffStore
+from tutoring.staff import refusal
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.ids import parse_id
 from flows.engine import utc_now
 from flows.ports import LearnerProfile
 from tutoring.cohorts import RANK, find_cohort
+from tutoring.ids import parse_id
 from tutoring.ports import Cohort, CohortNameTakenError, Role, StaffStore
 
 log = logging.getLogger(__name__)

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot import reports
-from bot.ids import parse_id
-from bot.staff import refusal
 from flows.io import Button, Document, Reply
 from knowledge.loader import KnowledgeBase
+from tutoring import reports
 from tutoring.cohorts import RANK, find_cohort
+from tutoring.ids import parse_id
 from tutoring.ports import Cohort, LearnerSummary, ReportStore, ReviewStore, StaffStore
 from tutoring.render import history_notes
 from tutoring.revision import Revision
+from tutoring.staff import refusal
 
 PAGE_PREFIX = "rp"
 

@@ -12,19 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.reports import (
-    NO_LEARNERS,
-    _activity,
-    answers_csv,
-    chart_png,
-    criteria_matrix,
-    evidence_html,
-    evidenced_count,
-    learner_detail,
-    progress_csv,
-    progress_pages,
-    stats_text,
-)
 from knowledge.loader import KnowledgeBase
 from knowledge.models import MESSAGE_MAX
 from storage.reports import (
@@ -45,6 +32,19 @@ from tests.storage.reports_seed import (
     SCRIPT,
     Seeded,
     seed,
+)
+from tutoring.reports import (
+    NO_LEARNERS,
+    _activity,
+    answers_csv,
+    chart_png,
+    criteria_matrix,
+    evidence_html,
+    evidenced_count,
+    learner_detail,
+    progress_csv,
+    progress_pages,
+    stats_text,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
