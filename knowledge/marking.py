@@ -149,6 +149,16 @@ def _in_order(order: Sequence[str], hits: _Hits) -> bool:
 
 
 # Whole answers that say "I don't know"; as pattern words these are ordinary words.
+# A whole payment card number written into a record or said to a customer, in whatever answer:
+# 16 digits in fours (Visa, Mastercard, Discover) or 15 as Amex prints them. Phone numbers and
+# references are not grouped like this; "card ending 1234" is the safe way.
+_FULL_CARD_NUMBER = re.compile(
+    r"(?<![\d-])(?:[2-6]\d{3}([ -]?)\d{4}\1\d{4}\1\d{4}|3[47]\d{2}([ -]?)\d{6}\2\d{5})(?![\d-])"
+)
+_FULL_CARD_NUMBER_NOTE = (
+    "Never write down or say a full card number: confirm or record the last four digits at"
+    " most (PCI DSS; UK GDPR Art. 5(1)(f) and Art. 32, security of personal data)."
+)
 _NON_ANSWERS = frozenset({"pass", "skip", "next", "?", "??", "???", "-", "n/a", "na"})
 
 
@@ -165,6 +175,8 @@ def _mark_text(question: TextQuestion, answer: str, case: CaseContext | None) ->
     hits = _find_concepts(rubric.all_concepts(), tokens, case)
     found, missing, score = _credit(rubric, hits)
     wrong = _wrong_facts(question, tokens, hits, case)
+    if _FULL_CARD_NUMBER.search(answer):
+        wrong.append(Problem("full-card-number", _FULL_CARD_NUMBER_NOTE))
     short_groups = [g for g in rubric.groups if sum(hits.has(c.id) for c in g.concepts) < g.need]
     # "Name the three…" questions are lists too, whether their items are a group or required.
     some = 0.0 < score < 1.0

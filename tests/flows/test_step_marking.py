@@ -238,6 +238,36 @@ def test_a_figure_another_step_of_the_case_teaches_may_be_repeated(
             "The law only gives refunds if you've still got the original carrier bag.",
             "packaging-required-by-law",
         ),
+        (
+            "caller-account-details/record",
+            "D Pearce ACC-5521 locked out, pw reset. Card 4929 1234 5678 9012 confirmed.",
+            "full-card-number",
+        ),
+        (
+            "laptop-fault-after-six-months/acknowledge",
+            "I'm sorry. The burden of proof rests with the retailer for the first twelve months.",
+            "presumption-too-long",
+        ),
+        (
+            "angry-repeat-complaint/reply",
+            "Sam Price will call you. Under the law compensation for food is capped at £50.",
+            "invented-cap",
+        ),
+        (
+            "late-refund-complaint/acknowledge",
+            "I'm sorry. If you don't leave us a bad review, I can add a £20 voucher.",
+            "incentivised-review",
+        ),
+        (
+            "poor-kitchen-fitting/acknowledge",
+            "Sorry to hear that, but you did sign the fitter's sheet to say you were happy.",
+            "signed-away-rights",
+        ),
+        (
+            "angry-repeat-complaint/reply",
+            "You're going to Sam Price. I've told Sam you want £200 and I'm sure you'll get it.",
+            "promise-money-beyond-authority",
+        ),
     ],
     ids=lambda value: value if "/" in value else "",
 )
@@ -250,3 +280,21 @@ def test_wrong_law_in_a_role_play_reply_is_named(
     verdict = mark(askable.question, reply, askable.case)
     assert verdict.outcome == "incorrect"
     assert claim in verdict.misconceptions
+
+
+def test_knowing_that_a_signature_does_not_waive_rights_is_not_caught(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    askable = find_askable(kb, shipped, "poor-kitchen-fitting/acknowledge")
+    reply = "I'm so sorry. Even though you signed the job sheet, that doesn't affect your rights."
+    assert "signed-away-rights" not in mark(askable.question, reply, askable.case).misconceptions
+
+
+@pytest.mark.parametrize(
+    "note", ["card ending 9012 confirmed", "call back on 07700 900123", "ref 0044 7700 900 123"]
+)
+def test_the_last_four_digits_and_phone_numbers_are_not_a_card_number(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], note: str
+) -> None:
+    askable = find_askable(kb, shipped, "caller-account-details/record")
+    assert "full-card-number" not in mark(askable.question, note, askable.case).misconceptions
