@@ -12,8 +12,11 @@ served, so a learner answering during a push waits behind every push send alread
 with a send's worth of slack for network jitter), gives a waiting reply the next slot before any
 bulk send, and after a 429 hands out no slot until retry_after has passed.
 
-Only calls with a `chat_id` are paced, as in AIORateLimiter: `answerCallbackQuery` and
-`getUpdates` have none and are not counted against the message limits.
+Only calls with a `chat_id` are paced, as in AIORateLimiter, whose documentation says "the
+overall_limiter is applied only if a chat_id argument is present at all"
+(https://docs.python-telegram-bot.org/en/stable/telegram.ext.aioratelimiter.html), and as
+Telegram states its limits, in messages: `answerCallbackQuery` and `getUpdates` have no chat
+and are not counted against the message budget; `sendChatAction` has one and is counted.
 """
 
 from __future__ import annotations
