@@ -27,6 +27,7 @@ from knowledge.models import (
     Quiz,
     SharedClaim,
     TextQuestion,
+    TrueFact,
 )
 from knowledge.patterns import find
 from knowledge.search import EntrySearch
@@ -196,6 +197,20 @@ def _load_shared_claims(
     return claims
 
 
+def _load_true_facts(path: Path, lexicon: Mapping[str, Sequence[str]]) -> list[TrueFact]:
+    """True statements of the law whose figures are never wrong (facts.yaml)."""
+    if not path.exists():
+        return []
+    document = read_document(path)
+    facts = _validate_list(document, TrueFact, context={"lexicon": lexicon})
+    seen: set[str] = set()
+    for index, fact in enumerate(facts):
+        if fact.id in seen:
+            raise ContentError(path, document.line_of((index,)), f"duplicate id {fact.id!r}")
+        seen.add(fact.id)
+    return facts
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """All content, validated and cross-checked. Read-only and shared by everyone."""
@@ -209,6 +224,8 @@ class KnowledgeBase:
     laws: tuple[Law, ...] = ()
     claims: tuple[SharedClaim, ...] = ()
     """Shared wrong claims and harmful practices (claims.yaml), checked in every answer."""
+    facts: tuple[TrueFact, ...] = ()
+    """True statements of the law (facts.yaml) whose figures are never marked wrong."""
 
     @cached_property
     def search(self) -> EntrySearch:
@@ -276,6 +293,7 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     claims = _load_shared_claims(
         content_dir / "claims.yaml", lexicon, set(misconceptions), set(entries)
     )
+    facts = _load_true_facts(content_dir / "facts.yaml", lexicon)
     questions: dict[str, AnyQuestion] = {}
     question_where: list[tuple[str, Path, int | None]] = []
     for path in sorted((content_dir / "questions").glob("*.yaml")):
@@ -283,7 +301,10 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
         for index, raw in enumerate(_as_list(document)):
             line = document.line_of((index,))
             question = build_question(
-                raw, QuestionSources(codes, entries, laws, context, claims), document, (index,)
+                raw,
+                QuestionSources(codes, entries, laws, context, claims, facts),
+                document,
+                (index,),
             )
             question_where.append((question.id, path, line))
             _check_unique(question_where, "question")
@@ -315,6 +336,7 @@ def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
         misconceptions=misconceptions,
         laws=tuple(laws),
         claims=tuple(claims),
+        facts=tuple(facts),
     )
     _ = kb.search  # build the /law index now, not on a learner's first search
     return kb
@@ -330,10 +352,18 @@ class QuestionSources:
     laws: Sequence[Law]
     context: Mapping[str, Any]
     claims: Sequence[SharedClaim] = ()
+    facts: Sequence[TrueFact] = ()
 
     @classmethod
     def of(cls, kb: KnowledgeBase) -> QuestionSources:
-        return cls(frozenset(kb.criteria), kb.entries, kb.laws, kb.validation_context(), kb.claims)
+        return cls(
+            frozenset(kb.criteria),
+            kb.entries,
+            kb.laws,
+            kb.validation_context(),
+            kb.claims,
+            kb.facts,
+        )
 
 
 def build_question(
@@ -372,7 +402,7 @@ def build_question(
             )
         question = with_law_mentions(
             question, [sources.entries[e] for e in question.entries], sources.laws
-        ).with_shared_claims(sources.claims)
+        ).with_shared_claims(sources.claims, sources.facts)
     elif isinstance(question, NumericQuestion):
         entries = [sources.entries[e] for e in question.entries]
         question = question.with_checks(

@@ -726,8 +726,11 @@ def _unexpected_numbers(
             or following in _CLOCK_WORDS
         ):
             continue
-        stray.append(value)
-    return stray
+        stray.append(i)
+    if not stray:
+        return []
+    true = _true_fact_positions(question, tokens)
+    return [int(tokens.stems[i]) for i in stray if i not in true]
 
 
 # Stems that make a clause a statement about the law (its periods and shares).
@@ -880,7 +883,24 @@ def _wrong_figure(question: TextQuestion, tokens: Tokens, case: CaseContext | No
     ]
     # "not 14 days, it's 30" corrects itself; a lone "not within 12 months" still claims 12.
     considered = plain if plain or bare_numbers else stated
-    return any(d.key not in allowed for d in considered)
+    unknown = [d for d in considered if d.key not in allowed]
+    if not unknown:
+        return False
+    true = _true_fact_positions(question, tokens)
+    return any(d.position not in true for d in unknown)
+
+
+def _true_fact_positions(question: TextQuestion, tokens: Tokens) -> frozenset[int]:
+    """Positions of the answer inside a true statement of the law (facts.yaml): a figure there
+    is a true extra, not a wrong figure. Looked for only when a figure check would fail."""
+    return frozenset(
+        position
+        for fact in question.true_facts
+        for pattern in fact.patterns
+        for match in find_all(pattern, tokens)
+        if not match.negated
+        for position in range(match.start, match.end)
+    )
 
 
 def _worked_out(

@@ -232,6 +232,21 @@ class ForbiddenClaim(Frozen):
     ("personalised t-shirts" is not the wrong claim "t-shirts")."""
 
 
+class TrueFact(Frozen):
+    """A true statement of the law with its figure (facts.yaml): a figure said inside it is
+    right whatever question it comes up in ("…refunded within 14 days" in an answer about the
+    30-day right to reject), so the figure checks leave it alone. Never a concept: it earns no
+    credit, it only keeps a true extra from being marked wrong."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: Id
+    patterns: Annotated[tuple[CompiledPattern, ...], Field(min_length=1)]
+    rule: Cited
+    """The rule in words, with its section."""
+    source: Annotated[str, Field(pattern=r"^https://\S+$")]
+
+
 class SharedClaim(ForbiddenClaim):
     """A wrong claim or harmful practice checked in every answer it can apply to (claims.yaml),
     whether or not the question's rubric thought of it.
@@ -534,6 +549,7 @@ class TextQuestion(QuestionBase):
     _known_numbers: frozenset[int] = PrivateAttr(default=frozenset())
     _sections: frozenset[int] = PrivateAttr(default=frozenset())
     _shared_claims: tuple[SharedClaim, ...] = PrivateAttr(default=())
+    _true_facts: tuple[TrueFact, ...] = PrivateAttr(default=())
     _taught_pairs: frozenset[tuple[str, str]] = PrivateAttr(default=frozenset())
     _taught_words: frozenset[str] = PrivateAttr(default=frozenset())
 
@@ -580,15 +596,24 @@ class TextQuestion(QuestionBase):
         extra clause made of them ("free of charge", "the customer can choose") is known."""
         return self._taught_pairs
 
-    def with_shared_claims(self, claims: Sequence[SharedClaim]) -> TextQuestion:
-        """A copy that also checks the shared claims that apply to its topic."""
+    def with_shared_claims(
+        self, claims: Sequence[SharedClaim], facts: Sequence[TrueFact] = ()
+    ) -> TextQuestion:
+        """A copy that also checks the shared claims that apply to its topic, and knows the
+        true facts whose figures are never wrong."""
         copy = self.model_copy()
         copy._shared_claims = tuple(
             claim
             for claim in claims
             if claim.applies_to(self.topic, self.entries) and claim.id not in self.rubric.allows
         )
+        copy._true_facts = tuple(facts)
         return copy
+
+    @property
+    def true_facts(self) -> tuple[TrueFact, ...]:
+        """True statements of the law (facts.yaml) whose figures the figure checks accept."""
+        return self._true_facts
 
     @property
     def shared_claims(self) -> tuple[SharedClaim, ...]:

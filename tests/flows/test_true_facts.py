@@ -1,0 +1,79 @@
+"""True statements of the law (facts.yaml): a true extra with its figure is never wrong, while a
+wrong figure beside one still is; a malformed facts file fails at load with file and line."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.loader import ScenarioContent
+from flows.questions import find_askable
+from knowledge.loader import CONTENT_DIR, ContentError, KnowledgeBase, load_knowledge_base
+from knowledge.marking import mark
+
+
+@pytest.mark.parametrize(
+    ("where", "answer"),
+    [
+        (
+            "faulty-kettle-refund/resolve_refund",
+            "30 days - he can reject and get a full refund. Refund within 14 days of agreeing.",
+        ),
+        (
+            "cra-particular-purpose",
+            "Not fit for the particular purpose they told us about: they relied on our advice."
+            " As it's within 30 days they could reject it for a refund too.",
+        ),
+    ],
+)
+def test_a_true_extra_with_its_figure_is_not_a_wrong_figure(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, answer: str
+) -> None:
+    askable = find_askable(kb, shipped, where)
+    verdict = mark(askable.question, answer, askable.case)
+    assert verdict.outcome == "correct", verdict
+
+
+@pytest.mark.parametrize(
+    ("where", "answer"),
+    [
+        # The second "6 months" is the presumption (true); the first is a wrong period.
+        (
+            "ccr-not-told-right-to-cancel",
+            "Yes, they have 6 months, as within 6 months the burden of proof is on the trader.",
+        ),
+        # Bringing things back within 14 days is not a fact for goods bought in a shop.
+        ("cra-reject-window", "14 days, they can bring it back within 14 days for a refund"),
+    ],
+)
+def test_a_wrong_figure_beside_a_true_fact_is_still_wrong(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, answer: str
+) -> None:
+    askable = find_askable(kb, shipped, where)
+    assert mark(askable.question, answer, askable.case).outcome == "incorrect"
+
+
+def test_every_fact_cites_its_section_and_source(kb: KnowledgeBase) -> None:
+    assert kb.facts
+    for fact in kb.facts:
+        assert fact.source.startswith("https://www.legislation.gov.uk/"), fact.id
+        assert any(mark in fact.rule for mark in ("s.", "reg.", "Art.")), fact.id
+
+
+def test_a_duplicate_fact_fails_at_load_with_file_and_line(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, content)
+    path = content / "facts.yaml"
+    text = path.read_text(encoding="utf-8")
+    lines = text.rstrip("\n").count("\n") + 3
+    path.write_text(
+        text.rstrip("\n")
+        + '\n\n- id: breach-72-hours\n  patterns: ["72 hours"]\n  rule: "Again (Art. 33)."\n'
+        '  source: "https://www.legislation.gov.uk/eur/2016/679/article/33"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as caught:
+        load_knowledge_base(content)
+    assert caught.value.path == path
+    assert caught.value.line == lines
+    assert "duplicate id 'breach-72-hours'" in caught.value.message
