@@ -532,7 +532,7 @@ def _unfamiliar_claims(question: TextQuestion, tokens: Tokens, hits: _Hits) -> l
     concept of the rubric (nor any wrong claim) was found."""
     if not _CLAIM_WORDS.intersection(tokens.stems):
         return []
-    claims: list[str] = []
+    claims: list[tuple[range, str]] = []
     start = 0
     for i in range(len(tokens) + 1):
         # A clause ends at punctuation, or before "but" ("…, but you pay half the cost").
@@ -552,8 +552,12 @@ def _unfamiliar_claims(question: TextQuestion, tokens: Tokens, hits: _Hits) -> l
         ]
         if marked and not _taught(question, tokens, clause, marked):
             words = tokens.words[clause.start : clause.stop][:MAX_CLAIM_WORDS]
-            claims.append(" ".join(words))
-    return claims
+            claims.append((clause, " ".join(words)))
+    if not claims:
+        return []
+    # A clause that states a true fact of the law (facts.yaml) is a true extra, not unknown.
+    true = _true_fact_positions(question, tokens)
+    return [words for clause, words in claims if not true.intersection(clause)]
 
 
 def _taught(question: TextQuestion, tokens: Tokens, clause: range, marked: list[int]) -> bool:
@@ -657,7 +661,7 @@ _ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
 _SCHEDULING = frozenset(
     {"follow", "call", "ring", "back", "chase", "contact", "between", "visit", "book", "slot",
      "technician", "engin", "appoint", "review", "remind", "phone", "email", "updat", "text",
-     "date"}
+     "date", "here", "arriv"}
 )  # fmt: skip
 _CLOCK_WORDS = frozenset({"am", "pm", "o", "oclock", ":"})
 _IDENTIFIER_WORDS = frozenset(

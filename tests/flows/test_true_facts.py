@@ -77,3 +77,16 @@ def test_a_duplicate_fact_fails_at_load_with_file_and_line(tmp_path: Path) -> No
     assert caught.value.path == path
     assert caught.value.line == lines
     assert "duplicate id 'breach-72-hours'" in caught.value.message
+
+
+def test_a_clause_stating_a_true_fact_is_not_flagged_as_unfamiliar(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    askable = find_askable(kb, shipped, "laptop-fault-after-six-months/reply")
+    reply = (
+        "You were right, Mr Shah: the report shows the battery was faulty from manufacture. You're"
+        " entitled to a free repair or a replacement, your choice. If that fails you can reject it"
+        " for a refund, which may have a deduction for use. I'll order it today and call you."
+    )
+    verdict = mark(askable.question, reply, askable.case)
+    assert (verdict.outcome, verdict.review) == ("correct", False), verdict
