@@ -85,7 +85,7 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
         scorer=fuzz.token_sort_ratio,
         score_cutoff=WHOLE_OPTION_CUTOFF,
     )
-    if whole is not None:
+    if whole is not None and not _other_figure(text, shown[whole[2]]):
         return ChoiceReading((whole[2],))
     labels = _labels(text, order)
     if labels is None and not order:
@@ -192,9 +192,40 @@ def _named_by_words(piece: str, shown: Sequence[str]) -> int | None:
     """`_by_words`, except that a reply that negates ("not the cost price one") names no
     option that does not negate too ("Nothing: …", "Don't disclose it")."""
     index = _by_words(piece, shown)
-    if index is None or not NEGATORS.intersection(tokenize(piece).stems):
+    if index is None:
+        return None
+    if _other_figure(piece, shown[index]):
+        return None
+    if not NEGATORS.intersection(tokenize(piece).stems):
         return index
     return index if NEGATORS.intersection(tokenize(shown[index]).stems) else None
+
+
+def _figures(text: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """The numbers a text says (number words read as digits), and each with its unit: the word
+    after it ("20 million", "30 day") or a "£" before it."""
+    stems = tokenize(text).stems
+    numbers = {s for s in stems if s[:1].isdigit()}
+    units = {
+        (s, stems[i + 1])
+        for i, s in enumerate(stems[:-1])
+        if s[:1].isdigit() and not stems[i + 1][:1].isdigit()
+    } | {(s, "£") for i, s in enumerate(stems) if s[:1].isdigit() and i and stems[i - 1] == "£"}
+    return numbers, units
+
+
+def _other_figure(reply: str, option: str) -> bool:
+    """Whether the reply gives another figure for something the option counts ("£20 million or
+    4%" against "£17.5 million or 4%"); "20 days is inside the 30" names the option's 30 too."""
+    reply_numbers, reply_units = _figures(reply)
+    if not reply_numbers:
+        return False
+    option_numbers, option_units = _figures(option)
+    return any(
+        number not in option_numbers and unit == their_unit and theirs not in reply_numbers
+        for number, unit in reply_units
+        for theirs, their_unit in option_units
+    )
 
 
 def _by_words(piece: str, shown: Sequence[str]) -> int | None:

@@ -298,3 +298,16 @@ def test_the_last_four_digits_and_phone_numbers_are_not_a_card_number(
 ) -> None:
     askable = find_askable(kb, shipped, "caller-account-details/record")
     assert "full-card-number" not in mark(askable.question, note, askable.case).misconceptions
+
+
+def test_a_call_through_text_relay_is_still_a_phone_call_he_asked_not_to_get(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    askable = find_askable(kb, shipped, "deaf-customer-adjustments/reply")
+    reply = (
+        "I'm sorry about the helpline. You'll get a full £329 refund to your debit card. I'll"
+        " get a colleague to ring you through a text relay service when it's done."
+    )
+    verdict = mark(askable.question, reply, askable.case)
+    assert verdict.outcome == "incorrect"
+    assert "phone-him" in verdict.misconceptions

@@ -169,3 +169,36 @@ def test_an_order_named_by_one_word_of_each_item() -> None:
     shown = presented_order(ORDER)
     words = read_choice(ORDER, "acknowledge, investigate, resolve, follow")
     assert [shown[i] for i in words.picked] == [0, 1, 2, 3]
+
+
+FINES = ChoiceQuestion.model_validate(
+    {
+        **COMMON,
+        "id": "fines",
+        "type": "single",
+        "prompt": "What is the highest fine?",
+        "explanation": "Two figures; the higher applies.",
+        "options": [
+            {"text": "£500,000", "explanation": "The old cap."},
+            {"text": "£17.5 million or 4% of worldwide turnover", "correct": True},
+            {"text": "£8.7 million or 2% of worldwide turnover", "explanation": "The lower band."},
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "picked"),
+    [
+        ("£17.5m or 4% of turnover", (1,)),
+        ("the 4% one", (1,)),
+        ("£20 million or 4%", ()),  # another figure for what the option counts: ask again
+        ("£20 million or 4% of worldwide turnover", ()),
+    ],
+)
+def test_a_reply_giving_another_figure_names_no_option(
+    reply: str, picked: tuple[int, ...]
+) -> None:
+    reading = read_choice(FINES, reply)
+    assert reading.picked == picked
+    assert (reading.problem is None) == bool(picked)

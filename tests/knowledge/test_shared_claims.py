@@ -18,6 +18,11 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "several-repair-attempts",
         ),
         (
+            "angry-customer-handling",
+            "stay calm and tell them they only get one more replacement, then nothing",
+            "nothing-after-failed-remedy",
+        ),
+        (
             "cra-after-30-days",
             "repair or replace, and the shop gets to choose which one",
             "trader-chooses-remedy",
