@@ -17,6 +17,9 @@ general fixes they led to; see the README's marking section for the per-question
 | wave4_blind (another class, bank and steps, after all of the above) | 236 | 80.9% / 3.2% / 1.7% |
 | wave5_blind (all steps, 56 bank questions, after all of the above) | 423 | 82.3% / 1.3% / 3.3% |
 | core_hard_blind (the 36 core questions in hard styles, likewise) | 360 | 83.1% / 3.5% / 4.4% |
+| wave6_blind (every step and bank question, in character; likewise) | 872 | 83.4% / 2.5% / 1.7% |
+| wave7_blind (every step, after all of the above) | 601 | 81.2% / 1.7% / 0.8% |
+| wave8_blind (every bank question, likewise) | 631 | 85.9% / 0.9% / 1.9% |
 
 The floors below are what the marker reaches now, so a change that makes marking worse
 fails; they are below the targets (97% agreement, no wrong answer marked correct, at most 5%
@@ -32,17 +35,19 @@ from tests.blind import DATA, grade_set, tally
 FLOORS = {
     # set: (least agreement, most wrong marked correct, most flagged)
     "bank_blind_answers.yaml": (0.9, 0.005, 0.045),
-    "steps1_blind_answers.yaml": (0.91, 0.01, 0.02),
-    "steps2_blind_answers.yaml": (0.87, 0.01, 0.01),
+    "steps1_blind_answers.yaml": (0.915, 0.005, 0.02),
+    "steps2_blind_answers.yaml": (0.885, 0.005, 0.01),
     "bank2_blind_answers.yaml": (0.9, 0.02, 0.06),
-    "steps3_blind_answers.yaml": (0.84, 0.005, 0.015),
+    "steps3_blind_answers.yaml": (0.865, 0.005, 0.015),
     "new_questions_blind_answers.yaml": (0.9, 0.005, 0.01),
-    "bank3_blind_answers.yaml": (0.93, 0.015, 0.03),
-    "steps4_blind_answers.yaml": (0.88, 0.005, 0.01),
+    "bank3_blind_answers.yaml": (0.945, 0.005, 0.03),
+    "steps4_blind_answers.yaml": (0.895, 0.005, 0.01),
     "wave4_blind_answers.yaml": (0.91, 0.005, 0.01),
     "wave5_blind_answers.yaml": (0.85, 0.005, 0.035),
     "core_hard_blind_answers.yaml": (0.9, 0.005, 0.04),
     "wave6_blind_answers.yaml": (0.9, 0.005, 0.025),
+    "wave7_blind_answers.yaml": (0.84, 0.005, 0.01),
+    "wave8_blind_answers.yaml": (0.855, 0.005, 0.025),
 }
 
 
