@@ -4,6 +4,7 @@ from flows.loader import ScenarioContent
 from flows.questions import all_askables
 from knowledge.choices import read_choice
 from knowledge.loader import KnowledgeBase
+from knowledge.marking import mark
 from knowledge.models import ChoiceQuestion, OrderQuestion, TextQuestion
 from tests.blind_questions import question_lines
 
@@ -37,4 +38,5 @@ def test_order_items_are_numbered_as_the_learner_sees_them(
     items = [line for line in dump[at:] if line.startswith("  ")][: len(question.items)]
     shown = [line.split(". ", 1)[1] for line in items]
     numbers = " ".join(str(shown.index(item) + 1) for item in question.items)
-    assert read_choice(question, numbers).picked == tuple(range(len(question.items)))
+    assert read_choice(question, numbers).problem is None
+    assert mark(question, numbers).outcome == "correct"
