@@ -96,7 +96,31 @@ def read_document(path: Path) -> Document:
         raise ContentError(path, line, f"YAML syntax error: {error.problem}") from None
     except yaml.YAMLError as error:
         raise ContentError(path, None, f"YAML error: {error}") from None
+    duplicate = _duplicate_key(root)
+    if duplicate is not None:
+        key, line = duplicate
+        # YAML keeps the last of two equal keys silently: a second `optional:` would drop the
+        # first list of concepts without a word.
+        raise ContentError(path, line, f"duplicate key {key!r} in one mapping")
     return Document(path, data, root)
+
+
+def _duplicate_key(root: yaml.Node | None) -> tuple[str, int] | None:
+    """The first key that appears twice in one mapping, with its line, or None."""
+    todo = [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        return key.value, key.start_mark.line + 1
+                    seen.add(key.value)
+                todo.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return None
 
 
 def describe_error(

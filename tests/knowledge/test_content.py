@@ -163,3 +163,13 @@ def test_not_a_list_is_refused(content: Path) -> None:
     (content / "entries" / "cra-goods.yaml").write_text("id: lonely\n", encoding="utf-8")
     with pytest.raises(ContentError, match="expected a list"):
         load_knowledge_base(content)
+
+
+def test_a_duplicate_key_fails_at_load_with_file_and_line(content: Path) -> None:
+    path = content / "entries" / "cra-goods.yaml"
+    line = append(path, ENTRY + '  summary: "A second summary that would silently win."\n')
+    with pytest.raises(ContentError) as caught:
+        load_knowledge_base(content)
+    assert caught.value.path == path
+    assert caught.value.line == line + 9
+    assert "duplicate key 'summary'" in caught.value.message
