@@ -7,8 +7,9 @@ not Telegram's 30 sends a second. The recorded learners of bench/workload.py pla
 `CONCURRENT` of them at a time (a new one starts when one finishes): every update is POSTed as
 Telegram would, to the next worker in turn, and a learner's next update goes only once the POST
 was answered and the update handled (the learner has the bot's reply), as a person waits for
-it. Throughput is updates handled a second between the 10th and the 90th percentile of the
-inbox's `handled_at`, so the workers' start and the last learners' tail are left out.
+it. Throughput is updates handled a second from the 10th percentile of the inbox's `handled_at`
+to the moment the last learner began (at most the 90th percentile): the workers' start, their
+first updates and the tail, when fewer learners are left than play at once, are left out.
 Afterwards the database must show every update stored once and handled, every answer logged
 once and no reply sent twice; otherwise the run fails and gives no figure.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import itertools
 import os
 import signal
@@ -41,12 +43,13 @@ from tests.bot.emulator import TOKEN, BotApiEmulator, Call
 from tests.bot.test_e2e_webhook import SECRET, SECRET_HEADER, WEBHOOK_URL, free_port
 
 WORKER_COUNTS = (1, 2, 4)
-LEARNERS = 80
-"""Learners played in each run (`--worker-learners`): about 1,950 updates."""
-CONCURRENT = 32
-"""Learners playing at once: enough to keep 4 workers' 8 chat locks each busy."""
+LEARNERS = 64
+"""Learners played in each run (`--worker-learners`): about 1,600 updates."""
+CONCURRENT = 24
+"""Learners playing at once: three times one worker's 8 chat locks (LOCK_POOL_SIZE)."""
 STEADY = (0.1, 0.9)
-"""The share of handled updates the rate is measured between."""
+"""The shares of handled updates the rate is measured between (and only while every slot of
+`CONCURRENT` is playing: not once the last learner has begun)."""
 POLL_S = 0.02
 """How often the driver asks the database which waiting updates are handled."""
 STARTUP_S = 60.0
@@ -283,11 +286,20 @@ class HandledWatch:
         self._changed.set()
 
 
+@dataclass(frozen=True)
+class Drove:
+    seconds: float
+    """from the first POST to the last update handled"""
+    full_until: float
+    """when the last learner began (time.time()): every slot was playing until then"""
+
+
 async def drive(
     urls: RoundRobin, updates: list[list[dict[str, Any]]], url: str, concurrent: int
-) -> float:
-    """Play every learner's updates, `concurrent` learners at a time; the seconds it took."""
+) -> Drove:
+    """Play every learner's updates, `concurrent` learners at a time."""
     waiting = list(reversed(updates))
+    full_until = time.time()
     async with (
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,
         await psycopg.AsyncConnection.connect(url, autocommit=True) as connection,
@@ -301,8 +313,11 @@ async def drive(
                     raise NotExactlyOnceError(f"{target}: {r.status} to {update['update_id']}")
 
         async def learner_slot() -> None:
+            nonlocal full_until
             while waiting:
-                for update in waiting.pop():
+                learner = waiting.pop()
+                full_until = time.time()
+                for update in learner:
                     await post(update)
                     await watch.handled(int(update["update_id"]))
 
@@ -313,7 +328,7 @@ async def drive(
                 await asyncio.gather(*(learner_slot() for _ in range(concurrent)))
             finally:
                 watch.stop()
-        return time.monotonic() - start
+        return Drove(time.monotonic() - start, full_until)
 
 
 # --- the checks and the rate --------------------------------------------------------------------
@@ -414,10 +429,17 @@ async def read_stored(url: str, calls: Iterable[Call]) -> Stored:
     return Stored(handled_at, answers, int(row[0]) if row else 0, sends)
 
 
-def steady_rate(handled_at: Iterable[str | None], steady: tuple[float, float] = STEADY) -> float:
-    """Updates handled a second between the `steady` shares of them (by handling time)."""
+def steady_rate(
+    handled_at: Iterable[str | None],
+    until: float | None = None,
+    steady: tuple[float, float] = STEADY,
+) -> float:
+    """Updates handled a second between the `steady` shares of them (by handling time), and
+    not after `until` (a time.time()) if given."""
     moments = sorted(datetime.fromisoformat(h).timestamp() for h in handled_at if h is not None)
     first, last = (round(share * (len(moments) - 1)) for share in steady)
+    if until is not None:
+        last = min(last, bisect.bisect_right(moments, until) - 1)
     if last <= first or moments[last] <= moments[first]:
         raise ValueError(f"too few updates handled ({len(moments)}) to measure a rate")
     return (last - first) / (moments[last] - moments[first])
@@ -479,7 +501,7 @@ async def workers_run(
                 await workers.start()
                 since = len(api.calls)
                 cpu_before, driver_before = workers.cpu_seconds(), time.process_time()
-                seconds = await drive(RoundRobin(workers.ports), updates, url, concurrent)
+                drove = await drive(RoundRobin(workers.ports), updates, url, concurrent)
                 cpu_after, driver_cpu = workers.cpu_seconds(), time.process_time() - driver_before
                 calls = api.calls[since:]
             finally:
@@ -495,8 +517,11 @@ async def workers_run(
     worker_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return WorkersRun(
         workers=count,
-        updates_per_s=steady_rate(stored.handled_at.values()),
-        drive_s=seconds,
+        # With no more learners than play at once there is no steady part to cut at.
+        updates_per_s=steady_rate(
+            stored.handled_at.values(), drove.full_until if len(scripts) > concurrent else None
+        ),
+        drive_s=drove.seconds,
         once=once,
         calls=len(calls),
         worker_cpu_s=worker_cpu,

@@ -100,6 +100,18 @@ def test_the_rate_is_taken_between_the_10th_and_90th_percentiles() -> None:
         steady_rate(handled[:1])
 
 
+def test_the_rate_stops_when_the_last_learner_began() -> None:
+    start = datetime(2026, 12, 6, 10, tzinfo=UTC)
+    # 21 updates a tenth of a second apart, then a slow tail from the 12th on (learners
+    # finishing, none left to start).
+    moments = [start + timedelta(seconds=0.1 * n) for n in range(12)]
+    moments += [moments[-1] + timedelta(seconds=n) for n in range(1, 10)]
+    handled = [m.isoformat() for m in moments]
+    began = (moments[11] + timedelta(seconds=0.05)).timestamp()
+    assert steady_rate(handled, until=began) == pytest.approx(10.0)
+    assert steady_rate(handled) < 5  # the tail counted in
+
+
 def test_posts_go_to_each_worker_in_turn() -> None:
     urls = RoundRobin([8001, 8002])
     ports = [urls.next_url().split(":")[2].split("/")[0] for _ in range(5)]
