@@ -158,14 +158,8 @@ class Workers:
 
     def cpu_seconds(self) -> float | None:
         """The workers' CPU time so far (user and system; None where /proc is not there)."""
-        total = 0.0
-        for process in self.processes:
-            try:
-                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                return None
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        times = [process_cpu_seconds(process.pid) for process in self.processes]
+        return None if None in times else sum(t or 0.0 for t in times)
 
     def log_text(self) -> str:
         return "\n".join(
@@ -200,6 +194,41 @@ async def _until_healthy(port: int, process: asyncio.subprocess.Process) -> None
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"worker on port {port} not healthy within {STARTUP_S:.0f} s")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """A process's CPU time so far, user and system (Linux's /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class MachineCpu:
+    """CPU time of the whole machine and of the PostgreSQL server's processes, from /proc."""
+
+    busy_s: float
+    total_s: float
+    postgres_s: float
+
+    @classmethod
+    def now(cls) -> MachineCpu | None:
+        try:
+            ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        except OSError:
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        idle = ticks[3] + ticks[4]  # idle and iowait
+        postgres = 0.0
+        for comm in Path("/proc").glob("[0-9]*/comm"):
+            try:
+                if comm.read_text().strip() == "postgres":
+                    postgres += process_cpu_seconds(int(comm.parent.name)) or 0.0
+            except OSError:
+                continue  # the process ended
+        return cls((sum(ticks) - idle) / hz, sum(ticks) / hz, postgres)
 
 
 # --- the learners -------------------------------------------------------------------------------
@@ -460,6 +489,8 @@ class WorkersRun:
     """the workers' CPU time while the learners played (None without /proc)"""
     driver_cpu_s: float
     """this process's: the learners' POSTs, the emulated Bot API, the watch on the inbox"""
+    machine: MachineCpu | None = None
+    """the whole machine's and PostgreSQL's CPU time meanwhile (other programs' included)"""
 
     def details(self) -> dict[str, Any]:
         return {
@@ -479,6 +510,14 @@ class WorkersRun:
                 None if self.worker_cpu_s is None else round(self.worker_cpu_s / self.drive_s, 2)
             ),
             "driver_cpu_ms_per_update": round(1000 * self.driver_cpu_s / self.once.updates, 2),
+            "postgres_cpu_cores": (
+                None if self.machine is None else round(self.machine.postgres_s / self.drive_s, 2)
+            ),
+            "machine_cpu_busy": (
+                None
+                if self.machine is None
+                else round(self.machine.busy_s / self.machine.total_s, 2)
+            ),
             "problems": list(self.once.problems),
         }
 
@@ -501,8 +540,10 @@ async def workers_run(
                 await workers.start()
                 since = len(api.calls)
                 cpu_before, driver_before = workers.cpu_seconds(), time.process_time()
+                machine_before = MachineCpu.now()
                 drove = await drive(RoundRobin(workers.ports), updates, url, concurrent)
                 cpu_after, driver_cpu = workers.cpu_seconds(), time.process_time() - driver_before
+                machine_after = MachineCpu.now()
                 calls = api.calls[since:]
             finally:
                 await workers.stop()
@@ -526,6 +567,15 @@ async def workers_run(
         calls=len(calls),
         worker_cpu_s=worker_cpu,
         driver_cpu_s=driver_cpu,
+        machine=(
+            None
+            if machine_before is None or machine_after is None
+            else MachineCpu(
+                machine_after.busy_s - machine_before.busy_s,
+                machine_after.total_s - machine_before.total_s,
+                machine_after.postgres_s - machine_before.postgres_s,
+            )
+        ),
     )
 
 
