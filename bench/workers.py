@@ -10,8 +10,9 @@ was answered and the update handled (the learner has the bot's reply), as a pers
 it. Throughput is updates handled a second from the 10th percentile of the inbox's `handled_at`
 to the moment the last learner began (at most the 90th percentile): the workers' start, their
 first updates and the tail, when fewer learners are left than play at once, are left out.
-Afterwards the database must show every update stored once and handled, every answer logged
-once and no reply sent twice; otherwise the run fails and gives no figure.
+Afterwards the database must show every update stored once and handled, each learner's answers
+logged as in the recording's live play and no reply sent twice by the outbox, and the emulator
+the same sends to each learner as the live play made; otherwise the run gives no figure.
 """
 
 from __future__ import annotations
@@ -533,8 +534,6 @@ async def workers_run(
         async with await PostgresDatabase.open(url, migrate=True):
             pass  # `coach db upgrade`, before the workers start
         async with InstantBotApi() as api:
-            for script in scripts:
-                api.user_has_started(script.learner_id)
             workers = Workers(api, url, Path(folder), content_cache, count)
             try:
                 await workers.start()
