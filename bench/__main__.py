@@ -2,7 +2,7 @@
 
 Prints a table as it goes and writes bench/results.json. Figures are never asserted in tests:
 timings on shared machines vary. Sizes can be lowered for a quick look, e.g.
-`python -m bench --learners 60 --answers 100`.
+`python -m bench --learners 60 --answers 100`, and parts chosen, e.g. `--only workers`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import scale
@@ -25,11 +26,25 @@ from bench.queries import bench_reports
 from bench.reminders import bench_reminders
 from bench.report import HEADER, Figure, Report
 from bench.seed import migrated, seed_sessions
+from bench.workers import LEARNERS as WORKER_LEARNERS
+from bench.workers import workers_figures
 from bench.workload import KINDS, Script, mix, record_scripts, save_scripts
 
 TELEGRAM_CALLS_PER_S = 30.0  # Telegram's overall limit for one bot (its Bot FAQ), as PTB uses
 LATENCY_RATE = 25.0  # learner actions a second for the latency figure
 ACTIVE_AT_SCALE = 100  # learners replayed while many more hold sessions
+PARTS = (
+    "dispatch",
+    "postgres",
+    "workers",
+    "limit",
+    "conversation",
+    "scale",
+    "reports",
+    "reminders",
+    "micro",
+    "push",
+)
 
 
 def dispatch_figures(report: Report, scripts_file: Path, learners: int) -> list[Script]:
@@ -294,6 +309,14 @@ def reminder_figures(report: Report, learners: int, cards: int) -> None:
     )
 
 
+def _parts(value: str) -> set[str]:
+    chosen = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = chosen - set(PARTS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}")
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--learners", type=int, default=300, help="learners replayed at once")
@@ -315,26 +338,69 @@ def main() -> None:
         default=1_500,
         help="learners in the push over HTTP at 30 a second (10,000 takes about 12 minutes)",
     )
+    parser.add_argument(
+        "--worker-learners",
+        type=int,
+        default=WORKER_LEARNERS,
+        help="learners played through 1, 2 and 4 webhook workers on PostgreSQL, in each run"
+        " (at most --learners when the dispatch or postgres part runs too)",
+    )
+    parser.add_argument(
+        "--only",
+        type=_parts,
+        default=set(PARTS),
+        metavar="PART[,PART]",
+        help=f"run only these parts: {', '.join(PARTS)} (default: all)",
+    )
     args = parser.parse_args()
+    parts: set[str] = args.only
     report = Report()
     start = time.perf_counter()
     print(HEADER)
     with tempfile.TemporaryDirectory() as folder:
         scripts_file = Path(folder) / "scripts.json"
-        scripts = dispatch_figures(report, scripts_file, args.learners)
-        postgres_figures(report, scripts)
-        limit_figures(report, scripts, args.limited)
-        conversation_figures(report, scripts, args.holding)
-        # 100 active learners are enough to see whether idle ones slow them down.
-        save_scripts(scripts[:ACTIVE_AT_SCALE], scripts_file)
-        scale_figures(report, scripts_file, args.many)
-    report_figures(report, args.cohort, args.answers)
-    reminder_figures(report, args.reminded, cards=10)
-    bench_micro(report)
-    push_figures(report, args.push_learners)
+        if "dispatch" in parts:
+            scripts = dispatch_figures(report, scripts_file, args.learners)
+        else:
+            scripts = asyncio.run(_record(scripts_file, _learners_needed(args, parts)))
+        scripted: dict[str, Callable[[], None]] = {
+            "postgres": lambda: postgres_figures(report, scripts),
+            "workers": lambda: workers_figures(report, scripts, args.worker_learners),
+            "limit": lambda: limit_figures(report, scripts, args.limited),
+            "conversation": lambda: conversation_figures(report, scripts, args.holding),
+        }
+        for part, figures in scripted.items():
+            if part in parts:
+                figures()
+        if "scale" in parts:
+            # 100 active learners are enough to see whether idle ones slow them down.
+            save_scripts(scripts[:ACTIVE_AT_SCALE], scripts_file)
+            scale_figures(report, scripts_file, args.many)
+    if "reports" in parts:
+        report_figures(report, args.cohort, args.answers)
+    if "reminders" in parts:
+        reminder_figures(report, args.reminded, cards=10)
+    if "micro" in parts:
+        bench_micro(report)
+    if "push" in parts:
+        push_figures(report, args.push_learners)
     seconds = time.perf_counter() - start
     report.write(seconds)
     print(f"\n{seconds:.0f} s; written to bench/results.json")
+    if report.failed:
+        raise SystemExit(f"failed: {', '.join(report.failed)}")
+
+
+def _learners_needed(args: argparse.Namespace, parts: set[str]) -> int:
+    """Learners to record when the dispatch part (which records them) does not run."""
+    needed = {
+        "postgres": args.learners,
+        "workers": args.worker_learners,
+        "limit": args.limited,
+        "conversation": ACTIVE_AT_SCALE,
+        "scale": ACTIVE_AT_SCALE,
+    }
+    return max((n for part, n in needed.items() if part in parts), default=1)
 
 
 if __name__ == "__main__":

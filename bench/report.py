@@ -33,6 +33,8 @@ class Figure:
 class Report:
     figures: list[Figure] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    """Parts whose check failed, so they give no figure (the run then exits non-zero)."""
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextvars
 import json
 import random
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -105,6 +107,11 @@ class Script:
 
     learner_id: int
     actions: list[Action] = field(default_factory=list)
+    answers_logged: int | None = None
+    """Answers the live play logged (some inputs log none, e.g. a hint asked for), and
+    `sends`: Bot API sends and edits to the learner. A replay that handles every update once
+    ends with the same (the worker figures check it); None when not recorded here."""
+    sends: int | None = None
 
 
 def save_scripts(scripts: list[Script], path: Path) -> None:
@@ -245,6 +252,18 @@ async def record_scripts(folder: Path, learners: int, first_id: int = 1_000_000)
             )
         await app.stop()
         await app.post_shutdown(app)  # type: ignore[misc]
+    with closing(sqlite3.connect(folder / "record.db")) as database:
+        logged = Counter(
+            dict(database.execute("SELECT learner_id, count(*) FROM answers GROUP BY learner_id"))
+        )
+    sends = Counter(
+        int(call.params["chat_id"])
+        for call in fake.calls
+        if call.method.startswith(("send", "edit")) and "chat_id" in call.params
+    )
+    for script in scripts:
+        script.answers_logged = logged[script.learner_id]
+        script.sends = sends[script.learner_id]
     return scripts
 
 

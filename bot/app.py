@@ -378,16 +378,19 @@ def build_application(
     scenario_dir: Path | None = None,
     clock: Callable[[], datetime] = utc_now,
     *,
-    rate_limited: bool = True,
+    rate_limited: bool | None = None,
     rate_limiter: BaseRateLimiter[int] | None = None,
     content: Content | None = None,
 ) -> CoachApplication:
     """Build the bot; `request` replaces the HTTP layer (tests use a recording fake) and
-    `clock` the time that schedules go by. `rate_limited=False` drops the rate limiter, for
-    `make bench` to measure the bot's own work on an instant fake; `rate_limiter` replaces
-    the paced one (`make bench` compares PTB's default). `content` is what the bot serves
-    when it is already loaded; else post_init loads it (from the cache if it can)."""
+    `clock` the time that schedules go by. `rate_limited=False` drops the pacing (None:
+    SEND_PACING decides, on by default), for `make bench` to measure the bot's own work on an
+    instant fake; `rate_limiter` replaces the paced one (`make bench` compares PTB's default).
+    `content` is what the bot serves when it is already loaded; else post_init loads it (from
+    the cache if it can)."""
     assert settings.telegram_bot_token is not None, "build_application needs a token"
+    if rate_limited is None:
+        rate_limited = settings.send_pacing
     if rate_limiter is None:
         rate_limiter = (
             PacedRateLimiter(max_retries=SEND_RETRIES)
@@ -479,6 +482,8 @@ def build_application(
 
 def run(settings: Settings, content: Content | None = None) -> None:
     """Serve learners until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
+    if not settings.send_pacing:
+        log.warning("SEND_PACING=false: sends are not paced (for benchmarks only)")
     application = build_application(settings, content=content)
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

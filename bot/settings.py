@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     core_questions_file: Path = PROJECT_ROOT.parent / "shared" / "core-questions.yaml"
     content_cache_dir: Path | None = None
     """Validated content kept between starts; None: `.content-cache` beside the database."""
+    send_pacing: bool = True
+    """Pace sends under Telegram's limits (bot/telegram/pacing.py). False only for `make
+    bench` against an emulator with no limit, to measure the workers rather than the pace."""
 
     @property
     def migrates_on_start(self) -> bool:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from telegram.error import RetryAfter
 
+from bot.app import build_application
+from bot.settings import Settings
 from bot.telegram.pacing import PacedRateLimiter, Spacer, bulk_sends, retry_seconds
+from tests.bot.fakes import TOKEN, RecordingRequest
 
 SLOW = 1 / 3600  # one slot an hour: whoever has to wait for a slot is still waiting
 
@@ -129,3 +133,21 @@ async def test_sends_inside_bulk_sends_wait_behind_the_others() -> None:
 
 def test_retry_after_reads_seconds_or_a_timedelta() -> None:
     assert retry_seconds(RetryAfter(timedelta(seconds=2))) == 2.0
+
+
+@pytest.mark.parametrize(("pacing", "paced"), [(None, True), ("false", False)])
+def test_send_pacing_is_on_by_default_and_off_only_when_set_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pacing: str | None, paced: bool
+) -> None:
+    """SEND_PACING=false is for `make bench` against an emulator with no limit."""
+    if pacing is None:
+        monkeypatch.delenv("SEND_PACING", raising=False)
+    else:
+        monkeypatch.setenv("SEND_PACING", pacing)
+    settings = Settings(
+        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        _env_file=None,
+    )
+    app = build_application(settings, request=RecordingRequest())
+    assert isinstance(app.bot.rate_limiter, PacedRateLimiter) is paced
