@@ -509,6 +509,7 @@ class Coach:
             results=list(session.results),
             answer=answer,
             choice=choice,
+            typed_choice=choice is not None and not pressed,
         )
         before = session.state
         new_state = await machine.fire(turn, before, trigger)

@@ -46,6 +46,8 @@ class Turn:
     results: list[StepResult] = field(default_factory=list)
     answer: str = ""
     choice: int | None = None
+    typed_choice: bool = False
+    """The choice was typed, not pressed: `answer` holds the learner's words."""
     verdict: Verdict | None = None
     events: list[TurnEvent] = field(default_factory=list)
     marked: list[MarkedAnswer] = field(default_factory=list)
@@ -63,6 +65,10 @@ class Turn:
         if self.verdict is None:
             question = self.scenario.question_for(self.state)
             answer: str | int = self.choice if self.choice is not None else self.answer
+            # A typed choice is marked as typed, so what it adds beside the option is checked
+            # too ("B, as long as he has the receipt"); a pressed button carries no words.
+            if self.choice is not None and self.typed_choice:
+                answer = self.answer
             self.verdict = mark(
                 question, answer, self.scenario.case_context(self.state, self.facts)
             )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from knowledge.models import (
     AnyQuestion,
+    ChoiceQuestion,
     Criterion,
     Entry,
     ForbiddenClaim,
@@ -427,6 +428,8 @@ def build_question(
         question = with_law_mentions(
             question, [sources.entries[e] for e in question.entries], sources.laws
         ).with_shared_claims(sources.claims, sources.facts)
+    elif isinstance(question, ChoiceQuestion):
+        question = question.with_shared_claims(sources.claims)
     elif isinstance(question, NumericQuestion):
         entries = [sources.entries[e] for e in question.entries]
         question = question.with_checks(

@@ -59,7 +59,10 @@ def mark(question: AnyQuestion, answer: Answer, case: CaseContext | None = None)
                 question, "incorrect", 0.0, missing=["a choice of option"], notes=[reading.problem]
             )
         if isinstance(question, ChoiceQuestion):
-            return _mark_choice(question, reading.picked)
+            verdict = _mark_choice(question, reading.picked)
+            if isinstance(answer, str) and verdict.outcome != "incorrect":
+                return _beside_the_choice(question, answer, reading.picked, verdict, case)
+            return verdict
         shown = presented_order(question)
         return _mark_order(question, [shown[i] for i in reading.picked])
     return _mark_numeric(question, _as_text(answer))
@@ -487,8 +490,13 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
                 clause_end += 1
             if clause_end == end:
                 continue
-            if not any(start <= p < clause_end for p in found) and not _law_own_condition(
-                question, tokens, range(end, clause_end)
+            if (
+                not any(start <= p < clause_end for p in found)
+                and not _law_own_condition(question, tokens, range(end, clause_end))
+                # "…unless the fault was pointed out before they bought it": a true fact.
+                and not _true_fact_positions(question, tokens).intersection(
+                    range(start, clause_end)
+                )
             ):
                 return " ".join(tokens.words[start:clause_end])
     return None
@@ -929,6 +937,88 @@ def _as_text(answer: Answer) -> str:
     if isinstance(answer, int):
         return str(answer)
     return ", ".join(str(a) for a in answer)
+
+
+def _beside_the_choice(
+    question: ChoiceQuestion,
+    answer: str,
+    picked: Sequence[int],
+    verdict: Verdict,
+    case: CaseContext | None,
+) -> Verdict:
+    """A right choice typed with a known wrong claim beside it ("B, as long as he has the
+    receipt") earns part credit: the choice is right, what was added is not."""
+    tokens = tokenize(answer[:MARKED_CHARACTERS])
+    context = case or _case_in(question.prompt)
+    said = _shared_claims_said(question.shared_claims, tokens, _Hits({}), context)
+    chosen = " ".join(question.options[i].text for i in picked)
+    if not said:
+        condition = _condition_beside(tokens, tokenize(chosen))
+        if condition is None:
+            return verdict
+        # A condition the option doesn't have ("D, but only after we've tried repairing the
+        # replacement as well"): the choice is right, the condition unknown, a tutor decides.
+        return _verdict(
+            question,
+            "partial",
+            round(verdict.score / 2, 3),
+            found=[f"the right choice (“{chosen}”)"],
+            missing=verdict.missing,
+            misconceptions=["added-condition"],
+            notes=[f"“{condition}”: I don't know this condition in the rule."],
+            review=True,
+            unrecognised=[condition],
+        )
+    # A claim the chosen option's own words make is the option, not something added.
+    own = {
+        p.kind
+        for p in _shared_claims_said(question.shared_claims, tokenize(chosen), _Hits({}), context)
+    }
+    added = [problem for problem in said if problem.kind not in own]
+    if not added:
+        return verdict
+    return _verdict(
+        question,
+        "partial",
+        round(verdict.score / 2, 3),
+        found=[f"the right choice (“{chosen}”), but not what you added"],
+        missing=verdict.missing,
+        misconceptions=[problem.kind for problem in added],
+        notes=[problem.note for problem in added],
+    )
+
+
+_CHOICE_CONDITION_CUES = (*_CONDITION_CUES, ("once",), ("but", "it", "can"), ("up", "to"))
+
+
+def _condition_beside(tokens: Tokens, option: Tokens) -> str | None:
+    """A restricting clause typed beside a choice ("…, as long as he has the receipt") that the
+    chosen option's own words don't have."""
+    words = tokens.words
+    for start in range(len(tokens)):
+        for cue in _CHOICE_CONDITION_CUES:
+            end = start + len(cue)
+            if end > len(tokens) or not all(
+                word.startswith(part) for word, part in zip(words[start:end], cue, strict=True)
+            ):
+                continue
+            if any(
+                all(
+                    w.startswith(part)
+                    for w, part in zip(option.words[i : i + len(cue)], cue, strict=False)
+                )
+                and i + len(cue) <= len(option)
+                for i in range(len(option))
+            ):
+                continue
+            clause_end = end
+            while clause_end < len(tokens) and tokens.breaks[clause_end] == NO_BREAK:
+                clause_end += 1
+            # The option's own condition said in other words ("it's only for online sales").
+            said = set(tokens.stems[end:clause_end]) - _CONDITION_FILLER
+            if clause_end > end and len(said - set(option.stems)) > len(said) / 2:
+                return " ".join(words[start:clause_end])
+    return None
 
 
 def _mark_choice(question: ChoiceQuestion, picked: Sequence[int]) -> Verdict:

@@ -652,6 +652,19 @@ class ChoiceQuestion(QuestionBase):
             raise ValueError("explanation may have at most 2 line feeds (Telegram quiz polls)")
         return self
 
+    _shared_claims: tuple[SharedClaim, ...] = PrivateAttr(default=())
+
+    def with_shared_claims(self, claims: Sequence[SharedClaim]) -> ChoiceQuestion:
+        """A copy that also checks what a typed reply says beside its choice ("B, as long as he
+        has the receipt") against the shared wrong claims of its topic."""
+        copy = self.model_copy()
+        copy._shared_claims = tuple(c for c in claims if c.applies_to(self.topic, self.entries))
+        return copy
+
+    @property
+    def shared_claims(self) -> tuple[SharedClaim, ...]:
+        return self._shared_claims
+
     def options_texts(self) -> list[str]:
         return [o.text for o in self.options]
 

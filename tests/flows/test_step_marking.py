@@ -311,3 +311,48 @@ def test_a_call_through_text_relay_is_still_a_phone_call_he_asked_not_to_get(
     verdict = mark(askable.question, reply, askable.case)
     assert verdict.outcome == "incorrect"
     assert "phone-him" in verdict.misconceptions
+
+
+@pytest.mark.parametrize(
+    ("where", "reply", "kind"),
+    [
+        (
+            "deaf-customer-adjustments/remedy",
+            "B - full refund, as long as he has the original receipt",
+            "receipt-required-by-law",
+        ),
+        (
+            "faulty-kettle-refund/follow_up_repair@bought-45-days-ago",
+            "D, but only after we've tried repairing the replacement as well",
+            "added-condition",
+        ),
+    ],
+)
+def test_a_right_choice_typed_with_something_wrong_beside_it_earns_part_credit(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, reply: str, kind: str
+) -> None:
+    step, _, variant = where.partition("@")
+    askable = find_askable(kb, shipped, step, variant or None)
+    verdict = mark(askable.question, reply, askable.case)
+    assert verdict.outcome == "partial"
+    assert kind in verdict.misconceptions
+    # The option alone, pressed or typed, is still right.
+    letter = reply[0]
+    assert mark(askable.question, letter, askable.case).outcome == "correct"
+
+
+def test_an_option_said_again_in_other_words_is_not_an_added_condition(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    askable = find_askable(kb, shipped, "jumper-change-of-mind/cooling_off")
+    reply = "No, it's only for online, phone and doorstep sales"
+    assert mark(askable.question, reply, askable.case).outcome == "correct"
+
+
+async def test_a_typed_choice_in_a_scenario_is_marked_with_its_words(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    chat, store = await kettle_at_investigate(kb, shipped)
+    await chat.send("B, as long as he has the original receipt")
+    answers = await store.answers(7)
+    assert answers[-1].outcome == "partial"
