@@ -20,7 +20,7 @@ general fixes they led to; see the README's marking section for the per-question
 | wave6_blind (every step and bank question, in character; likewise) | 872 | 83.4% / 2.5% / 1.7% |
 | wave7_blind (every step, after all of the above) | 601 | 81.2% / 1.7% / 0.8% |
 | wave8_blind (every bank question, likewise) | 631 | 85.9% / 0.9% / 1.9% |
-| wave9_blind (every step and bank question, apprentices; after all of the above) | 568 | 88.9% / 0.0% / 1.1% |
+| wave9_blind (every step and bank question; after all of the above) | 568 | 88.9% / 0.0% / 1.1% |
 
 The floors below are what the marker reaches now, so a change that makes marking worse
 fails; they are below the targets (97% agreement, no wrong answer marked correct, at most 5%
