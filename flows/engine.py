@@ -243,6 +243,7 @@ class Coach:
                     update_key=inp.update_key,
                     by_learner=inp.kind not in {"push", "push_undelivered"},
                     replies=tuple(outcome.replies) if inp.update_key is not None else (),
+                    stored_update=inp.stored_update,
                 )
             )
             # A redelivered update was handled before: its replies were already sent.

@@ -140,6 +140,10 @@ class Commit(Record):
     replies: tuple[Reply, ...] = ()
     """What the input answers, for a store with an outbox: kept (under `update_key`) in the
     same transaction, so a crash after the commit cannot lose them."""
+    stored_update: tuple[int, int] | None = None
+    """For a store with an inbox: the transport's stored copy of the input ((bot id, update
+    id)), marked handled in the same transaction, also when the key was seen before (a
+    transaction of its own less per input)."""
 
 
 class StaleSessionError(Exception):
