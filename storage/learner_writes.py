@@ -12,6 +12,7 @@ from flows.ports import AnswerRecord, Commit, LearnerProfile, SessionSnapshot, S
 from storage.common import Clock, stale_message
 from storage.database import Statement, Transaction
 from storage.dialect import Sql
+from storage.revision import card_statements
 
 _UPSERT_LEARNER = """
 INSERT INTO learners (id, display_name, username, first_seen, last_active)
@@ -92,6 +93,8 @@ def write_commit(transaction: Transaction, commit: Commit, clock: Clock) -> bool
             _INSERT_RUN,
             (run.learner_id, run.scenario_id, run.score, results, run.finished_at.isoformat()),
         )
+    for sql, parameters in card_statements(commit.cards, commit.card_log):
+        transaction.execute(sql, parameters)
     if commit.update_key is not None:
         transaction.execute(_INSERT_UPDATE_KEY, (commit.update_key, learner.learner_id, now))
         if commit.replies:
