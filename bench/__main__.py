@@ -73,6 +73,7 @@ def dispatch_figures(report: Report, scripts_file: Path, learners: int) -> list[
             "coach_ms_per_update": 1000 / coach.per_s,
             "coach_cpu_ms_per_update": 1000 * coach.cpu_seconds / coach.updates,
             "bare_cpu_ms_per_update": 1000 * bare.cpu_seconds / bare.updates,
+            "coach_transactions_per_update": coach.transactions / coach.updates,
         }
         if concurrent:
             calls = calls_per_action(coach, actions)

@@ -48,6 +48,9 @@ class Run:
     """The process's CPU time over the updates (every thread's: SQLite's too), which other
     programs on the machine disturb less than the wall-clock time."""
     fake: CountingRequest
+    transactions: int
+    """Transactions the coach's database writer committed over the updates (0 for the bare
+    bot): one learner after another each write is its own, at once they share them."""
     engine_replies: Counter[str]
     """Per kind of action, the calls the engine's replies would take one by one (ours only)."""
 
@@ -131,6 +134,7 @@ async def replay(
                 for action in script.actions:
                     await act(app, action)
 
+            committed_before = _commits_written(app)
             if profiler is not None:
                 profiler.enable()
             start = time.perf_counter()
@@ -144,11 +148,19 @@ async def replay(
             cpu_seconds = time.process_time() - cpu_start
             if profiler is not None:
                 profiler.disable()
+            transactions = _commits_written(app) - committed_before
             await app.stop()
             if not bare:
                 await app.post_shutdown(app)  # type: ignore[misc]
     updates = sum(len(script.actions) for script in scripts)
-    return Run(updates, seconds, cpu_seconds, fake, replies)
+    return Run(updates, seconds, cpu_seconds, fake, transactions, replies)
+
+
+def _commits_written(app: AnyApp) -> int:
+    """The coach's database writer's transactions so far (0 for the bare bot)."""
+    coach = getattr(app.bot_data, "coach", None)
+    database = getattr(getattr(coach, "store", None), "database", None)
+    return int(getattr(database, "commits_written", 0))
 
 
 def _count_replies(app: AnyApp) -> Counter[str]:

@@ -229,6 +229,10 @@ class Coach:
                 if self.revision is not None:
                     await self.revision.store.forget(learner.learner_id)
                 return outcome.replies
+            # The cards the answers grade are stored in the answers' own commit.
+            cards, card_log = (
+                ([], []) if self.revision is None else await self.revision.grade(outcome.reviews)
+            )
             new_session = None
             if outcome.session is not None:
                 new_session = outcome.session.model_copy(
@@ -243,6 +247,9 @@ class Coach:
                     update_key=inp.update_key,
                     by_learner=inp.kind not in {"push", "push_undelivered"},
                     replies=tuple(outcome.replies) if inp.update_key is not None else (),
+                    cards=tuple(cards),
+                    card_log=tuple(card_log),
+                    stored_update=inp.stored_update,
                 )
             )
             # A redelivered update was handled before: its replies were already sent.
@@ -269,13 +276,12 @@ class Coach:
             outcome.session = current.model_copy(update={"listed": listed})
 
     async def _after_commit(self, learner_id: int, outcome: Outcome) -> None:
-        """Revision cards and settings follow the commit that stored the answers (and the
-        learner they belong to); a crash in between loses one card update, never an answer."""
+        """Settings follow the commit that stored the learner they belong to (the revision
+        cards were stored in it); then a finished /revise session's summary."""
         if self.revision is None:
             return
         if outcome.settings is not None:
             await self.revision.store.save_settings(outcome.settings)
-        await self.revision.record(outcome.reviews)
         if outcome.revised is not None:
             resume = outcome.session is not None and outcome.session.scenario_id is not None
             outcome.replies.append(

@@ -54,16 +54,30 @@ class Input(Frozen):
     """For a push: the quiz to start and the tutor's push it belongs to."""
     update_key: str | None = None
     """The transport's id for this input, so a redelivered update is applied once."""
+    stored_update: tuple[int, int] | None = None
+    """Where the transport stored this input before acknowledging it ((bot id, update id) of
+    its inbox): the input's commit marks it handled in its own transaction."""
 
     @classmethod
-    def typed(cls, text: str, update_key: str | None = None) -> Input:
+    def typed(
+        cls,
+        text: str,
+        update_key: str | None = None,
+        stored_update: tuple[int, int] | None = None,
+    ) -> Input:
         """Text or a /command, as a person would type it."""
         stripped = text.strip()
         if stripped.startswith("/") and len(stripped) > 1:
             head, _, rest = stripped[1:].partition(" ")
             name = head.split("@", 1)[0].lower()
-            return cls(kind="command", command=name, text=rest.strip(), update_key=update_key)
-        return cls(kind="text", text=text, update_key=update_key)
+            return cls(
+                kind="command",
+                command=name,
+                text=rest.strip(),
+                update_key=update_key,
+                stored_update=stored_update,
+            )
+        return cls(kind="text", text=text, update_key=update_key, stored_update=stored_update)
 
     @classmethod
     def pushed(cls, quiz_id: str, push_id: int) -> Input:
@@ -74,8 +88,13 @@ class Input(Frozen):
         return cls(kind="push_undelivered", push_id=push_id)
 
     @classmethod
-    def pressed(cls, data: str, update_key: str | None = None) -> Input:
-        return cls(kind="action", action=data, update_key=update_key)
+    def pressed(
+        cls,
+        data: str,
+        update_key: str | None = None,
+        stored_update: tuple[int, int] | None = None,
+    ) -> Input:
+        return cls(kind="action", action=data, update_key=update_key, stored_update=stored_update)
 
 
 class Button(Frozen):

@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.io import Reply
+from tutoring.revision import CardState, ReviewEntry
 
 Outcome = Literal["correct", "partial", "incorrect", "revealed", "skipped"]
 
@@ -140,6 +141,14 @@ class Commit(Record):
     replies: tuple[Reply, ...] = ()
     """What the input answers, for a store with an outbox: kept (under `update_key`) in the
     same transaction, so a crash after the commit cannot lose them."""
+    cards: tuple[CardState, ...] = ()
+    """Spaced-revision cards the answers graded (as scheduled now), stored with them."""
+    card_log: tuple[ReviewEntry, ...] = ()
+    """The cards' review-log entries, appended with them."""
+    stored_update: tuple[int, int] | None = None
+    """For a store with an inbox: the transport's stored copy of the input ((bot id, update
+    id)), marked handled in the same transaction, also when the key was seen before (a
+    transaction of its own less per input)."""
 
 
 class StaleSessionError(Exception):

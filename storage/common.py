@@ -23,6 +23,8 @@ def check_commit(commit: Commit) -> None:
     others += [answer.learner_id for answer in commit.answers]
     if commit.finished_run:
         others.append(commit.finished_run.learner_id)
+    others += [card.learner_id for card in commit.cards]
+    others += [entry.learner_id for entry in commit.card_log]
     strangers = sorted({learner for learner in others if learner != owner})
     if strangers:
         raise ValueError(f"commit for learner {owner} carries records of learners {strangers}")

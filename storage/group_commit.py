@@ -305,13 +305,35 @@ def _write_batch(
         # IMMEDIATE: take the write lock now instead of failing to upgrade mid-batch
         # when another process (a report, a backup) has written in between.
         db.execute("BEGIN IMMEDIATE")
-        outcomes = [_write_one(db, transaction, work) for work in works]
+        if len(works) == 1:
+            # Alone in its batch (the common case when learners come one at a time), a work
+            # needs no savepoint: if it fails, the whole transaction is rolled back for it.
+            outcome = _write_alone(db, transaction, works[0])
+            if isinstance(outcome, Exception):
+                return [outcome]
+            outcomes = [outcome]
+        else:
+            outcomes = [_write_one(db, transaction, work) for work in works]
         db.execute("COMMIT")
     except Exception as error:  # noqa: BLE001  # handed to every waiting caller
         with contextlib.suppress(sqlite3.Error):
             db.execute("ROLLBACK")
         return error
     return outcomes
+
+
+def _write_alone(
+    db: sqlite3.Connection, transaction: SqliteTransaction, work: TransactionWork[Any]
+) -> object:
+    """The only work of a transaction: rolled back with the transaction if it fails."""
+    try:
+        return work(transaction)
+    # As in _write_one: the failure is this work's caller's alone, raised in that caller.
+    except Exception as error:  # noqa: BLE001
+        # Some failures (a full disk) have ended the transaction already.
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        return error
 
 
 def _write_one(

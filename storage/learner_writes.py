@@ -12,6 +12,7 @@ from flows.ports import AnswerRecord, Commit, LearnerProfile, SessionSnapshot, S
 from storage.common import Clock, stale_message
 from storage.database import Statement, Transaction
 from storage.dialect import Sql
+from storage.revision import card_statements
 
 _UPSERT_LEARNER = """
 INSERT INTO learners (id, display_name, username, first_seen, last_active)
@@ -57,6 +58,11 @@ _SEEN_UPDATE = "SELECT 1 FROM applied_updates WHERE update_key = ?"
 _INSERT_UPDATE_KEY = (
     "INSERT INTO applied_updates (update_key, learner_id, applied_at) VALUES (?, ?, ?)"
 )
+# The inbox's handled mark (storage/inbox.py `handled`), made by the input's own commit.
+_MARK_HANDLED = (
+    "UPDATE inbox SET handled_at = ?, raw = NULL"
+    " WHERE bot_id = ? AND update_id = ? AND handled_at IS NULL"
+)
 # attempts 1: the transport sends them as soon as this commit is on disk.
 _INSERT_OUTBOX = (
     "INSERT INTO outbox (update_key, learner_id, replies, attempts, created_at)"
@@ -68,9 +74,12 @@ def write_commit(transaction: Transaction, commit: Commit, clock: Clock) -> bool
     """The guarded commit, in the writer's transaction: False if its update was applied
     before; StaleSessionError (and nothing written) if its session version does not follow."""
     learner = commit.learner
+    now = clock().isoformat()
+    if commit.stored_update is not None:
+        # Handled either way: applied now, or applied before (a repeat changes nothing).
+        transaction.execute(_MARK_HANDLED, (now, *commit.stored_update))
     if commit.update_key is not None and transaction.fetch(_SEEN_UPDATE, (commit.update_key,)):
         return False
-    now = clock().isoformat()
     for sql, parameters in profile_statements(learner, now, by_learner=commit.by_learner):
         transaction.execute(sql, parameters)
     if commit.session is not None:
@@ -84,6 +93,8 @@ def write_commit(transaction: Transaction, commit: Commit, clock: Clock) -> bool
             _INSERT_RUN,
             (run.learner_id, run.scenario_id, run.score, results, run.finished_at.isoformat()),
         )
+    for sql, parameters in card_statements(commit.cards, commit.card_log):
+        transaction.execute(sql, parameters)
     if commit.update_key is not None:
         transaction.execute(_INSERT_UPDATE_KEY, (commit.update_key, learner.learner_id, now))
         if commit.replies:

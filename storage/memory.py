@@ -47,6 +47,12 @@ class MemoryProgressStore:
         self.on_commit: list[Callable[[Commit, datetime], None]] = []
         """Called with each applied commit and its time: the memory inbox keeps its replies
         (SQLite writes them to the outbox in the commit's transaction)."""
+        self.on_repeat: list[Callable[[Commit, datetime], None]] = []
+        """Called with each commit not applied because its update key was seen before: the
+        memory inbox marks its stored update handled all the same, as SQLite's commit does."""
+        self.keeps_cards = False
+        """A MemoryRevisionStore follows this store (on_commit) and keeps the commits' cards;
+        without one, a commit carrying cards is refused rather than losing them."""
         self.on_forget: list[Callable[[int], None]] = []
         """Called with each erased learner: the other memory stores drop their rows of them
         (SQLite's erasure deletes from their tables in one transaction)."""
@@ -60,13 +66,17 @@ class MemoryProgressStore:
     async def apply(self, commit: Commit) -> bool:
         """Write a commit atomically; False if its update key was seen before."""
         check_commit(commit)
+        if (commit.cards or commit.card_log) and not self.keeps_cards:
+            raise ValueError("a commit with revision cards needs a MemoryRevisionStore following")
         # Yield once like real I/O would, so engine tests see concurrent interleavings.
         await asyncio.sleep(0)
         learner_id = commit.learner.learner_id
-        if commit.update_key is not None and commit.update_key in self._update_keys:
-            return False
         # The clock is read exactly where the SQLite writer reads it, so exports match.
         now = self._clock()
+        if commit.update_key is not None and commit.update_key in self._update_keys:
+            for listener in self.on_repeat:
+                listener(commit, now)
+            return False
         stored = self._learners.get(learner_id)
         if commit.session is not None:
             stored_version = stored.session.version if stored and stored.session else None

@@ -47,6 +47,7 @@ class MemoryInboxStore:
         self._outbox: dict[str, _Queued] = {}
         self._chats = KeyedLocks()
         progress.on_commit.append(self._committed)
+        progress.on_repeat.append(self._mark_stored)
         progress.on_forget.append(self._forget)
 
     # --- inbox ----------------------------------------------------------------------------------
@@ -63,8 +64,10 @@ class MemoryInboxStore:
 
     async def handled(self, bot_id: int, update_id: int) -> None:
         await asyncio.sleep(0)
-        now = self._clock()
-        received = self._inbox.get((bot_id, update_id))
+        self._mark_handled((bot_id, update_id), self._clock())
+
+    def _mark_handled(self, key: tuple[int, int], now: datetime) -> None:
+        received = self._inbox.get(key)
         if received is not None and received.handled_at is None:
             received.handled_at = now
             received.raw = None
@@ -158,7 +161,13 @@ class MemoryInboxStore:
 
     # --- what the progress store tells it -------------------------------------------------------
 
+    def _mark_stored(self, commit: Commit, now: datetime) -> None:
+        """The input's commit marks its stored update handled (applied now or before)."""
+        if commit.stored_update is not None:
+            self._mark_handled(commit.stored_update, now)
+
     def _committed(self, commit: Commit, now: datetime) -> None:
+        self._mark_stored(commit, now)
         if commit.update_key is not None and commit.replies:
             self._outbox[commit.update_key] = _Queued(
                 commit.learner.learner_id, list(commit.replies), attempts=1, created_at=now

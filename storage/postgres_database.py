@@ -105,13 +105,34 @@ def _write_batch(
     transaction = PostgresTransaction(db)
     try:
         db.execute(b"BEGIN")
-        outcomes = [_write_one(db, transaction, work) for work in works]
+        if len(works) == 1:
+            # Alone in its batch, a work needs no savepoint (two round trips fewer): if it
+            # fails, the whole transaction is rolled back for it.
+            outcome = _write_alone(db, transaction, works[0])
+            if isinstance(outcome, Exception):
+                return [outcome]
+            outcomes = [outcome]
+        else:
+            outcomes = [_write_one(db, transaction, work) for work in works]
         db.execute(b"COMMIT")
     except Exception as error:  # noqa: BLE001  # handed to every waiting caller
         with contextlib.suppress(psycopg.Error):
             db.execute(b"ROLLBACK")
         return error
     return outcomes
+
+
+def _write_alone(
+    db: SyncConnection, transaction: PostgresTransaction, work: TransactionWork[Any]
+) -> object:
+    """The only work of a transaction: rolled back with the transaction if it fails."""
+    try:
+        return work(transaction)
+    # As in _write_one: the failure is this work's caller's alone, raised in that caller.
+    except Exception as error:  # noqa: BLE001
+        with contextlib.suppress(psycopg.Error):
+            db.execute(b"ROLLBACK")
+        return error
 
 
 def _write_one(

@@ -205,8 +205,7 @@ class SqliteRevisionStore:
                 )
                 for c in cards
             ]
-        statements += [(_UPSERT_CARD, _card_row(card)) for card in cards]
-        statements += [(_INSERT_LOG, _log_row(entry)) for entry in reviews]
+        statements += card_statements(cards, reviews)
         await self._database.write(*statements)
 
     async def settings(self, learner_id: int) -> LearnerSettings:
@@ -294,6 +293,16 @@ def revision_export(
         "revision_log": [entry.model_dump(mode="json") for entry in log],
         "settings": settings.model_dump(mode="json", exclude={"learner_id"}),
     }
+
+
+def card_statements(
+    cards: Sequence[CardState], reviews: Sequence[ReviewEntry]
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The writes that store cards and append their log (also run by a learner's commit,
+    storage/learner_writes.py, for the cards its answers graded)."""
+    return [(_UPSERT_CARD, _card_row(card)) for card in cards] + [
+        (_INSERT_LOG, _log_row(entry)) for entry in reviews
+    ]
 
 
 def _card_row(card: CardState) -> tuple[object, ...]:

@@ -7,6 +7,8 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from flows.ports import Commit
+from storage.memory import MemoryProgressStore
 from storage.revision import revision_export
 from tutoring.revision import DUE_SOON, CardState, LearnerSettings, ReviewEntry, RevisionFacts
 
@@ -17,11 +19,29 @@ class MemoryRevisionStore:
     `learners` says who exists (SQLite keeps settings only for a stored learner); by default
     everyone does."""
 
-    def __init__(self, learners: Collection[int] | None = None) -> None:
+    def __init__(
+        self,
+        learners: Collection[int] | None = None,
+        *,
+        progress: MemoryProgressStore | None = None,
+    ) -> None:
+        """`progress`: the store whose commits carry cards graded by their answers (as
+        SQLite's commit writes them to this store's tables in its transaction)."""
         self._cards: dict[tuple[int, str], CardState] = {}
         self._log: list[ReviewEntry] = []
         self._settings: dict[int, LearnerSettings] = {}
         self._learners = learners
+        if progress is not None:
+            progress.on_commit.append(self._committed)
+            progress.keeps_cards = True
+
+    def _committed(self, commit: Commit, _: datetime) -> None:
+        self._keep(commit.cards, commit.card_log)
+
+    def _keep(self, cards: Sequence[CardState], reviews: Sequence[ReviewEntry]) -> None:
+        for card in cards:
+            self._cards[card.learner_id, card.card_id] = card
+        self._log.extend(reviews)
 
     async def cards(self, learner_id: int, card_ids: Sequence[str] = ()) -> list[CardState]:
         """The learner's cards (only those named, if any are), by card id."""
@@ -60,9 +80,7 @@ class MemoryRevisionStore:
         if replace:
             named = {(c.learner_id, c.card_id) for c in cards}
             self._log = [e for e in self._log if (e.learner_id, e.card_id) not in named]
-        for card in cards:
-            self._cards[card.learner_id, card.card_id] = card
-        self._log.extend(reviews)
+        self._keep(cards, reviews)
 
     async def settings(self, learner_id: int) -> LearnerSettings:
         """The learner's settings (defaults if none are stored)."""

@@ -280,9 +280,18 @@ class Revision:
     async def record(self, reviews: Iterable[Review]) -> list[CardState]:
         """Grade answers into their cards (creating new ones) and store cards and log together;
         returns the cards as scheduled now."""
+        changed, entries = await self.grade(reviews)
+        if changed:
+            await self.store.save(changed, entries)
+        return changed
+
+    async def grade(self, reviews: Iterable[Review]) -> tuple[list[CardState], list[ReviewEntry]]:
+        """Grade answers into their cards (creating new ones) without storing anything: the
+        cards as scheduled now and their log entries, for a commit to store (`record` stores
+        them itself)."""
         batch = list(reviews)
         if not batch:
-            return []
+            return [], []
         learner_id = batch[0].learner_id
         assert all(r.learner_id == learner_id for r in batch), "one learner per call"
         known = {
@@ -307,8 +316,7 @@ class Revision:
                 )
             )
         changed = [known[card_id] for card_id in dict.fromkeys(r.card_id for r in batch)]
-        await self.store.save(changed, entries)
-        return changed
+        return changed, entries
 
     async def due(self, learner_id: int, limit: int = SESSION_SIZE) -> list[CardState]:
         """Cards to revise now (due by the end of the learner's day), mixed across topics."""

@@ -83,7 +83,11 @@ class BotServices:
 
 
 class CoachContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotServices]):
-    """The callback context every handler receives."""
+    """The callback context every handler receives (one per update, shared by its groups)."""
+
+    handled_by_commit: bool = False
+    """The update's learner input was committed with its inbox row marked handled in the
+    same transaction (bot/telegram/learner.py): `mark_handled` has nothing left to write."""
 
     @property
     def coach(self) -> Coach:

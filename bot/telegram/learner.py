@@ -67,12 +67,21 @@ def update_key(update: Update, context: CoachContext) -> str:
     return f"tg:{context.bot.id}:{update.update_id}"
 
 
+def stored_update(update: Update, context: CoachContext) -> tuple[int, int] | None:
+    """The update's row in the inbox, for the input's commit to mark handled (None: no inbox)."""
+    return None if context.bot_data.inbox is None else (context.bot.id, update.update_id)
+
+
 async def _handle(update: Update, context: CoachContext, inp: Input) -> list[Reply]:
     # No "typing…" chat action: marking takes about a millisecond, so a reply is slow only
     # when the bot is busy, which is exactly when the call budget (rule 16) is short.
     user = update.effective_user
     assert user is not None
-    return await context.coach.handle(learner_of(user), inp)
+    replies = await context.coach.handle(learner_of(user), inp)
+    # The coach returned: the input's commit marked the update handled (applied now or
+    # before), or /forget erased its row; mark_handled need not write it again.
+    context.handled_by_commit = inp.stored_update is not None
+    return replies
 
 
 async def on_text(update: Update, context: CoachContext) -> None:
@@ -80,9 +89,8 @@ async def on_text(update: Update, context: CoachContext) -> None:
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return
-    replies = await _handle(
-        update, context, Input.typed(message.text, update_key(update, context))
-    )
+    inp = Input.typed(message.text, update_key(update, context), stored_update(update, context))
+    replies = await _handle(update, context, inp)
     await _deliver(context, update, message.chat_id, update.effective_user.id, replies)
 
 
@@ -93,7 +101,8 @@ async def on_button(update: Update, context: CoachContext) -> None:
         return
     await acknowledge(query)
     data = query.data if isinstance(query.data, str) else ""
-    replies = await _handle(update, context, Input.pressed(data, update_key(update, context)))
+    inp = Input.pressed(data, update_key(update, context), stored_update(update, context))
+    replies = await _handle(update, context, inp)
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
     await _deliver(context, update, chat_id, query.from_user.id, replies, query=query)
 
@@ -112,6 +121,7 @@ async def on_poll_answer(update: Update, context: CoachContext) -> None:
         poll_question=target[1],
         poll_options=tuple(answer.option_ids),
         update_key=update_key(update, context),
+        stored_update=stored_update(update, context),
     )
     replies = await _handle(update, context, inp)
     await _deliver(context, update, answer.user.id, answer.user.id, replies)

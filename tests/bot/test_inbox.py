@@ -46,9 +46,15 @@ def inbox_of(app: CoachApplication) -> SqliteInboxStore:
 
 
 async def settled(app: CoachApplication) -> None:
-    """Until the update queue is empty and every update in it handled (a bound, not a time)."""
+    """Until the update queue is empty, every update in it handled and its replies recorded
+    sent (a bound, not a time): a learner's input is marked handled before its replies go."""
+    inbox = inbox_of(app)
     for _ in range(500):
-        if app.update_queue.empty() and not await inbox_of(app).unhandled(app.bot.id):
+        if (
+            app.update_queue.empty()
+            and not await inbox.unhandled(app.bot.id)
+            and not await inbox.unsent()
+        ):
             return
         await asyncio.sleep(0.01)
     raise AssertionError("updates left unhandled")
@@ -65,6 +71,28 @@ async def test_an_update_delivered_twice_is_handled_once(tmp_path: Path) -> None
         await settled(app)
         assert queue.repeats == 1
         assert len(fake.sent()) == 1
+
+
+async def test_a_learners_input_is_marked_handled_by_its_own_commit(tmp_path: Path) -> None:
+    fake = RecordingRequest()
+    async with running(tmp_path / "coach.db", fake) as app:
+        store = app.bot_data.coach.store if app.bot_data.coach else None
+        assert isinstance(store, SqliteProgressStore)
+        updates = Updates(app.bot, user_id=LEARNER)
+        # Warm up (the learner's first input), then count the writer's transactions.
+        await app.update_queue.put(updates.text("/start"))
+        await settled(app)
+        before = store.database.commits_written
+        await app.update_queue.put(updates.text("/help"))
+        await settled(app)
+        # Stored on arrival; the answer with its inbox mark and outbox replies; marked sent.
+        assert store.database.commits_written - before == 3
+        # Something the coach never sees is marked handled after its handler, as before.
+        before = store.database.commits_written
+        await app.update_queue.put(updates.sticker())
+        await settled(app)
+        assert store.database.commits_written - before == 2
+        assert len(fake.texts()) == 3
 
 
 async def test_what_a_crash_left_is_finished_at_start_in_order(tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ def store() -> MemoryProgressStore:
 def coach(
     kb: KnowledgeBase, test_scenarios: dict[str, ScenarioContent], store: MemoryProgressStore
 ) -> Coach:
-    return Coach(kb, test_scenarios, store, revision=Revision(MemoryRevisionStore(), LONDON))
+    return Coach(
+        kb, test_scenarios, store, revision=Revision(MemoryRevisionStore(progress=store), LONDON)
+    )
 
 
 @pytest.fixture(scope="module")

@@ -51,8 +51,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def revision_store() -> MemoryRevisionStore:
-    return MemoryRevisionStore()
+def revision_store(store: MemoryProgressStore) -> MemoryRevisionStore:
+    return MemoryRevisionStore(progress=store)
 
 
 def with_quizzes(kb: KnowledgeBase, *quizzes: Quiz) -> KnowledgeBase:
@@ -210,7 +210,7 @@ async def test_a_choice_card_is_asked_as_a_quiz_poll(
         q for q in kb.questions.values() if isinstance(q, ChoiceQuestion) and q.fits_quiz_poll()
     )
     quiz = Quiz(id="one", title="One", description="One poll.", questions=(polled.id,))
-    revision = Revision(MemoryRevisionStore(), LONDON, clock=clock)
+    revision = Revision(MemoryRevisionStore(progress=store), LONDON, clock=clock)
     one_poll = with_quizzes(kb, quiz)
     chat = Chat(Coach(one_poll, test_scenarios, store, clock=clock, revision=revision))
     await chat.send("/quiz")

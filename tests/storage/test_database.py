@@ -90,6 +90,9 @@ async def test_a_failing_statement_writes_none_of_its_group(database: Database) 
             ("INSERT INTO missing (text) VALUES (?)", ("no",)),
         )
     assert await texts(database) == []
+    # Alone in its transaction it was rolled back with it, and the next one starts clean.
+    await database.write((INSERT, ("after",)))
+    assert await texts(database) == ["after"]
 
 
 async def test_a_failing_write_rolls_back_alone_and_raises_in_its_caller(

@@ -16,7 +16,7 @@ import pytest
 
 from bot.telegram.inbox_port import Inbox
 from flows.io import Document, Reply
-from flows.ports import Commit, ProgressStore
+from flows.ports import Commit, ProgressStore, StaleSessionError
 from storage import MemoryProgressStore, SqliteProgressStore
 from storage.inbox import RETENTION, SqliteInboxStore
 from storage.memory_inbox import MemoryInboxStore
@@ -127,6 +127,30 @@ async def test_replies_commit_with_their_input_and_go_at_most_once_more(
     assert await inbox.claim("tg:1:5") is False
     assert await inbox.unsent() == []
     assert await inbox.status("tg:1:5") == "failed"
+
+
+async def test_an_inputs_commit_marks_its_stored_update_handled(
+    world: World, inbox: PrunableInbox
+) -> None:
+    for update_id in (5, 6, 7):
+        await inbox.receive(BOT, update_id, 7, 7, f'{{"update_id": {update_id}}}')
+    commit = Commit(
+        learner=profile(7), session=snapshot(7, 1), update_key="tg:5", stored_update=(BOT, 5)
+    )
+    assert await world.progress.apply(commit) is True
+    assert [u.update_id for u in await inbox.unhandled(BOT)] == [6, 7]
+    # A commit refused (stale session) marks nothing: its update is handled again later.
+    stale = Commit(
+        learner=profile(7), session=snapshot(7, 5), update_key="tg:6", stored_update=(BOT, 6)
+    )
+    with pytest.raises(StaleSessionError):
+        await world.progress.apply(stale)
+    assert [u.update_id for u in await inbox.unhandled(BOT)] == [6, 7]
+    # A repeat of an applied key changes nothing else, but its update is handled all the same.
+    repeat = commit.model_copy(update={"session": snapshot(7, 2), "stored_update": (BOT, 7)})
+    assert await world.progress.apply(repeat) is False
+    assert [u.update_id for u in await inbox.unhandled(BOT)] == [6]
+    assert await inbox.receive(BOT, 5, 7, 7, "{}") is False  # the keys stay
 
 
 async def test_confirmed_replies_are_never_sent_again(world: World, inbox: PrunableInbox) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.ports import StaleSessionError
 from storage import MemoryProgressStore, SqliteProgressStore
 from storage.revision import SqliteRevisionStore
 from storage.revision_memory import MemoryRevisionStore
@@ -46,7 +47,8 @@ async def stores(
     request: pytest.FixtureRequest, tmp_path: Path, clock: TickClock
 ) -> AsyncIterator[Stores]:
     if request.param == "memory":
-        yield Stores(MemoryProgressStore(clock=clock), MemoryRevisionStore(learners={1, 2}))
+        progress = MemoryProgressStore(clock=clock)
+        yield Stores(progress, MemoryRevisionStore(learners={1, 2}, progress=progress))
         return
     async with sql_progress(request.param, tmp_path / "coach.db", clock) as sqlite_store:
         yield Stores(sqlite_store, SqliteRevisionStore(sqlite_store.database))
@@ -107,6 +109,29 @@ class TestRevisionStore:
             ("s/step", "hard", "scenario"),
         ]
         assert await store.reviews(1, "s/step") == [log[1]]
+
+    async def test_a_commit_stores_the_cards_its_answers_graded_or_nothing(
+        self, stores: Stores
+    ) -> None:
+        first, second = card(1, "q1"), card(1, "q2", "again")
+        graded = commit(1, 1, key="tg:1", answers=(1,)).model_copy(
+            update={"cards": (first, second), "card_log": (entry(first), entry(second, "again"))}
+        )
+        assert await stores.progress.apply(graded) is True
+        assert await stores.revision.cards(1) == [first, second]
+        assert [(e.card_id, e.grade) for e in await stores.revision.reviews(1)] == [
+            ("q1", "good"),
+            ("q2", "again"),
+        ]
+        # A repeat of the input grades nothing twice; a stale one stores none of its cards.
+        assert await stores.progress.apply(graded) is False
+        stale = commit(1, 5, answers=(2,)).model_copy(
+            update={"cards": (card(1, "q3"),), "card_log": (entry(card(1, "q3")),)}
+        )
+        with pytest.raises(StaleSessionError):
+            await stores.progress.apply(stale)
+        assert await stores.revision.cards(1) == [first, second]
+        assert len(await stores.revision.reviews(1)) == 2
 
     async def test_due_cards_are_those_before_the_time_earliest_first(
         self, stores: Stores
@@ -239,3 +264,9 @@ async def test_settings_of_an_unknown_learner_are_not_stored(tmp_path: Path) -> 
         store = SqliteRevisionStore(progress.database)
         await store.save_settings(LearnerSettings(learner_id=9, timezone="Asia/Tokyo"))
         assert (await store.settings(9)).timezone is None
+
+
+async def test_a_memory_store_with_no_revision_store_refuses_cards() -> None:
+    graded = commit(1, 1).model_copy(update={"cards": (card(1, "q1"),)})
+    with pytest.raises(ValueError, match="MemoryRevisionStore"):
+        await MemoryProgressStore().apply(graded)

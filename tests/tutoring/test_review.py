@@ -196,7 +196,9 @@ async def test_a_tutors_decision_regrades_the_revision_card(
     store: MemoryProgressStore,
     reviews: MemoryReviewStore,
 ) -> None:
-    revision = Revision(MemoryRevisionStore(), ZoneInfo("Europe/London"), clock=lambda: NOW)
+    revision = Revision(
+        MemoryRevisionStore(progress=store), ZoneInfo("Europe/London"), clock=lambda: NOW
+    )
     questions = {**kb.questions}
     for content in test_scenarios.values():
         questions.update({q.id: q for q in content.questions.values()})
