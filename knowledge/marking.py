@@ -476,10 +476,8 @@ def _added_condition(question: TextQuestion, tokens: Tokens, hits: _Hits) -> str
         if not words[start].startswith(_CUE_PREFIXES):
             continue
         for cue in _CONDITION_CUES:
-            end = start + len(cue)
-            if end > len(tokens) or not all(
-                word.startswith(part) for word, part in zip(words[start:end], cue, strict=True)
-            ):
+            end = _cue_end(words, start, cue)
+            if end is None:
                 continue
             # "not only if", "none needed unless" negate the restriction; a leading "No" that
             # answers the question does not ("No deduction unless …" adds a condition).
@@ -988,6 +986,17 @@ def _beside_the_choice(
     )
 
 
+def _cue_end(words: Sequence[str], start: int, cue: tuple[str, ...]) -> int | None:
+    """Where a condition cue ("only", "if") that starts at `start` ends, or None if the words
+    there are not the cue (each word only has to start like the cue's part: "only" ~ "onli")."""
+    end = start + len(cue)
+    if end > len(words) or not all(
+        word.startswith(part) for word, part in zip(words[start:end], cue, strict=True)
+    ):
+        return None
+    return end
+
+
 _CHOICE_CONDITION_CUES = (*_CONDITION_CUES, ("once",), ("but", "it", "can"), ("up", "to"))
 
 
@@ -997,18 +1006,9 @@ def _condition_beside(tokens: Tokens, option: Tokens) -> str | None:
     words = tokens.words
     for start in range(len(tokens)):
         for cue in _CHOICE_CONDITION_CUES:
-            end = start + len(cue)
-            if end > len(tokens) or not all(
-                word.startswith(part) for word, part in zip(words[start:end], cue, strict=True)
-            ):
-                continue
-            if any(
-                all(
-                    w.startswith(part)
-                    for w, part in zip(option.words[i : i + len(cue)], cue, strict=False)
-                )
-                and i + len(cue) <= len(option)
-                for i in range(len(option))
+            end = _cue_end(words, start, cue)
+            if end is None or any(
+                _cue_end(option.words, i, cue) is not None for i in range(len(option))
             ):
                 continue
             clause_end = end
