@@ -88,8 +88,8 @@ class _Hits:
     """Where each concept's matches start."""
     covered: frozenset[int] = frozenset()
     """Every token inside some concept's match ("aggressive or threatening" covers all three)."""
-    spans: tuple[tuple[int, int], ...] = ()
-    """(start, end) of every concept match."""
+    spans: tuple[tuple[int, int, frozenset[int]], ...] = ()
+    """(start, end, positions its gaps skipped) of every concept match."""
 
     def has(self, concept_id: str) -> bool:
         return bool(self.positions.get(concept_id))
@@ -100,7 +100,7 @@ def _find_concepts(
 ) -> _Hits:
     positions: dict[str, tuple[int, ...]] = {}
     covered: set[int] = set()
-    spans: set[tuple[int, int]] = set()
+    spans: set[tuple[int, int, frozenset[int]]] = set()
     for concept in concepts:
         starts: set[int] = set()
         if case is not None:
@@ -108,13 +108,13 @@ def _find_concepts(
                 for start, end in _case_value_at(case.values.get(name, ""), tokens):
                     starts.add(start)
                     covered.update(range(start, end))
-                    spans.add((start, end))
+                    spans.add((start, end, frozenset()))
         for pattern in concept.patterns:
             for match in find_all(pattern, tokens):
                 if not match.negated:
                     starts.add(match.start)
                     covered.update(range(match.start, max(match.end, match.start + 1)))
-                    spans.add((match.start, match.end))
+                    spans.add((match.start, match.end, frozenset(match.gaps)))
         positions[concept.id] = tuple(sorted(starts))
     return _Hits(positions, frozenset(covered), tuple(sorted(spans)))
 
@@ -426,7 +426,12 @@ def _states(match: Match, tokens: Tokens) -> bool:
 def _inside_one_concept(hits: _Hits, start: int, end: int) -> bool:
     """Whether a shared claim's words all lie inside one match of the rubric's own concepts:
     then the rubric knows this phrase, and it is right for this question."""
-    return any(s <= start and end <= e for s, e in hits.spans)
+    # Words a concept's gap skipped are not its words: "we can choose whether to repair"
+    # matches "we can .. repair" as a next action, but "choose whether" is not the rubric's.
+    return any(
+        s <= start and end <= e and not gaps.intersection(range(start, end))
+        for s, e, gaps in hits.spans
+    )
 
 
 # Words that restrict a rule ("only if", "unless", "except"). A condition the rubric knows

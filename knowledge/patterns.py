@@ -276,6 +276,8 @@ class Match:
     start: int
     end: int
     negated: bool
+    gaps: tuple[int, ...] = ()
+    """Positions a gap (``..``, ``...``) skipped: inside the match, but not its words."""
 
 
 _LEXEME_RE = re.compile(r"\s*(\.\.\.|\.\.|[()|?^]|@[a-z0-9_-]+|=?[^\s()|?]+)")
@@ -532,7 +534,7 @@ def find_all(pattern: Pattern, tokens: Tokens) -> list[Match]:
             if end == start:
                 continue
             negated = is_negated(tokens, start, gap_positions)
-            best = Match(start, end, negated)
+            best = Match(start, end, negated, gap_positions)
             if not negated:
                 break
         if best is not None:

@@ -268,6 +268,12 @@ def test_a_figure_another_step_of_the_case_teaches_may_be_repeated(
             "You're going to Sam Price. I've told Sam you want £200 and I'm sure you'll get it.",
             "promise-money-beyond-authority",
         ),
+        # "we can .. repair" is the step's next action, but "choose whether" lies in its gap.
+        (
+            "laptop-fault-after-six-months/reply",
+            "Thanks for your patience. Legally we can choose whether to repair or replace.",
+            "trader-chooses-remedy",
+        ),
     ],
     ids=lambda value: value if "/" in value else "",
 )
@@ -356,3 +362,14 @@ async def test_a_typed_choice_in_a_scenario_is_marked_with_its_words(
     await chat.send("B, as long as he has the original receipt")
     answers = await store.answers(7)
     assert answers[-1].outcome == "partial"
+
+
+def test_his_faulty_phone_is_not_calling_it_his_fault(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    askable = find_askable(kb, shipped, "deaf-customer-adjustments/adjustments")
+    answer = (
+        "Reasonable adjustments under the Equality Act 2010: ask how he wants to communicate,"
+        " then deal with his faulty phone complaint as I would anyone else's."
+    )
+    assert "blame-customer" not in mark(askable.question, answer, askable.case).misconceptions
