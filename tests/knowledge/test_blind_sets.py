@@ -23,8 +23,8 @@ general fixes they led to; see the README's marking section for the per-question
 | wave9_blind (every step and bank question; after all of the above) | 568 | 88.9% / 0.0% / 1.1% |
 
 The floors below are what the marker reaches now, so a change that makes marking worse
-fails; they are below the targets (97% agreement, no wrong answer marked correct, at most 5%
-flagged), which these sets have not reached yet.
+fails. No wrong answer is marked correct on any set (the target); agreement is still below
+the 97% target.
 """
 
 import pytest
@@ -35,21 +35,21 @@ from tests.blind import DATA, grade_set, tally
 
 FLOORS = {
     # set: (least agreement, most wrong marked correct, most flagged)
-    "bank_blind_answers.yaml": (0.925, 0.005, 0.045),
-    "steps1_blind_answers.yaml": (0.93, 0.005, 0.02),
-    "steps2_blind_answers.yaml": (0.9, 0.005, 0.01),
-    "bank2_blind_answers.yaml": (0.91, 0.005, 0.06),
-    "steps3_blind_answers.yaml": (0.89, 0.005, 0.015),
-    "new_questions_blind_answers.yaml": (0.9, 0.005, 0.01),
-    "bank3_blind_answers.yaml": (0.955, 0.005, 0.03),
-    "steps4_blind_answers.yaml": (0.92, 0.005, 0.01),
-    "wave4_blind_answers.yaml": (0.94, 0.005, 0.01),
-    "wave5_blind_answers.yaml": (0.875, 0.005, 0.035),
-    "core_hard_blind_answers.yaml": (0.91, 0.005, 0.035),
-    "wave6_blind_answers.yaml": (0.91, 0.005, 0.02),
-    "wave7_blind_answers.yaml": (0.86, 0.005, 0.01),
-    "wave8_blind_answers.yaml": (0.86, 0.005, 0.025),
-    "wave9_blind_answers.yaml": (0.9, 0.005, 0.025),
+    "bank_blind_answers.yaml": (0.925, 0.0, 0.045),
+    "steps1_blind_answers.yaml": (0.93, 0.0, 0.02),
+    "steps2_blind_answers.yaml": (0.9, 0.0, 0.01),
+    "bank2_blind_answers.yaml": (0.91, 0.0, 0.06),
+    "steps3_blind_answers.yaml": (0.89, 0.0, 0.015),
+    "new_questions_blind_answers.yaml": (0.9, 0.0, 0.01),
+    "bank3_blind_answers.yaml": (0.955, 0.0, 0.03),
+    "steps4_blind_answers.yaml": (0.92, 0.0, 0.01),
+    "wave4_blind_answers.yaml": (0.94, 0.0, 0.01),
+    "wave5_blind_answers.yaml": (0.875, 0.0, 0.035),
+    "core_hard_blind_answers.yaml": (0.91, 0.0, 0.035),
+    "wave6_blind_answers.yaml": (0.91, 0.0, 0.02),
+    "wave7_blind_answers.yaml": (0.86, 0.0, 0.01),
+    "wave8_blind_answers.yaml": (0.86, 0.0, 0.025),
+    "wave9_blind_answers.yaml": (0.9, 0.0, 0.025),
 }
 
 
