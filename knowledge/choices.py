@@ -67,6 +67,9 @@ _SPLIT_RE = re.compile(r"\s*(?:,|;|/|\n|->|→|>|\+|&|\band\b|\bthen\b|\bor\b)\s
 _LABEL_RUN_RE = re.compile(r"^(?:[(\[]?(?:[a-j]|10|[1-9])[)\].]?(?:\s*[-–,\s]\s*|$))+$", re.I)
 
 
+_RUN_OF_LETTERS = re.compile(r"[a-jA-J]{2,10}")
+
+
 def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceReading:
     """Which of the shown options (or order items) a typed reply names."""
     order = isinstance(question, OrderQuestion)
@@ -88,6 +91,10 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
     if whole is not None and not _other_figure(text, shown[whole[2]]):
         return ChoiceReading((whole[2],))
     labels = _labels(text, order)
+    if labels is None and several and not order and _RUN_OF_LETTERS.fullmatch(text):
+        run = text.lower()
+        if len(set(run)) == len(run) and all(ord(c) - ord("a") < len(shown) for c in run):
+            labels = list(run)  # "ace": options A, C and E typed together
     if labels is None and not order:
         labels = _label_beside_words(text) or _article_label(text, shown)
     if labels is not None:

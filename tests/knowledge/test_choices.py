@@ -202,3 +202,13 @@ def test_a_reply_giving_another_figure_names_no_option(
     reading = read_choice(FINES, reply)
     assert reading.picked == picked
     assert (reading.problem is None) == bool(picked)
+
+
+@pytest.mark.parametrize(("reply", "picked"), [("acd", (0, 2, 3)), ("CA", (2, 0))])
+def test_multiple_choice_letters_typed_together(reply: str, picked: tuple[int, ...]) -> None:
+    assert read_choice(MULTIPLE, reply).picked == picked
+
+
+def test_a_run_of_letters_beyond_the_options_or_repeated_is_not_read() -> None:
+    assert read_choice(MULTIPLE, "aa").picked == ()
+    assert read_choice(MULTIPLE, "abz").picked == ()
