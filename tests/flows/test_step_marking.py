@@ -268,6 +268,21 @@ def test_a_figure_another_step_of_the_case_teaches_may_be_repeated(
             "You're going to Sam Price. I've told Sam you want £200 and I'm sure you'll get it.",
             "promise-money-beyond-authority",
         ),
+        (
+            "angry-repeat-complaint/acknowledge",
+            "I understand you're frustrated Mr Mitchell but there's no need to threaten court.",
+            "discourage-legal-route",
+        ),
+        (
+            "faulty-kettle-refund/reply_repair@bought-45-days-ago",
+            "Sorry but you're past 30 days so all we can do is send it off for repair.",
+            "law-allows-only-one-remedy",
+        ),
+        (
+            "deaf-customer-adjustments/acknowledge",
+            "Sorry about that. You should email the complaints team, they'll deal with it.",
+            "sent-elsewhere",
+        ),
         # "we can .. repair" is the step's next action, but "choose whether" lies in its gap.
         (
             "laptop-fault-after-six-months/reply",

@@ -21,9 +21,10 @@ general fixes they led to; see the README's marking section for the per-question
 | wave7_blind (every step, after all of the above) | 601 | 81.2% / 1.7% / 0.8% |
 | wave8_blind (every bank question, likewise) | 631 | 85.9% / 0.9% / 1.9% |
 | wave9_blind (every step and bank question; after all of the above) | 568 | 88.9% / 0.0% / 1.1% |
+| wave10_blind (every step and bank question; likewise) | 564 | 87.1% / 2.1% / 1.1% |
 
 The floors below are what the marker reaches now, so a change that makes marking worse
-fails. No wrong answer is marked correct on any set (the target); agreement is still below
+fails. No wrong answer is marked correct on any set but wave 10 (one); agreement is still below
 the 97% target.
 """
 
@@ -50,6 +51,8 @@ FLOORS = {
     "wave7_blind_answers.yaml": (0.86, 0.0, 0.01),
     "wave8_blind_answers.yaml": (0.86, 0.0, 0.025),
     "wave9_blind_answers.yaml": (0.9, 0.0, 0.025),
+    # "Just put him through to Sam" reads as the warm-transfer option by its words.
+    "wave10_blind_answers.yaml": (0.87, 0.006, 0.02),
 }
 
 
