@@ -949,37 +949,27 @@ def _beside_the_choice(
     verdict: Verdict,
     case: CaseContext | None,
 ) -> Verdict:
-    """A right choice typed with a known wrong claim beside it ("B, as long as he has the
-    receipt") earns part credit: the choice is right, what was added is not."""
+    """A right choice typed with something wrong beside it earns part credit: a known wrong
+    claim ("B, as long as he has the receipt") or a condition the option doesn't have ("D, but
+    only after we've tried repairing the replacement as well", flagged for a tutor)."""
     tokens = tokenize(answer[:MARKED_CHARACTERS])
     context = case or _case_in(question.prompt)
-    said = _shared_claims_said(question.shared_claims, tokens, _Hits({}), context)
     chosen = " ".join(question.options[i].text for i in picked)
-    if not said:
-        condition = _condition_beside(tokens, tokenize(chosen))
-        if condition is None:
-            return verdict
-        # A condition the option doesn't have ("D, but only after we've tried repairing the
-        # replacement as well"): the choice is right, the condition unknown, a tutor decides.
-        return _verdict(
-            question,
-            "partial",
-            round(verdict.score / 2, 3),
-            found=[f"the right choice (“{chosen}”)"],
-            missing=verdict.missing,
-            misconceptions=["added-condition"],
-            notes=[f"“{condition}”: I don't know this condition in the rule."],
-            review=True,
-            unrecognised=[condition],
-        )
+    said = _shared_claims_said(question.shared_claims, tokens, _Hits({}), context)
     # A claim the chosen option's own words make is the option, not something added.
     own = {
         p.kind
         for p in _shared_claims_said(question.shared_claims, tokenize(chosen), _Hits({}), context)
     }
     added = [problem for problem in said if problem.kind not in own]
+    if not said:
+        condition = _condition_beside(tokens, tokenize(chosen))
+        if condition is not None:
+            note = f"“{condition}”: I don't know this condition in the rule."
+            added = [Problem("added-condition", note, (condition,))]
     if not added:
         return verdict
+    unknown = [text for problem in added for text in problem.quoted]
     return _verdict(
         question,
         "partial",
@@ -988,6 +978,8 @@ def _beside_the_choice(
         missing=verdict.missing,
         misconceptions=[problem.kind for problem in added],
         notes=[problem.note for problem in added],
+        review=bool(unknown),
+        unrecognised=unknown,
     )
 
 
