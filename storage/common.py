@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from flows.ports import AnswerRecord, Commit, LearnerProfile, ScenarioRun, SessionSnapshot
 
@@ -79,3 +80,21 @@ def export_document(
         "inbox": [dict(update) for update in inbox],
         "outbox": [dict(entry) for entry in outbox],
     }
+
+
+class ClosesOnExit:
+    """`async with` closes it: databases and stores that own what they close."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -16,11 +16,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import aiosqlite
 
+from storage.common import ClosesOnExit
 from storage.database import (
     Executed,
     Query,
@@ -197,23 +197,12 @@ class GroupCommitWriter:
             _settle(job, outcome)
 
 
-class GroupCommitted(ABC):
+class GroupCommitted(ClosesOnExit, ABC):
     """What both databases share: writes go through the one group-commit writer; closing
     (also as an async context manager) is each database's own."""
 
     _writer: GroupCommitWriter
     _closed: bool
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Write everything already queued, then stop the writer and close the connections."""

@@ -12,8 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from flows.ports import (
     AnswerRecord,
@@ -22,7 +21,7 @@ from flows.ports import (
     ScenarioRun,
     SessionSnapshot,
 )
-from storage.common import Clock, check_commit, export_document, utc_now
+from storage.common import Clock, ClosesOnExit, check_commit, export_document, utc_now
 from storage.database import (
     Database,
     DatabaseUnavailableError,
@@ -73,7 +72,7 @@ _REMEMBER_POLL = (
 )
 
 
-class SqliteProgressStore:
+class SqliteProgressStore(ClosesOnExit):
     """ProgressStore over a `Database`: `SqliteProgressStore(database)` shares the
     application's database; `await SqliteProgressStore.open(path)` opens one of its own (and
     closes it on close())."""
@@ -104,17 +103,6 @@ class SqliteProgressStore:
     @classmethod
     async def _own(cls, opening: Opening[SqliteDatabase], clock: Clock) -> SqliteProgressStore:
         return cls(await opening, clock=clock, closes_database=True)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the database if this store opened it (its queued commits are written first)."""

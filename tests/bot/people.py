@@ -73,3 +73,20 @@ def button_data(fake: RecordingRequest, label: str) -> str:
                     if item["text"].startswith(label):
                         return str(item["callback_data"])
     raise AssertionError(label)
+
+
+@asynccontextmanager
+async def started(
+    app: CoachApplication, fake: RecordingRequest
+) -> AsyncIterator[CoachApplication]:
+    """`app` started and stopped as `coach run` does (minus polling or the webhook server),
+    then no call the fake did not expect."""
+    async with app:
+        await app.post_init(app)  # type: ignore[misc]
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.stop()
+            await app.post_shutdown(app)  # type: ignore[misc]
+    assert fake.unexpected == [], fake.unexpected

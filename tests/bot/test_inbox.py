@@ -19,6 +19,7 @@ from flows.ports import Commit, LearnerProfile
 from storage.inbox import SqliteInboxStore
 from storage.sqlite import SqliteProgressStore
 from tests.bot.fakes import RecordingRequest, Updates, settings_for
+from tests.bot.people import started
 from tests.conftest import TEST_SCENARIOS
 
 LEARNER = 777
@@ -28,15 +29,8 @@ LEARNER = 777
 async def running(db: Path, fake: RecordingRequest) -> AsyncIterator[CoachApplication]:
     """The bot as `coach run` starts it (minus polling) on this database."""
     app = build_application(settings_for(db), request=fake, scenario_dir=TEST_SCENARIOS)
-    async with app:
-        await app.post_init(app)  # type: ignore[misc]
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.stop()
-            await app.post_shutdown(app)  # type: ignore[misc]
-    assert fake.unexpected == [], fake.unexpected
+    async with started(app, fake) as running_app:
+        yield running_app
 
 
 def inbox_of(app: CoachApplication) -> SqliteInboxStore:

@@ -23,6 +23,7 @@ from storage.locks import polling_lock
 from storage.postgres_database import PostgresDatabase
 from storage.sqlite_database import SqliteDatabase
 from tests.bot.fakes import BOT_ID, TOKEN, RecordingRequest, Updates, settings_for
+from tests.bot.people import started
 from tests.conftest import TEST_SCENARIOS
 
 LEARNER = 777
@@ -47,15 +48,8 @@ async def worker(
         handled.append(update.update_id)
 
     app.add_handler(TypeHandler(Update, record), group=-1)
-    async with app:
-        await app.post_init(app)  # type: ignore[misc]
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.stop()
-            await app.post_shutdown(app)  # type: ignore[misc]
-    assert fake.unexpected == [], fake.unexpected
+    async with started(app, fake) as running_app:
+        yield running_app
 
 
 @contextlib.asynccontextmanager

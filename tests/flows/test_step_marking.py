@@ -10,6 +10,7 @@ from knowledge.loader import KnowledgeBase
 from knowledge.marking import mark
 from storage.memory import MemoryProgressStore
 from tests.flows.chat import Chat
+from tests.flows.steps import mark_at
 
 EMPATHY = (
     "I'm so sorry Mr Foster, I can see how frustrating that is. Let me sort this out for you."
@@ -296,9 +297,7 @@ def test_wrong_law_in_a_role_play_reply_is_named(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, reply: str, claim: str
 ) -> None:
     """Shared claims checked in scenario steps against the case (STEP@VARIANT names a version)."""
-    step, _, variant = where.partition("@")
-    askable = find_askable(kb, shipped, step, variant or None)
-    verdict = mark(askable.question, reply, askable.case)
+    verdict = mark_at(kb, shipped, where, reply)
     assert verdict.outcome == "incorrect"
     assert claim in verdict.misconceptions
 
@@ -306,9 +305,11 @@ def test_wrong_law_in_a_role_play_reply_is_named(
 def test_knowing_that_a_signature_does_not_waive_rights_is_not_caught(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:
-    askable = find_askable(kb, shipped, "poor-kitchen-fitting/acknowledge")
     reply = "I'm so sorry. Even though you signed the job sheet, that doesn't affect your rights."
-    assert "signed-away-rights" not in mark(askable.question, reply, askable.case).misconceptions
+    assert (
+        "signed-away-rights"
+        not in mark_at(kb, shipped, "poor-kitchen-fitting/acknowledge", reply).misconceptions
+    )
 
 
 @pytest.mark.parametrize(
@@ -317,19 +318,20 @@ def test_knowing_that_a_signature_does_not_waive_rights_is_not_caught(
 def test_the_last_four_digits_and_phone_numbers_are_not_a_card_number(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], note: str
 ) -> None:
-    askable = find_askable(kb, shipped, "caller-account-details/record")
-    assert "full-card-number" not in mark(askable.question, note, askable.case).misconceptions
+    assert (
+        "full-card-number"
+        not in mark_at(kb, shipped, "caller-account-details/record", note).misconceptions
+    )
 
 
 def test_a_call_through_text_relay_is_still_a_phone_call_he_asked_not_to_get(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:
-    askable = find_askable(kb, shipped, "deaf-customer-adjustments/reply")
     reply = (
         "I'm sorry about the helpline. You'll get a full £329 refund to your debit card. I'll"
         " get a colleague to ring you through a text relay service when it's done."
     )
-    verdict = mark(askable.question, reply, askable.case)
+    verdict = mark_at(kb, shipped, "deaf-customer-adjustments/reply", reply)
     assert verdict.outcome == "incorrect"
     assert "phone-him" in verdict.misconceptions
 
@@ -352,22 +354,19 @@ def test_a_call_through_text_relay_is_still_a_phone_call_he_asked_not_to_get(
 def test_a_right_choice_typed_with_something_wrong_beside_it_earns_part_credit(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, reply: str, kind: str
 ) -> None:
-    step, _, variant = where.partition("@")
-    askable = find_askable(kb, shipped, step, variant or None)
-    verdict = mark(askable.question, reply, askable.case)
+    verdict = mark_at(kb, shipped, where, reply)
     assert verdict.outcome == "partial"
     assert kind in verdict.misconceptions
     # The option alone, pressed or typed, is still right.
     letter = reply[0]
-    assert mark(askable.question, letter, askable.case).outcome == "correct"
+    assert mark_at(kb, shipped, where, letter).outcome == "correct"
 
 
 def test_an_option_said_again_in_other_words_is_not_an_added_condition(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:
-    askable = find_askable(kb, shipped, "jumper-change-of-mind/cooling_off")
     reply = "No, it's only for online, phone and doorstep sales"
-    assert mark(askable.question, reply, askable.case).outcome == "correct"
+    assert mark_at(kb, shipped, "jumper-change-of-mind/cooling_off", reply).outcome == "correct"
 
 
 async def test_a_typed_choice_in_a_scenario_is_marked_with_its_words(
@@ -382,9 +381,11 @@ async def test_a_typed_choice_in_a_scenario_is_marked_with_its_words(
 def test_his_faulty_phone_is_not_calling_it_his_fault(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:
-    askable = find_askable(kb, shipped, "deaf-customer-adjustments/adjustments")
     answer = (
         "Reasonable adjustments under the Equality Act 2010: ask how he wants to communicate,"
         " then deal with his faulty phone complaint as I would anyone else's."
     )
-    assert "blame-customer" not in mark(askable.question, answer, askable.case).misconceptions
+    assert (
+        "blame-customer"
+        not in mark_at(kb, shipped, "deaf-customer-adjustments/adjustments", answer).misconceptions
+    )

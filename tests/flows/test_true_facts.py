@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from flows.loader import ScenarioContent
-from flows.questions import find_askable
 from knowledge.loader import CONTENT_DIR, ContentError, KnowledgeBase, load_knowledge_base
-from knowledge.marking import mark
+from tests.flows.steps import mark_at
 
 
 @pytest.mark.parametrize(
@@ -29,8 +28,7 @@ from knowledge.marking import mark
 def test_a_true_extra_with_its_figure_is_not_a_wrong_figure(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, answer: str
 ) -> None:
-    askable = find_askable(kb, shipped, where)
-    verdict = mark(askable.question, answer, askable.case)
+    verdict = mark_at(kb, shipped, where, answer)
     assert verdict.outcome == "correct", verdict
 
 
@@ -49,8 +47,7 @@ def test_a_true_extra_with_its_figure_is_not_a_wrong_figure(
 def test_a_wrong_figure_beside_a_true_fact_is_still_wrong(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, answer: str
 ) -> None:
-    askable = find_askable(kb, shipped, where)
-    assert mark(askable.question, answer, askable.case).outcome == "incorrect"
+    assert mark_at(kb, shipped, where, answer).outcome == "incorrect"
 
 
 def test_every_fact_cites_its_section_and_source(kb: KnowledgeBase) -> None:
@@ -82,11 +79,10 @@ def test_a_duplicate_fact_fails_at_load_with_file_and_line(tmp_path: Path) -> No
 def test_a_clause_stating_a_true_fact_is_not_flagged_as_unfamiliar(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:
-    askable = find_askable(kb, shipped, "laptop-fault-after-six-months/reply")
     reply = (
         "You were right, Mr Shah: the report shows the battery was faulty from manufacture. You're"
         " entitled to a free repair or a replacement, your choice. If that fails you can reject it"
         " for a refund, which may have a deduction for use. I'll order it today and call you."
     )
-    verdict = mark(askable.question, reply, askable.case)
+    verdict = mark_at(kb, shipped, "laptop-fault-after-six-months/reply", reply)
     assert (verdict.outcome, verdict.review) == ("correct", False), verdict
