@@ -117,6 +117,11 @@ class Database(Protocol):
         """Transactions the writer has committed (one per batch); read by tests and bench."""
         ...
 
+    @property
+    def works_written(self) -> int:
+        """Callers' writes committed, however many shared a transaction; read by tests."""
+        ...
+
     async def fetch(self, sql: Query, parameters: Sequence[object] = ()) -> list[Row]:
         """Rows of a read-only query, from committed data."""
         ...

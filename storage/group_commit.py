@@ -126,6 +126,7 @@ class GroupCommitWriter:
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._stopping = False
         self.commits_written = 0
+        self.works_written = 0
         # Storage is no PTB application, so there is no app.create_task to use; the handle is
         # kept here and stop() waits for the task after it has drained the queue.
         self._task = asyncio.create_task(self._write_forever(), name=f"{name}-writer")
@@ -191,6 +192,7 @@ class GroupCommitWriter:
                 _settle(job, outcomes)
             return
         self.commits_written += 1
+        self.works_written += len(live)
         if any(job.erases for job in live):
             await self._runner.after_erasure()
         for job, outcome in zip(live, outcomes, strict=True):
@@ -222,6 +224,11 @@ class GroupCommitted(ClosesOnExit, ABC):
     def commits_written(self) -> int:
         """Transactions the writer has committed (one per batch); read by tests and bench."""
         return self._writer.commits_written
+
+    @property
+    def works_written(self) -> int:
+        """Callers' writes committed, however many shared a transaction; read by tests."""
+        return self._writer.works_written
 
     def _check_open(self) -> None:
         if self._closed or not self._writer.running:
