@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator, Mapping
 
 from flows.loader import ScenarioContent, load_scenarios
+from flows.placeholders import fill
 from flows.questions import all_askables
 from knowledge.choices import presented_order
 from knowledge.loader import KnowledgeBase, load_knowledge_base
@@ -39,8 +40,12 @@ def question_lines(kb: KnowledgeBase, scenarios: Mapping[str, ScenarioContent]) 
             card = content.scenario.case.model_dump(exclude={"facts"})
             shown = "; ".join(f"{key}: {value}" for key, value in card.items() if value)
             yield f"case card: customer {content.scenario.persona.name}; {shown}"
-            yield from (f"> {text}" for text in askable.case.texts)
-        yield f"prompt: {question.prompt}"
+            step = content.scenario.step(askable.id.partition("/")[2])
+            values = askable.case.values
+            yield from (f"> {fill(text, values)}" for text in (step.customer, step.task) if text)
+            yield f"prompt: {fill(question.prompt, values)}"
+        else:
+            yield f"prompt: {question.prompt}"
         if isinstance(question, ChoiceQuestion):
             for index, text in enumerate(question.options_texts()):
                 yield f"  {chr(ord('A') + index)}) {text}"
