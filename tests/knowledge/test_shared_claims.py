@@ -226,6 +226,55 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " they can only get a repair or replacement now",
             "only-repair-within-30-days",
         ),
+        (
+            "gdpr-erasure",
+            "Check who they are, then send it to the ICO because the ICO handles erasure requests",
+            "ico-handles-requests",
+        ),
+        (
+            "cra-reject-window",
+            "30 days for a full refund, and if it broke in the post the courier is responsible",
+            "courier-responsible",
+        ),
+        (
+            "additional-needs-small-text",
+            "Increase the font size, and tell them the Equality Act entitles them to a discount",
+            "equality-overclaim",
+        ),
+        (
+            "referral-how-to",
+            "Brief the supervisor on the case, then give the customer the supervisor's personal"
+            " mobile",
+            "personal-contact-details",
+        ),
+        (
+            "why-follow-id-check",
+            "To protect customers' data, and write your password on a sticky note on the screen",
+            "share-password",
+        ),
+        (
+            "equality-adjustments",
+            "A BSL interpreter, the customer paying half",
+            "charge-for-adjustment",
+        ),
+        (
+            "gdpr-object-marketing",
+            "Stop the marketing at once, though the company can refuse if it has a legitimate"
+            " interest",
+            "marketing-continues",
+        ),
+        ("cra-reject-window", "30 days for a full refund, minus £5 admin", "deduct-from-refund"),
+        (
+            "cra-after-30-days",
+            "Repair or replacement, repaired through the manufacturer",
+            "manufacturer-responsible",
+        ),
+        (
+            "crm-record-chase-call",
+            "Name, order number, what he asked, what I told him and when we'll call back, and"
+            " that he is a moaner",
+            "judgemental-record",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
@@ -257,6 +306,12 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
         ("ccr-return-goods-days", "14 days after the day they told us they were cancelling"),
         ("cpa-longstop-years", "10 years from when the producer put it into circulation"),
         ("equality-adjustments", "Face them, don't shout, and offer to write things down"),
+        (
+            "cra-reject-window",
+            "30 days for a full refund; if it broke in the post the courier isn't responsible, we"
+            " are",
+        ),
+        ("equality-adjustments", "Offer a BSL interpreter at our cost, or typed notes"),
     ],
 )
 def test_the_true_versions_of_the_new_claims_are_not_caught(
