@@ -9,9 +9,10 @@ does not allow, steps out of order) always makes the answer incorrect.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from knowledge.choices import ChoiceReading, presented_order, read_choice
 from knowledge.models import (
@@ -1049,7 +1050,8 @@ def _mark_order(question: OrderQuestion, picked: Sequence[int]) -> Verdict:
     missing = [item for i, item in enumerate(items) if i not in picked]
     if not picked:
         return _verdict(question, "incorrect", 0.0, missing=list(items))
-    if list(picked) != sorted(picked):
+    ranks = [question.rank(i) for i in picked]
+    if ranks != sorted(ranks):
         return _verdict(
             question,
             "incorrect",
@@ -1174,6 +1176,26 @@ def _same_clause(tokens: Tokens, first: int, second: int) -> bool:
     return all(tokens.breaks[i] == NO_BREAK for i in range(first + 1, second + 1))
 
 
+def _with_true_extras(
+    question: NumericQuestion,
+    tokens: Tokens,
+    figures: Sequence[tuple[int, int, str | None]],
+    is_answer: Callable[[tuple[int, int, str | None]], bool],
+) -> tuple[bool, bool] | None:
+    """(right, not hedged) when the answer's figure is there and every other figure is one the
+    model answer gives too ("over £100 and up to £30,000"; "3 years from knowing, 10 overall"):
+    a true extra, not a rival. Figures offered as alternatives ("3 or 10 years") stay a hedge."""
+    # "8, so 9" is working towards an answer, not an extra (see the settled hedges above).
+    if not any(is_answer(f) for f in figures) or any(_concludes(tokens, f[0]) for f in figures):
+        return None
+    model = tokenize_cached(question.model_answer)
+    known = {int(w) for w in model.stems if w.isdigit()} | {d.key[0] for d in durations(model)}
+    if not all(is_answer(f) or f[1] in known for f in figures):
+        return None
+    alternatives = any("or" in tokens.stems[a[0] + 1 : b[0]] for a, b in pairwise(figures))
+    return None if alternatives else (True, False)
+
+
 def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
     expected_tokens = tokenize_cached(question.answer)
     expected = durations(expected_tokens)
@@ -1195,10 +1217,15 @@ def _mark_numeric(question: NumericQuestion, answer: str) -> Verdict:
     if wrong and settled:
         figures = [f for f in figures if f[0] >= settled[-1][0]]
         wrong = _hedged(tokens, figures, value)
-    right = bool(figures) and (
-        (figures[0][1] == value and figures[0][2] == unit)
-        or (figures[0][1] == as_written and figures[0][2] is None)
-    )
+
+    def is_answer(figure: tuple[int, int, str | None]) -> bool:
+        return (figure[1] == value and figure[2] == unit) or (
+            figure[1] == as_written and figure[2] is None
+        )
+
+    right = bool(figures) and is_answer(figures[0])
+    if not right or wrong:
+        right, wrong = _with_true_extras(question, tokens, figures, is_answer) or (right, wrong)
     if right and not wrong:
         # The figure is right; what else the answer says about the law must be right too.
         problems = _shared_claims_said(question.shared_claims, tokens, _Hits({}), None)
@@ -1274,7 +1301,7 @@ def _feedback(
         have = "; ".join(found)
         need = f" Still missing: {'; '.join(missing)}." if missing else ""
         said = f" {' '.join(notes)}" if notes else ""
-        return f"Partly right: you have {have}.{need}{said} ({basis})"
+        return f"Partly right. You got: {have}.{need}{said} ({basis})"
     if notes:
         return f"Not quite. {' '.join(notes)} ({basis})"
     return f"Not quite: the answer needs {'; '.join(missing)}. ({basis})"

@@ -678,13 +678,37 @@ class ChoiceQuestion(QuestionBase):
 
 
 class OrderQuestion(QuestionBase):
-    """Put the items in order; `items` are written in the correct order."""
+    """Put the items in order; `items` are written in the correct order. `either_order` lists
+    runs of neighbouring steps (1-based, as written) that may come in any order among
+    themselves, where good practice allows both ("log it" and "confirm identity")."""
 
     type: Literal["order"]
     items: Annotated[
         tuple[Annotated[str, Field(max_length=POLL_OPTION_MAX)], ...],
         Field(min_length=3, max_length=8),
     ]
+    either_order: tuple[tuple[int, ...], ...] = ()
+
+    @model_validator(mode="after")
+    def _runs_of_neighbours(self) -> OrderQuestion:
+        used: set[int] = set()
+        for run in self.either_order:
+            steps = sorted(run)
+            if len(steps) < 2 or steps != list(range(steps[0], steps[0] + len(steps))):
+                raise ValueError(f"either_order {list(run)}: give two or more neighbouring steps")
+            if steps[0] < 1 or steps[-1] > len(self.items):
+                raise ValueError(f"either_order {list(run)}: steps are 1 to {len(self.items)}")
+            if used.intersection(steps):
+                raise ValueError(f"either_order {list(run)}: a step is in two runs")
+            used.update(steps)
+        return self
+
+    def rank(self, item: int) -> int:
+        """The item's place in the order, shared by the steps of one `either_order` run."""
+        for run in self.either_order:
+            if item + 1 in run:
+                return min(run) - 1
+        return item
 
 
 class NumericQuestion(QuestionBase):

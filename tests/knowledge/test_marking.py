@@ -251,6 +251,72 @@ def test_order_by_shown_numbers() -> None:
     assert mark(ORDER, numbers).outcome == "correct"
 
 
+S75 = build(
+    id="n-s75",
+    type="numeric",
+    prompt="Section 75 covers an item costing more than how many pounds?",
+    answer="100",
+    model_answer="More than £100 (and not more than £30,000).",
+    wrong_feedback="Over £100 and up to £30,000 (CCA 1974 s.75(3)).",
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("over £100 and up to £30,000", "correct"),
+        ("up to £30,000, over £100", "correct"),
+        ("£100 or £30,000", "incorrect"),
+        ("over £100 and up to £50,000", "incorrect"),
+        ("£30,000", "incorrect"),
+    ],
+)
+def test_a_second_figure_the_model_answer_gives_is_a_true_extra(answer: str, outcome: str) -> None:
+    assert mark(S75, answer).outcome == outcome
+
+
+LOGGING = build(
+    id="o-sar",
+    type="order",
+    prompt="Handle a subject access request.",
+    items=["Recognise it", "Log it", "Confirm identity", "Search", "Send"],
+    either_order=[[2, 3]],
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("recognise, log, confirm identity, search, send", "correct"),
+        ("recognise, confirm identity, log, search, send", "correct"),
+        ("log, recognise, confirm identity, search, send", "incorrect"),
+        ("recognise, log, search, confirm identity, send", "incorrect"),
+    ],
+)
+def test_steps_good_practice_allows_in_either_order(answer: str, outcome: str) -> None:
+    assert mark(LOGGING, answer).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("runs", "problem"),
+    [
+        ([[2]], "two or more neighbouring steps"),
+        ([[2, 4]], "two or more neighbouring steps"),
+        ([[4, 5, 6]], "steps are 1 to 5"),
+        ([[1, 2], [2, 3]], "a step is in two runs"),
+    ],
+)
+def test_either_order_runs_are_checked_at_load(runs: list[list[int]], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        build(
+            id="o-bad",
+            type="order",
+            prompt="Order them.",
+            items=["One", "Two", "Three", "Four", "Five"],
+            either_order=runs,
+        )
+
+
 NUMERIC = build(
     id="n-refund",
     type="numeric",
