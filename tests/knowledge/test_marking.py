@@ -432,6 +432,9 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
             "repair or replace, whichever they pick, unless one of them is impossible",
             "correct",
         ),
+        # The start point is what follows "from": "…after delivery for online orders" is delivery.
+        ("ccr-cancel-online", "14 days after delivery for online orders", "correct"),
+        ("ccr-cancel-online", "14 days from the day she placed her order", "incorrect"),
     ],
     ids=[
         "no-unless",
@@ -453,6 +456,8 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         "comment-sentence",
         "unless-ends-negation",
         "known-condition",
+        "start-after-from",
+        "start-is-the-order",
     ],
 )
 def test_shipped_rubrics_on_iqa_lessons(
