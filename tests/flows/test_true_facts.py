@@ -86,3 +86,44 @@ def test_a_clause_stating_a_true_fact_is_not_flagged_as_unfamiliar(
     )
     verdict = mark_at(kb, shipped, "laptop-fault-after-six-months/reply", reply)
     assert (verdict.outcome, verdict.review) == ("correct", False), verdict
+
+
+@pytest.mark.parametrize(
+    ("where", "answer"),
+    [
+        # s.10(4): the law's own exception to fitness for purpose.
+        (
+            "cra-particular-purpose",
+            "They must be fit for the particular purpose the customer told the shop about,"
+            " unless the customer didn't rely on the shop's advice",
+        ),
+        # s.19(14)-(15): the presumption and how the trader rebuts it.
+        (
+            "complaint-investigate-actions",
+            "Inspect the product and check the purchase date; it's within 6 months so the fault"
+            " is presumed to have been there unless we can show otherwise",
+        ),
+        # reg. 34(1)-(2): the standard delivery charge is refunded too.
+        (
+            "ccr-refund-timing",
+            "Within 14 days of getting the goods back, and it includes the standard delivery"
+            " charge",
+        ),
+    ],
+)
+def test_a_true_condition_or_extra_is_not_flagged(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], where: str, answer: str
+) -> None:
+    verdict = mark_at(kb, shipped, where, answer)
+    assert (verdict.outcome, verdict.review) == ("correct", False), verdict
+
+
+def test_an_invented_condition_beside_a_true_one_is_still_flagged(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    answer = (
+        "They must be fit for the particular purpose the customer told the shop about, unless"
+        " the customer lost the receipt"
+    )
+    verdict = mark_at(kb, shipped, "cra-particular-purpose", answer)
+    assert verdict.review and "added-condition" in verdict.misconceptions
