@@ -728,6 +728,7 @@ def _unexpected_numbers(
         )
         if (
             value in question.known_numbers
+            or _store_policy(tokens, i)
             or (case is not None and value in case.numbers)
             or (case is not None and _taught_here(case, tokens, i, value))
             or (value == 100 and following in {"%", "percent", "per"})
@@ -771,6 +772,22 @@ def _elapsed(tokens: Tokens, position: int) -> bool:
 
 
 _ELAPSED = frozenset({"ago", "later", "since"})
+
+
+def _store_policy(tokens: Tokens, position: int) -> bool:
+    """'our 28 days', 'a 28-day returns policy', 'our returns team gives 28 days', 'as a
+    goodwill gesture … 60 days': the shop's own offer, not a figure of the law."""
+    before = tokens.stems[max(0, position - 5) : position]
+    after = tokens.stems[position + 1 : position + 4]
+    near = (*before, *after)
+    if "polici" in near or "goodwil" in near:
+        return True
+    if "our" in before[-2:]:
+        return True
+    return any(word == "our" and nxt in _OWN_OFFER for word, nxt in pairwise(before))
+
+
+_OWN_OFFER = frozenset({"return", "refund", "exchang", "own", "store", "shop"})
 
 
 def _legal_clause(tokens: Tokens, position: int) -> bool:
@@ -899,7 +916,9 @@ def _wrong_figure(question: TextQuestion, tokens: Tokens, case: CaseContext | No
     ]
     # "not 14 days, it's 30" corrects itself; a lone "not within 12 months" still claims 12.
     considered = plain if plain or bare_numbers else stated
-    unknown = [d for d in considered if d.key not in allowed]
+    unknown = [
+        d for d in considered if d.key not in allowed and not _store_policy(tokens, d.position)
+    ]
     if not unknown:
         return False
     true = _true_fact_positions(question, tokens)

@@ -126,4 +126,5 @@ def test_an_invented_condition_beside_a_true_one_is_still_flagged(
         " the customer lost the receipt"
     )
     verdict = mark_at(kb, shipped, "cra-particular-purpose", answer)
-    assert verdict.review and "added-condition" in verdict.misconceptions
+    assert verdict.review
+    assert "added-condition" in verdict.misconceptions

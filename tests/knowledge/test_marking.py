@@ -435,6 +435,13 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         # The start point is what follows "from": "…after delivery for online orders" is delivery.
         ("ccr-cancel-online", "14 days after delivery for online orders", "correct"),
         ("ccr-cancel-online", "14 days from the day she placed her order", "incorrect"),
+        # The shop's own offer is not a figure of the law; the same figure as the law's is.
+        (
+            "ccr-cancel-online",
+            "14 days from delivery. Our returns team gives 28 days but the law is 14.",
+            "correct",
+        ),
+        ("ccr-cancel-online", "28 days from delivery", "incorrect"),
     ],
     ids=[
         "no-unless",
@@ -458,6 +465,8 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         "known-condition",
         "start-after-from",
         "start-is-the-order",
+        "store-policy-figure",
+        "policy-figure-as-law",
     ],
 )
 def test_shipped_rubrics_on_iqa_lessons(
