@@ -201,11 +201,27 @@ def _named_by_words(piece: str, shown: Sequence[str]) -> int | None:
     index = _by_words(piece, shown)
     if index is None:
         return None
-    if _other_figure(piece, shown[index]):
+    if _other_figure(piece, shown[index]) or _skips_first_step(piece, shown[index]):
         return None
     if not NEGATORS.intersection(tokenize(piece).stems):
         return index
     return index if NEGATORS.intersection(tokenize(shown[index]).stems) else None
+
+
+_ONLY_WORDS = frozenset({"just", "onli", "only", "straight", "simpli", "simply"})
+
+
+def _skips_first_step(reply: str, option: str) -> bool:
+    """Whether the reply does only the second step of a two-step option ("Just put him through"
+    against "Brief the manager first, then put him through"): that is another way to act, not
+    this option."""
+    first, then, _ = option.lower().partition(" then ")
+    if not then:
+        return False
+    stems = tokenize(reply).stems
+    return bool(_ONLY_WORDS.intersection(stems)) and not _distinct_words(reply) & _distinct_words(
+        first
+    )
 
 
 def _figures(text: str) -> tuple[set[str], set[tuple[str, str]]]:

@@ -212,3 +212,35 @@ def test_multiple_choice_letters_typed_together(reply: str, picked: tuple[int, .
 def test_a_run_of_letters_beyond_the_options_or_repeated_is_not_read() -> None:
     assert read_choice(MULTIPLE, "aa").picked == ()
     assert read_choice(MULTIPLE, "abz").picked == ()
+
+
+REFER = ChoiceQuestion.model_validate(
+    {
+        **COMMON,
+        "id": "refer-how",
+        "type": "single",
+        "prompt": "The duty manager is free. How do you refer the call?",
+        "explanation": "Brief first, so he needn't repeat himself.",
+        "options": [
+            {"text": "Transfer him to the manager's line without a word", "explanation": "Cold."},
+            {"text": "Brief the duty manager first, then put him through", "correct": True},
+            {"text": "Give him the manager's personal mobile", "explanation": "Never."},
+            {"text": "Tell him to write to head office", "explanation": "Fobbing off."},
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "reply", ["brief the manager then put him through", "put him through after briefing him"]
+)
+def test_both_steps_name_the_two_step_option(reply: str) -> None:
+    assert read_choice(REFER, reply).picked == (1,)
+
+
+@pytest.mark.parametrize("reply", ["Just put him through to Sam", "only put him through"])
+def test_the_second_step_alone_names_no_option(reply: str) -> None:
+    # Doing only the second step of a two-step option is another way to act.
+    reading = read_choice(REFER, reply)
+    assert reading.picked == ()
+    assert reading.problem is not None
