@@ -275,6 +275,17 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " that he is a moaner",
             "judgemental-record",
         ),
+        (
+            "gdpr-verify-identity",
+            "Ask security questions to check it's her before disclosing anything; then her"
+            " daughter will need to call us",
+            "relative-must-handle",
+        ),
+        (
+            "equality-adjustments",
+            "Offer to type or write things down, but the helpline is the only way to complain",
+            "turned-away-disabled",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
@@ -312,6 +323,10 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
             " are",
         ),
         ("equality-adjustments", "Offer a BSL interpreter at our cost, or typed notes"),
+        (
+            "equality-adjustments",
+            "Offer to type or write things down, and an email address as well as the helpline",
+        ),
     ],
 )
 def test_the_true_versions_of_the_new_claims_are_not_caught(
