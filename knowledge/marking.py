@@ -754,7 +754,7 @@ def _unexpected_numbers(
 _LEGAL_WORDS = frozenset(
     {"law", "legal", "right", "entitl", "refund", "reject", "cancel", "claim", "period",
      "deadlin", "limit", "act", "regul", "section", "deduct", "guarante", "warranti", "allow",
-     "repair", "replac", "respond", "repli"}
+     "repair", "replac", "respond", "repli", "delet", "eras"}
 )  # fmt: skip
 
 

@@ -128,3 +128,20 @@ def test_an_invented_condition_beside_a_true_one_is_still_flagged(
     verdict = mark_at(kb, shipped, "cra-particular-purpose", answer)
     assert verdict.review
     assert "added-condition" in verdict.misconceptions
+
+
+@pytest.mark.parametrize(
+    ("period", "outcome"),
+    [("within one month", "correct"), ("within 72 hours", "incorrect")],
+)
+def test_an_erasure_period_told_to_the_customer_is_a_figure_of_the_law(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent], period: str, outcome: str
+) -> None:
+    reply = (
+        "Of course, Mrs Turner, sorry for the confusion. I've stopped the marketing emails. I've"
+        " logged your two requests, to see your information and to delete it, and passed them"
+        f" to our data protection officer today. Your data will be deleted {period}, and it's"
+        " free."
+    )
+    verdict = mark_at(kb, shipped, "subject-access-erasure/reply", reply)
+    assert verdict.outcome == outcome, verdict

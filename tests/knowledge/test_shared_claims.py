@@ -286,6 +286,18 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "Offer to type or write things down, but the helpline is the only way to complain",
             "turned-away-disabled",
         ),
+        (
+            "gdpr-verify-identity",
+            "Ask security questions to check it's her before disclosing anything, or we'd get a"
+            " £500 fine each time",
+            "invented-fine",
+        ),
+        (
+            "gdpr-verify-identity",
+            "Ask security questions to check it's her before disclosing anything; it's against"
+            " the GDPR for customers to know their own card number",
+            "own-data-forbidden-by-law",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
@@ -323,6 +335,11 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
             " are",
         ),
         ("equality-adjustments", "Offer a BSL interpreter at our cost, or typed notes"),
+        (
+            "gdpr-verify-identity",
+            "Ask security questions to check it's her before disclosing anything, or we could be"
+            " fined for a breach",
+        ),
         (
             "equality-adjustments",
             "Offer to type or write things down, and an email address as well as the helpline",
