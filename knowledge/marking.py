@@ -334,6 +334,7 @@ _NEW_CLAUSE = frozenset({"so", "but", "becaus", "therefor", "sinc", "although", 
 # "has passed", "is over", "had expired" (stems): what the clause named no longer holds.
 _STILL_VERBS = frozenset({"has", "have", "had", "is", "was", "s", "are", "were", "now"})
 _GONE = frozenset({"pass", "expir", "laps", "gone", "finish"})
+_PEOPLE = frozenset({"you", "she", "he", "they", "we", "i", "customer", "caller"})
 
 
 _AGO_RE = re.compile(
@@ -405,8 +406,14 @@ def _denied_after(tokens: Tokens, end: int) -> bool:
             return True
         if stems[i] == "not" and any(s in _DENIED for s in stems[i + 1 : i + 3]):
             return True
-        # "the 30-day right to reject has passed", "…is over", "…no longer applies"
-        if stems[i] in _STILL_VERBS and i + 1 < len(tokens) and stems[i + 1] in _GONE:
+        # "the 30-day right to reject has passed", "…is over", "…no longer applies"; "once
+        # you've passed security" is a person passing a check, not a period gone.
+        if (
+            stems[i] in _STILL_VERBS
+            and i + 1 < len(tokens)
+            and stems[i + 1] in _GONE
+            and stems[i - 1] not in _PEOPLE
+        ):
             return True
         if stems[i] == "no" and i + 1 < len(tokens) and stems[i + 1] == "longer":
             return True

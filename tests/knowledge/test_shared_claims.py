@@ -298,6 +298,13 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " the GDPR for customers to know their own card number",
             "own-data-forbidden-by-law",
         ),
+        # "once she has passed security" is a person passing a check, not a period gone.
+        (
+            "gdpr-verify-identity",
+            "Ask her security questions first, then read out the card number once she has passed"
+            " security",
+            "unverified-disclosure",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
