@@ -470,7 +470,18 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
                 return False
         if word in NEGATORS and (step < NEGATION_WINDOW or _prohibits(tokens, position)):
             return True
+        if word == "against" and _against_the_rules(tokens, position):
+            return True
     return False
+
+
+_RULE_WORDS = frozenset({"rule", "polici", "law", "regul", "gdpr", "procedur", "protocol"})
+
+
+def _against_the_rules(tokens: Tokens, position: int) -> bool:
+    """'it's against our security rules to read out…', 'against the law to…': a prohibition."""
+    following = tokens.stems[position + 1 : position + 6]
+    return bool(_RULE_WORDS.intersection(following[:4])) and "to" in following
 
 
 def _prohibits(tokens: Tokens, position: int) -> bool:

@@ -48,6 +48,9 @@ def matches(pattern: str, answer: str) -> bool:
         ("restocking fee", "you can never take any admin or restocking fee", False),
         ("restocking fee", "no receipt is needed for any admin or restocking fee", True),
         ("restocking fee", "not allowed to refuse, and a restocking fee is fine", True),
+        # "against the rules to" prohibits like "not allowed to"; "against the retailer" doesn't.
+        ("read out .. card", "it's against our security rules to read out card numbers", False),
+        ("claim", "a claim against the retailer", True),
         ("trader ... prove", "the trader. Then prove", False),
         ("a .. b", "a x, b", False),
     ],
