@@ -284,9 +284,10 @@ _ONE_UNIT_RE = re.compile(
 )
 _HALF_YEAR_RE = re.compile(r"\bhalf (?:a|1) years?\b")
 _DECADE_RE = re.compile(r"\b(?:(?:a|1)\s+|(\d+)\s*)decades?\b")
-_TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!;]+|[,:?()/+&\-\u2013\u2014]+")
-# "?" only ends a clause: in "a legal right? no." the answer belongs with its question.
-_SENTENCE_PUNCT = frozenset(".!;")
+_TOKEN_RE = re.compile(r"£|%|[a-z0-9]+|[.!;|\n]+|[,:?()/+&\-\u2013\u2014]+")
+# "?" only ends a clause: in "a legal right? no." the answer belongs with its question. A line
+# break or "|" ends a field of a CRM note ("Issue: gap can't be fixed | Action: £400 off").
+_SENTENCE_PUNCT = frozenset(".!;|\n")
 
 # Units after a number that make it a duration; words allowed between ("3 working days").
 DURATION_UNITS = frozenset({"hour", "day", "month", "year"})

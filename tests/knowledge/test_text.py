@@ -65,3 +65,10 @@ def test_punctuation_is_kept_as_breaks() -> None:
     tokens = tokenize("No, no deduction. Never!")
     assert tokens.stems == ("no", "no", "deduct", "never")
     assert tokens.breaks == (0, 1, 0, 2)
+
+
+def test_a_line_break_or_bar_ends_a_field_of_a_note() -> None:
+    # "can't be fixed" must not negate the action in the next field of a CRM note.
+    tokens = tokenize("gap can't be fixed | £400 off\nFU Mon")
+    assert tokens.words == ("gap", "can", "not", "be", "fixed", "£", "400", "off", "fu", "mon")
+    assert tokens.breaks == (0, 0, 0, 0, 0, 2, 0, 0, 2, 0)
