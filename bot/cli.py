@@ -111,7 +111,8 @@ def _content_check(args: argparse.Namespace) -> int:
     steps = [
         StepQuestion(askable.id, askable.question, askable.case)
         for askable in all_askables(kb, scenarios)
-        if askable.case is not None and askable.question.id not in kb.questions
+        # Inline steps, and steps that ask a bank question applied to their case (`applied`).
+        if askable.case is not None and askable.question is not kb.question(askable.question.id)
     ]
     report = check_content(kb, contract, _scenario_criteria(kb), steps)
     _print_report(kb, report, sys.stdout)
