@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from flows.placeholders import check_placeholders, fill
 from flows.scenario import Scenario, Step
+from knowledge import citations
 from knowledge.loader import (
     ContentError,
     Document,
@@ -21,7 +22,6 @@ from knowledge.loader import (
     describe_error,
     read_document,
 )
-from knowledge import citations
 from knowledge.models import AnyQuestion, CaseContext, TextQuestion
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
