@@ -680,7 +680,7 @@ _ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
 _SCHEDULING = frozenset(
     {"follow", "call", "ring", "back", "chase", "contact", "between", "visit", "book", "slot",
      "technician", "engin", "appoint", "review", "remind", "phone", "email", "updat", "text",
-     "date", "here", "arriv"}
+     "date", "here", "arriv", "usual", "typic"}
 )  # fmt: skip
 _CLOCK_WORDS = frozenset({"am", "pm", "o", "oclock", ":"})
 _IDENTIFIER_WORDS = frozenset(

@@ -123,6 +123,24 @@ def test_time_that_has_passed_in_the_case_is_not_a_figure_of_the_law(
     assert mark(step.question, late, step.case).outcome == "incorrect"
 
 
+def test_a_usual_turnaround_is_not_a_figure_of_the_law_but_a_usual_refund_delay_is_wrong(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    repair = (
+        "You were right, Mr Shah: the report shows the battery was faulty. You can choose a free"
+        " repair or a replacement; a repair is usually 3-5 working days. I'll book it today."
+    )
+    assert mark_at(kb, shipped, "laptop-fault-after-six-months/reply", repair).outcome == (
+        "correct"
+    )
+    refund = (
+        "I'm so sorry Mr Bradley. I've put the £193.99 refund through to your card today; it"
+        " usually takes 30 days to show. I'll call you on Friday to check it has arrived."
+    )
+    verdict = mark_at(kb, shipped, "late-refund-complaint/reply", refund)
+    assert "refund-takes-longer" in verdict.misconceptions
+
+
 def test_a_window_said_to_have_passed_is_not_offered(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:
