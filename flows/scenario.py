@@ -79,7 +79,7 @@ class Step(Frozen):
     """A question from the bank."""
     ask: dict[str, Any] | None = None
     """An inline question for this case (same fields as a bank question, id given by the step)."""
-    applied: tuple[Concept, ...] = ()
+    applied: Annotated[tuple[Concept, ...], Field(min_length=1)] = ()
     """With `question`: what the answer must also say in this step, the rule applied to the
     case ("she is still inside the 14 days"), as rubric concepts."""
     model_answer: Cited | None = None

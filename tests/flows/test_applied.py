@@ -213,3 +213,10 @@ def test_coach_grade_marks_a_step_with_its_applied_concepts(
     results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["verdict"] for r in results] == ["partial", "correct", "correct"]
     assert [r.get("question_id") for r in results][:1] == ["online-shoes-cancellation/period"]
+
+
+def test_an_empty_applied_list_is_refused(kb: KnowledgeBase, folder: Path) -> None:
+    path = edit(folder, REFUND_STEP, REFUND_STEP + "    applied: []\n")
+    with pytest.raises(ContentError, match="at least 1 item") as caught:
+        load_scenarios(kb, folder)
+    assert caught.value.line == line_of(path, "    applied: []")
