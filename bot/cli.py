@@ -26,7 +26,7 @@ from bot.settings import Settings
 from flows.engine import Coach
 from flows.loader import SCENARIO_DIR, ScenarioContent, load_scenarios
 from flows.machine import mermaid_diagram
-from flows.questions import UnknownQuestionError, all_askables, find_askable
+from flows.questions import UnknownQuestionError, all_askables, find_askable, own_questions
 from knowledge.checks import ContentReport, StepQuestion, check_content, load_core_contract
 from knowledge.choices import read_choice
 from knowledge.citations import Usage, citation_key, usages
@@ -110,8 +110,7 @@ def _content_check(args: argparse.Namespace) -> int:
     scenarios = _scenarios(kb)
     steps = [
         StepQuestion(askable.id, askable.question, askable.case)
-        for askable in all_askables(kb, scenarios)
-        if askable.case is not None and askable.question.id not in kb.questions
+        for askable in own_questions(kb, scenarios)
     ]
     report = check_content(kb, contract, _scenario_criteria(kb), steps)
     _print_report(kb, report, sys.stdout)

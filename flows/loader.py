@@ -12,15 +12,17 @@ from pydantic import ValidationError
 
 from flows.placeholders import check_placeholders, fill
 from flows.scenario import Scenario, Step
+from knowledge import citations
 from knowledge.loader import (
     ContentError,
+    Document,
     KnowledgeBase,
     QuestionSources,
     build_question,
     describe_error,
     read_document,
 )
-from knowledge.models import AnyQuestion, CaseContext
+from knowledge.models import AnyQuestion, CaseContext, TextQuestion
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -96,6 +98,43 @@ def _inline_question(scenario: Scenario, step: Step) -> dict[str, Any]:
     }
 
 
+def _applied_question(
+    question: AnyQuestion, step: Step, document: Document, location: tuple[str | int, ...]
+) -> TextQuestion:
+    """The bank question as this step asks it: its rubric plus the step's `applied` concepts,
+    with the step's model answer and examples (see `TextQuestion.applied_to_case`)."""
+    path = document.path
+    if not isinstance(question, TextQuestion):
+        raise ContentError(
+            path,
+            document.line_of((*location, "applied")),
+            f"step {step.id!r}: 'applied' needs a free-text bank question, and"
+            f" {question.id!r} is a {question.type} question",
+        )
+    known = question.rubric.concept_ids()
+    for index, concept in enumerate(step.applied):
+        if concept.id in known:
+            raise ContentError(
+                path,
+                document.line_of((*location, "applied", index, "id")),
+                f"step {step.id!r}: applied concept id {concept.id!r} clashes with a concept"
+                f" of {question.id!r}'s rubric",
+            )
+    ids = [c.id for c in step.applied]
+    if len(set(ids)) != len(ids):
+        raise ContentError(
+            path, document.line_of((*location, "applied")), "applied concept ids must be unique"
+        )
+    if step.model_answer:
+        try:
+            citations.check(step.model_answer, citations.find_law(question.basis), need_law=True)
+        except citations.CitationError as error:
+            raise ContentError(
+                path, document.line_of((*location, "model_answer")), str(error)
+            ) from None
+    return question.applied_to_case(step.applied, step.model_answer, step.examples)
+
+
 def case_values(scenario: Scenario, facts: Mapping[str, str]) -> dict[str, str]:
     """Values for {placeholders} in customer lines."""
     case = scenario.case
@@ -117,7 +156,7 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
     if not isinstance(document.data, dict):
         raise ContentError(path, 1, "a scenario file holds one scenario (a mapping)")
     try:
-        scenario = Scenario.model_validate(document.data)
+        scenario = Scenario.model_validate(document.data, context=kb.validation_context())
     except ValidationError as error:
         raise describe_error(error, document) from None
     if path.stem != scenario.id:
@@ -137,6 +176,8 @@ def load_scenario(path: Path, kb: KnowledgeBase) -> ScenarioContent:
                     document.line_of((*location, "question")),
                     f"step {step.id!r} asks unknown question {step.question!r}",
                 )
+            if step.applied:
+                question = _applied_question(question, step, document, location)
         else:
             try:
                 raw = _inline_question(scenario, step)

@@ -93,6 +93,16 @@ def all_askables(kb: KnowledgeBase, scenarios: Mapping[str, ScenarioContent]) ->
             yield find_askable(kb, scenarios, step_id(scenario_id, step))
 
 
+def own_questions(
+    kb: KnowledgeBase, scenarios: Mapping[str, ScenarioContent]
+) -> Iterator[Askable]:
+    """The scenario steps marked by a question of their own: written inline, or a bank question
+    with the step's `applied` concepts (its examples and model answer are the step's)."""
+    for askable in all_askables(kb, scenarios):
+        if askable.case is not None and askable.question is not kb.question(askable.question.id):
+            yield askable
+
+
 def reachable_steps(content: ScenarioContent, facts: Mapping[str, str]) -> set[str]:
     """The steps a learner can reach in this version of the case (fact branches followed as
     the facts say; a choice branch may go either way)."""

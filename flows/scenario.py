@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from knowledge.models import ID_RE, CriterionCode, Topic
+from knowledge.models import ID_RE, Cited, Concept, CriterionCode, Example, Topic
 
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=30)]
 PersonaType = Literal["angry", "confused", "upset", "knowledgeable", "ict-beginner"]
@@ -79,12 +79,29 @@ class Step(Frozen):
     """A question from the bank."""
     ask: dict[str, Any] | None = None
     """An inline question for this case (same fields as a bank question, id given by the step)."""
+    applied: Annotated[tuple[Concept, ...], Field(min_length=1)] = ()
+    """With `question`: what the answer must also say in this step, the rule applied to the
+    case ("she is still inside the 14 days"), as rubric concepts."""
+    model_answer: Cited | None = None
+    """With `question`: the step's own model answer, applying the rule to the case."""
+    examples: tuple[Example, ...] = ()
+    """With `question`: answers to this step and their verdicts (checked like a rubric's)."""
     next: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | tuple[Branch, ...]
 
     @model_validator(mode="after")
     def _one_question(self) -> Step:
         if (self.question is None) == (self.ask is None):
             raise ValueError("a step needs exactly one of 'question' (bank id) or 'ask' (inline)")
+        own = [n for n in ("applied", "model_answer", "examples") if n in self.model_fields_set]
+        if self.ask is not None and own:
+            raise ValueError(
+                f"'{own[0]}' is only for a step that reuses a bank question ('question:');"
+                " an inline 'ask' writes its own rubric, model answer and examples"
+            )
+        if self.question is not None and own and not self.applied:
+            raise ValueError(
+                f"'{own[0]}' needs 'applied': the concepts this step adds to the bank question"
+            )
         if isinstance(self.next, tuple):
             if not self.next:
                 raise ValueError("'next' needs at least one branch")

@@ -60,7 +60,8 @@ def load_core_contract(path: Path) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class StepQuestion:
-    """A question written inline in a scenario step, with the case it is marked against."""
+    """A scenario step's own question (written inline, or a bank question with the step's
+    `applied` concepts), with the case it is marked against."""
 
     name: str
     """SCENARIO_ID/STEP_ID"""

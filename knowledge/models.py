@@ -585,6 +585,37 @@ class TextQuestion(QuestionBase):
         copy._taught_words = frozenset(w for text in taught for w in tokenize_cached(text).stems)
         return copy
 
+    def applied_to_case(
+        self,
+        applied: Sequence[Concept],
+        model_answer: str | None = None,
+        examples: Sequence[Example] = (),
+    ) -> TextQuestion:
+        """This question as a scenario step asks it: the rule applied to the case.
+
+        A copy that also requires the step's `applied` concepts ("she is still inside the 14
+        days") and uses the step's own model answer and examples. It keeps the id (progress
+        and stats stay per question) and everything the loader attached (laws, shared claims,
+        true facts, known numbers, sections, taught words)."""
+        rubric = self.rubric.model_copy(update={"required": (*self.rubric.required, *applied)})
+        update: dict[str, Any] = {"rubric": rubric}
+        if model_answer:
+            update["model_answer"] = model_answer
+        if examples:
+            update["examples"] = tuple(examples)
+        copy = self.model_copy(update=update)
+        texts = [model_answer or "", *(p.source for c in applied for p in c.patterns)]
+        numbers = {int(n) for text in texts for n in re.findall(r"\d+", text)}
+        numbers.update(n for t in texts for n in _number_words(t))
+        copy._known_numbers = self._known_numbers | numbers
+        if model_answer:
+            copy._sections = self._sections | frozenset(_cited_numbers(model_answer))
+            copy._taught_pairs = self._taught_pairs | frozenset(_word_pairs(model_answer))
+            copy._taught_words = self._taught_words | frozenset(
+                tokenize_cached(model_answer).stems
+            )
+        return copy
+
     @property
     def taught_words(self) -> frozenset[str]:
         """Every word (stem) its entries and model answer use."""
