@@ -191,10 +191,11 @@ async def _post_init(application: CoachApplication) -> None:
         await _take_polling_lock(application, database)
     store = SqliteProgressStore(database)
     services.kb = kb
-    # Every question an answer may name: the bank's and the scenario steps' own.
-    questions = {**kb.questions}
-    for content in scenarios.values():
-        questions.update({q.id: q for q in content.questions.values()})
+    # Every question an answer may name: the scenario steps' own and the bank's. A step that
+    # applies a bank question to its case keeps the bank id; the bank's version wins here, so
+    # a tutor reviewing an answer to the bank question sees the bank question.
+    questions = {q.id: q for content in scenarios.values() for q in content.questions.values()}
+    questions.update(kb.questions)
     zone = ZoneInfo(services.settings.timezone)
     revision_store = SqliteRevisionStore(database)
     revision = Revision(revision_store, zone, clock=services.clock)

@@ -26,9 +26,11 @@ async def running_app(
     async with application:
         await application.post_init(application)  # type: ignore[misc]
         await application.start()
-        yield application
-        await application.stop()
-        await application.post_shutdown(application)  # type: ignore[misc]
+        try:
+            yield application
+        finally:  # a failed assertion inside must still stop the bot, or the test hangs
+            await application.stop()
+            await application.post_shutdown(application)  # type: ignore[misc]
 
 
 class People:

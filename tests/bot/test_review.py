@@ -248,3 +248,16 @@ async def test_a_learner_hammering_the_review_desk_is_counted_and_soon_not_answe
     assert (user, what, count) == (LEARNER, "a review button", 30)
     # /review and /questions are refused the same way, counted separately.
     assert "only for tutors" in await people.say(LEARNER, "/questions")
+
+
+async def test_the_desk_shows_the_bank_question_a_step_applies_to_its_case(
+    tmp_path: Path, fake: RecordingRequest
+) -> None:
+    # shoes/period applies ccr-cancel-online to its case under the same id: a tutor reviewing
+    # an answer to the bank question must see the bank question, not the step's version.
+    async with running_app(tmp_path / "desk.db", fake, (ADMIN,), scenario_dir=None) as app:
+        services = app.bot_data
+        assert services.kb is not None
+        assert services.review_desk is not None
+        shown = services.review_desk.questions["ccr-cancel-online"]
+        assert shown is services.kb.questions["ccr-cancel-online"]
