@@ -103,6 +103,12 @@ def test_a_clause_stating_a_true_fact_is_not_flagged_as_unfamiliar(
             "Inspect the product and check the purchase date; it's within 6 months so the fault"
             " is presumed to have been there unless we can show otherwise",
         ),
+        # s.23(3)-(4): the only ground for refusing the remedy the customer chose.
+        (
+            "faulty-kettle-refund/resolve_repair",
+            "A repair or a replacement, free, and Mr Foster chooses which (as long as it isn't"
+            " impossible or disproportionate for us)",
+        ),
         # reg. 34(1)-(2): the standard delivery charge is refunded too.
         (
             "ccr-refund-timing",

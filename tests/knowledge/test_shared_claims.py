@@ -305,6 +305,29 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " security",
             "unverified-disclosure",
         ),
+        (
+            "cra-after-30-days",
+            "A repair or replacement, the customer's choice, free; if the repair fails she has to"
+            " let us try repairing it again",
+            "must-accept-another-repair",
+        ),
+        (
+            "referral-how-to",
+            "Brief the supervisor on the case first, then put him through, or just give him the"
+            " £150 yourself",
+            "promise-money-beyond-authority",
+        ),
+        (
+            "equality-adjustments",
+            "Offer to type or write things down, though complaints have to go through the"
+            " helpline",
+            "turned-away-disabled",
+        ),
+        (
+            "gdpr-object-marketing",
+            "stop the emails; cust adv'd to use unsubscribe link",
+            "customer-must-unsubscribe",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
