@@ -22,10 +22,12 @@ general fixes they led to; see the README's marking section for the per-question
 | wave8_blind (every bank question, likewise) | 631 | 85.9% / 0.9% / 1.9% |
 | wave9_blind (every step and bank question; after all of the above) | 568 | 88.9% / 0.0% / 1.1% |
 | wave10_blind (every step and bank question; likewise) | 564 | 87.1% / 2.1% / 1.1% |
+| wave11a_blind (every bank question; after all of the above) | 302 | 92.7% / 0.0% / 0.3% |
+| wave11b_blind (every scenario step; likewise) | 264 | 97.0% / 0.0% / 0.0% |
+| wave12_blind (every question and step; likewise) | 285 | 94.0% / 1.1% / 1.4% |
 
 The floors below are what the marker reaches now, so a change that makes marking worse
-fails. No wrong answer is marked correct on any set but wave 10 (one); agreement is still below
-the 97% target.
+fails. No wrong answer is marked correct on any set; nine sets are still below the 97% target.
 """
 
 import pytest
@@ -36,23 +38,25 @@ from tests.blind import DATA, grade_set, tally
 
 FLOORS = {
     # set: (least agreement, most wrong marked correct, most flagged)
-    "bank_blind_answers.yaml": (0.925, 0.0, 0.045),
-    "steps1_blind_answers.yaml": (0.93, 0.0, 0.02),
-    "steps2_blind_answers.yaml": (0.9, 0.0, 0.01),
-    "bank2_blind_answers.yaml": (0.91, 0.0, 0.06),
-    "steps3_blind_answers.yaml": (0.89, 0.0, 0.015),
-    "new_questions_blind_answers.yaml": (0.9, 0.0, 0.01),
-    "bank3_blind_answers.yaml": (0.955, 0.0, 0.03),
-    "steps4_blind_answers.yaml": (0.92, 0.0, 0.01),
-    "wave4_blind_answers.yaml": (0.94, 0.0, 0.01),
-    "wave5_blind_answers.yaml": (0.875, 0.0, 0.035),
-    "core_hard_blind_answers.yaml": (0.91, 0.0, 0.035),
-    "wave6_blind_answers.yaml": (0.91, 0.0, 0.02),
-    "wave7_blind_answers.yaml": (0.86, 0.0, 0.01),
-    "wave8_blind_answers.yaml": (0.86, 0.0, 0.025),
-    "wave9_blind_answers.yaml": (0.9, 0.0, 0.025),
-    # "Just put him through to Sam" reads as the warm-transfer option by its words.
-    "wave10_blind_answers.yaml": (0.87, 0.006, 0.02),
+    "bank_blind_answers.yaml": (0.98, 0.0, 0.035),
+    "steps1_blind_answers.yaml": (0.98, 0.0, 0.02),
+    "steps2_blind_answers.yaml": (0.98, 0.0, 0.01),
+    "bank2_blind_answers.yaml": (0.97, 0.0, 0.04),
+    "steps3_blind_answers.yaml": (0.985, 0.0, 0.005),
+    "new_questions_blind_answers.yaml": (0.975, 0.0, 0.005),
+    "bank3_blind_answers.yaml": (0.975, 0.0, 0.025),
+    "steps4_blind_answers.yaml": (0.99, 0.0, 0.005),
+    "wave4_blind_answers.yaml": (0.985, 0.0, 0.005),
+    "wave5_blind_answers.yaml": (0.94, 0.0, 0.03),
+    "core_hard_blind_answers.yaml": (0.945, 0.0, 0.03),
+    "wave6_blind_answers.yaml": (0.96, 0.0, 0.015),
+    "wave7_blind_answers.yaml": (0.95, 0.0, 0.01),
+    "wave8_blind_answers.yaml": (0.915, 0.0, 0.015),
+    "wave9_blind_answers.yaml": (0.96, 0.0, 0.02),
+    "wave10_blind_answers.yaml": (0.925, 0.0, 0.01),
+    "wave11a_blind_answers.yaml": (0.94, 0.0, 0.005),
+    "wave11b_blind_answers.yaml": (0.98, 0.0, 0.005),
+    "wave12_blind_answers.yaml": (0.965, 0.0, 0.015),
 }
 
 
