@@ -18,6 +18,7 @@ from knowledge.loader import ContentError, KnowledgeBase
 from knowledge.marking import mark
 from knowledge.models import TextQuestion
 from tests.conftest import TEST_SCENARIOS
+from tests.flows.scenario_files import edit, line_of
 
 APPLIED = """    question: cra-reject-window
     applied:
@@ -39,18 +40,6 @@ REFUND_STEP = "    question: cra-reject-window\n"
 def folder(tmp_path: Path) -> Path:
     shutil.copytree(TEST_SCENARIOS, tmp_path / "scenarios")
     return tmp_path / "scenarios"
-
-
-def edit(folder: Path, old: str, new: str) -> Path:
-    path = folder / "test-kettle.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
-def line_of(path: Path, needle: str) -> int:
-    return path.read_text(encoding="utf-8").splitlines().index(needle) + 1
 
 
 @pytest.fixture

@@ -8,24 +8,13 @@ import pytest
 from flows.loader import load_scenarios
 from knowledge.loader import ContentError, KnowledgeBase
 from tests.conftest import TEST_SCENARIOS
+from tests.flows.scenario_files import edit, line_of
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     shutil.copytree(TEST_SCENARIOS, tmp_path / "scenarios")
     return tmp_path / "scenarios"
-
-
-def edit(folder: Path, old: str, new: str) -> Path:
-    path = folder / "test-kettle.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
-def line_of(path: Path, needle: str) -> int:
-    return path.read_text(encoding="utf-8").splitlines().index(needle) + 1
 
 
 def test_shipped_scenarios_load_and_are_sound(kb: KnowledgeBase) -> None:
