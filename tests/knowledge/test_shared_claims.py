@@ -328,6 +328,16 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "stop the emails; cust adv'd to use unsubscribe link",
             "customer-must-unsubscribe",
         ),
+        (
+            "cra-reject-window",
+            "30 days to reject it for a full refund, but the shop can insist on a repair first",
+            "trader-chooses-remedy",
+        ),
+        (
+            "gdpr-sar-deadline",
+            "one month from receiving it, but we can take longer if we want",
+            "extension-without-reason",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
