@@ -141,6 +141,17 @@ def test_a_usual_turnaround_is_not_a_figure_of_the_law_but_a_usual_refund_delay_
     assert "refund-takes-longer" in verdict.misconceptions
 
 
+def test_the_shops_own_return_of_old_stock_is_not_sending_the_customer_away(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    note = (
+        "Dean Foster, RET-1042, kettle not heating at 45 days. Action: new kettle given as a"
+        " replacement, old one returned to supplier. Follow-up: text him on 19/12."
+    )
+    verdict = mark_at(kb, shipped, "faulty-kettle-refund/record_repair", note)
+    assert "manufacturer-responsible" not in verdict.misconceptions
+
+
 def test_a_window_said_to_have_passed_is_not_offered(
     kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
 ) -> None:

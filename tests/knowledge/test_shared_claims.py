@@ -338,6 +338,12 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "one month from receiving it, but we can take longer if we want",
             "extension-without-reason",
         ),
+        (
+            "cra-after-30-days",
+            "A repair or replacement, free, and the customer chooses; tell him to send the faulty"
+            " one back to the manufacturer",
+            "manufacturer-responsible",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
