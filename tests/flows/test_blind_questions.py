@@ -40,3 +40,20 @@ def test_order_items_are_numbered_as_the_learner_sees_them(
     numbers = " ".join(str(shown.index(item) + 1) for item in question.items)
     assert read_choice(question, numbers).problem is None
     assert mark(question, numbers).outcome == "correct"
+
+
+def test_a_step_shows_the_customers_line_and_task_as_the_learner_reads_them(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    dump = list(question_lines(kb, shipped))
+    assert not any("{" in line for line in dump)  # every {placeholder} filled from the case
+    at = dump.index("## angry-repeat-complaint/refer_how")
+    section = dump[at : dump.index("", at)]
+    customer = "> I'm not explaining all this again to someone else, I'm warning you."
+    assert section[3] == customer
+    assert (
+        "prompt: The duty manager, Sam Price, is free to take the call. How do you refer it?"
+        in (section)
+    )
+    # The case's raw fact values are not lines of their own (the learner never sees them so).
+    assert "> Sam Price" not in section

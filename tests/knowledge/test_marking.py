@@ -214,6 +214,15 @@ def test_multiple_choice(answer: Answer, outcome: str) -> None:
     assert mark(MULTIPLE, answer).outcome == outcome
 
 
+def test_partial_feedback_names_what_was_found_and_what_is_missing() -> None:
+    # Labels are written in any grammar ("30 days", "record it"): the feedback lists them.
+    verdict = mark(TEXT, "30 days")
+    assert verdict.outcome == "partial"
+    assert verdict.feedback.startswith(
+        "Partly right. You got: 30 days. Still missing: a full refund."
+    )
+
+
 ORDER = build(
     id="o-stages",
     type="order",
