@@ -68,6 +68,11 @@ _LABEL_RUN_RE = re.compile(r"^(?:[(\[]?(?:[a-j]|10|[1-9])[)\].]?(?:\s*[-–,\s]\
 
 
 _RUN_OF_LETTERS = re.compile(r"[a-jA-J]{2,10}")
+# "all of them", "all of the above", "every one": every option of a multiple-choice question.
+_ALL_RE = re.compile(
+    r"(?:all|all (?:of )?(?:them|the above|these|those|of it)|every ?one|everything|the lot)",
+    re.IGNORECASE,
+)
 
 
 def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceReading:
@@ -82,6 +87,8 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
     text = _TRAIL_RE.sub("", _LEAD_RE.sub("", reply.strip())).strip()
     if not text:
         return _no_match(len(shown), order)
+    if several and not order and _ALL_RE.fullmatch(text):
+        return ChoiceReading(tuple(range(len(shown))))
     whole = process.extractOne(
         text.lower(),
         [s.lower() for s in shown],

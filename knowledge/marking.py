@@ -716,6 +716,7 @@ def _unexpected_numbers(
             or i in in_durations
             or is_negated(tokens, i, ())
             or (case is not None and _elapsed(tokens, i))
+            or _story_time(tokens, i)
         ):
             continue
         value = int(word)
@@ -779,6 +780,25 @@ def _elapsed(tokens: Tokens, position: int) -> bool:
 
 
 _ELAPSED = frozenset({"ago", "later", "since"})
+_THRESHOLDS = frozenset({"over", "under", "more", "less", "than", "within", "least", "up", "after"})
+
+
+def _story_time(tokens: Tokens, position: int) -> bool:
+    """'a telly he'd had four years', 'brought it back five months in,', 'a year old': how
+    long something had been owned in a story the learner tells, not a period the law sets."""
+    stems = tokens.stems
+    before = stems[max(0, position - 3) : position]
+    if "had" in before and not _THRESHOLDS.intersection(before):
+        # "had" then at most "it/them" and "for" before the figure
+        after_had = before[before.index("had") + 1 :]
+        if all(word in {"it", "them", "for"} for word in after_had):
+            return True
+    if position + 2 >= len(stems) or (before and before[-1] in _THRESHOLDS):
+        return False
+    if stems[position + 2] == "old":
+        return True
+    ends_clause = position + 3 >= len(stems) or tokens.breaks[position + 3] != NO_BREAK
+    return stems[position + 2] == "in" and ends_clause
 
 
 def _store_policy(tokens: Tokens, position: int) -> bool:
@@ -924,7 +944,11 @@ def _wrong_figure(question: TextQuestion, tokens: Tokens, case: CaseContext | No
     # "not 14 days, it's 30" corrects itself; a lone "not within 12 months" still claims 12.
     considered = plain if plain or bare_numbers else stated
     unknown = [
-        d for d in considered if d.key not in allowed and not _store_policy(tokens, d.position)
+        d
+        for d in considered
+        if d.key not in allowed
+        and not _store_policy(tokens, d.position)
+        and not _story_time(tokens, d.position)
     ]
     if not unknown:
         return False

@@ -224,6 +224,22 @@ def _full_year(two_digits: str) -> str:
     return ("20" if int(two_digits) <= 40 else "19") + two_digits
 
 
+# "£17.5m", "£1bn", "500k", "£30k": sums written short. A bare "4k" is a screen, not a sum.
+_MONEY_SHORT_RE = re.compile(r"(£)?(?<![\w.])(\d+(?:\.\d+)?) ?(k|m|mn|bn)\b")
+
+
+def _money_in_full(match: re.Match[str]) -> str:
+    pound, number, suffix = match.group(1) or "", match.group(2), match.group(3)
+    if suffix == "k":
+        thousands = float(number) * 1000
+        if not pound and thousands < 10_000 or not thousands.is_integer():
+            return match.group(0)
+        return f"{pound}{int(thousands)}"
+    if not pound:
+        return match.group(0)  # "5m" may be metres or minutes
+    return f"{pound}{number} {'billion' if suffix == 'bn' else 'million'}"
+
+
 _RANGE_UNIT_RE = re.compile(r"\b(\d+) (or|to|and) (\d+) (days?|weeks?|months?|years?|hours?)\b")
 _SPELLING_RE = re.compile(
     r"(?<![\w-])("
@@ -364,6 +380,7 @@ def _canonical_text(text: str) -> str:
     text = text.replace("\u201c", '"').replace("\u201d", '"')
     text = _SPELLING_RE.sub(lambda m: _SPELLINGS[m.group(1)], text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 30,000 is one number
+    text = _MONEY_SHORT_RE.sub(_money_in_full, text)  # "£17.5m", "500k", "£30k"
     # "CPA '87", "the CRA '15": a law's year written short.
     text = _SHORT_YEAR_RE.sub(lambda m: f"{m.group(1)} {_full_year(m.group(2))}", text)
     text = _NUMBER_TYPO_RE.sub(lambda m: _NUMBER_TYPOS[m.group(1)], text)

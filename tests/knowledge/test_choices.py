@@ -85,7 +85,14 @@ def test_replies_that_name_no_single_option_say_why(reply: str, problem: str) ->
 
 @pytest.mark.parametrize(
     ("reply", "picked"),
-    [("a c", (0, 2)), ("a, c and d", (0, 2, 3)), ("A C E", None), ("b+d", (1, 3))],
+    [
+        ("a c", (0, 2)),
+        ("a, c and d", (0, 2, 3)),
+        ("A C E", None),
+        ("b+d", (1, 3)),
+        ("all of them", (0, 1, 2, 3)),
+        ("All of the above.", (0, 1, 2, 3)),
+    ],
     ids=str,
 )
 def test_multiple_choice_letters_with_any_separators(
@@ -192,6 +199,8 @@ FINES = ChoiceQuestion.model_validate(
     [
         ("£17.5m or 4% of turnover", (1,)),
         ("the 4% one", (1,)),
+        ("17.5m", (1,)),
+        ("500k", (0,)),  # sums written short are read in full
         ("£20 million or 4%", ()),  # another figure for what the option counts: ask again
         ("£20 million or 4% of worldwide turnover", ()),
     ],

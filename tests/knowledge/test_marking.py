@@ -451,6 +451,15 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
             "correct",
         ),
         ("ccr-cancel-online", "28 days from delivery", "incorrect"),
+        # How long the goods had been owned in a story is not a period of the law; a limit is.
+        (
+            "cra-claim-time-limit",
+            "I had a fella with a telly he'd had four years, and he could still go to court"
+            " cos it's six years in England.",
+            "correct",
+        ),
+        ("cra-claim-time-limit", "They have four years to claim.", "incorrect"),
+        ("cra-claim-time-limit", "If they've had it over 4 years they can't claim.", "incorrect"),
     ],
     ids=[
         "no-unless",
@@ -476,6 +485,9 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         "start-is-the-order",
         "store-policy-figure",
         "policy-figure-as-law",
+        "story-time",
+        "period-of-law",
+        "owned-over-limit",
     ],
 )
 def test_shipped_rubrics_on_iqa_lessons(
