@@ -780,7 +780,9 @@ def _elapsed(tokens: Tokens, position: int) -> bool:
 
 
 _ELAPSED = frozenset({"ago", "later", "since"})
-_THRESHOLDS = frozenset({"over", "under", "more", "less", "than", "within", "least", "up", "after"})
+_THRESHOLDS = frozenset(
+    {"over", "under", "more", "less", "than", "within", "least", "up", "after"}
+)
 
 
 def _story_time(tokens: Tokens, position: int) -> bool:

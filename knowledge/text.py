@@ -232,7 +232,7 @@ def _money_in_full(match: re.Match[str]) -> str:
     pound, number, suffix = match.group(1) or "", match.group(2), match.group(3)
     if suffix == "k":
         thousands = float(number) * 1000
-        if not pound and thousands < 10_000 or not thousands.is_integer():
+        if (not pound and thousands < 10_000) or not thousands.is_integer():
             return match.group(0)
         return f"{pound}{int(thousands)}"
     if not pound:

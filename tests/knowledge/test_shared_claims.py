@@ -344,6 +344,36 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " one back to the manufacturer",
             "manufacturer-responsible",
         ),
+        (
+            "cra-after-30-days",
+            "the shop will decide if they repair it or send a new one",
+            "trader-chooses-remedy",
+        ),
+        (
+            "cra-after-30-days",
+            "We'll repair it: our policy for laptops is repair not replace.",
+            "trader-chooses-remedy",
+        ),
+        (
+            "gdpr-verify-identity",
+            "Read them the address to confirm it's the right account, then ask security questions",
+            "unverified-disclosure",
+        ),
+        (
+            "gdpr-verify-identity",
+            "Ask their name and if it matches the account, read the details out",
+            "weak-verification",
+        ),
+        (
+            "cra-change-of-mind",
+            "Yes, by law you can bring anything back within 14 days for a refund",
+            "law-requires-change-of-mind-refund",
+        ),
+        (
+            "equality-adjustments",
+            "Be patient, and ask if there's anyone with you who can talk for you",
+            "third-party-needed",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
@@ -389,6 +419,12 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
         (
             "equality-adjustments",
             "Offer to type or write things down, and an email address as well as the helpline",
+        ),
+        ("gdpr-verify-identity", "ask the caller to confirm the address we have on file"),
+        (
+            "gdpr-sar-phone-request",
+            "It's a valid request: I've written down what she asked for and passed it to the data"
+            " protection team, who reply within one month.",
         ),
     ],
 )
