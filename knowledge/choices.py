@@ -64,6 +64,7 @@ _TRAIL_RE = re.compile(
 )
 _LABEL_RE = re.compile(r"^[(\[]?([a-j]|10|[1-9])[)\].:]?$", re.IGNORECASE)
 _SPLIT_RE = re.compile(r"\s*(?:,|;|/|\n|->|→|>|\+|&|\band\b|\bthen\b|\bor\b)\s*", re.IGNORECASE)
+_STEP_SPLIT_RE = re.compile(r"\s*(?:,|;|\n|->|→|>|\bthen\b|\bnext\b|\bafter that\b)\s*", re.I)
 _LABEL_RUN_RE = re.compile(r"^(?:[(\[]?(?:[a-j]|10|[1-9])[)\].]?(?:\s*[-–,\s]\s*|$))+$", re.I)
 
 
@@ -110,8 +111,21 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
         polar = _by_polarity(text, shown)
         if polar is not None:
             return ChoiceReading((polar,))
+    if order:
+        # "open the app and tap 'forgotten password', then …": "and" may join the words of one
+        # item, so a reading by the stronger separators that names every item wins.
+        by_steps = _read_pieces(_STEP_SPLIT_RE.split(text), shown, order, several)
+        if by_steps.problem is None and len(by_steps.picked) == len(shown):
+            return by_steps
+    return _read_pieces(_SPLIT_RE.split(text) if several else [text], shown, order, several)
+
+
+def _read_pieces(
+    pieces: Sequence[str], shown: Sequence[str], order: bool, several: bool
+) -> ChoiceReading:
+    """The options named by each piece of a reply, in the order the pieces come."""
     picked: list[int] = []
-    pieces = _SPLIT_RE.split(text) if several else [text]
+    unplaced: list[int] = []  # where a piece with words of its own named no item
     for raw_piece in pieces:
         piece = raw_piece.strip().strip(".").strip()
         if not piece:
@@ -122,10 +136,17 @@ def read_choice(question: ChoiceQuestion | OrderQuestion, reply: str) -> ChoiceR
             if label:
                 return _out_of_range(label.group(1), len(shown), order)
             if several:
+                if _distinct_words(piece):
+                    unplaced.append(len(picked))
                 continue  # a linking phrase between items ("if that fails"), not an item
             return _no_match(len(shown), order)
         if index not in picked:
             picked.append(index)
+    if order and len(unplaced) == 1 and len(picked) == len(shown) - 1:
+        # Every other item is named: the one piece left can only be the item left ("put in
+        # her email" beside two items that mention an email).
+        (left,) = set(range(len(shown))) - set(picked)
+        picked.insert(unplaced[0], left)
     if not picked:
         return _no_match(len(shown), order)
     if not several and len(picked) > 1:

@@ -117,6 +117,34 @@ def test_orders_by_numbers_with_any_separators_or_by_words() -> None:
     assert read_choice(ORDER, "5 1 2 3").problem == "There is no item 5; reply 1–4."
 
 
+RESET = OrderQuestion.model_validate(
+    {
+        **COMMON,
+        "id": "reset-steps",
+        "type": "order",
+        "prompt": "Put the password reset steps in order.",
+        "items": [
+            "Open the shop's app and tap 'Forgotten password'",
+            "Type in the email address the account uses",
+            "Open the email we send you and tap the link in it",
+            "Choose a new password and log in with it",
+        ],
+    }
+)
+
+
+def test_an_order_in_words_with_and_inside_its_items() -> None:
+    """ "and" joins the words of one item here; the one piece naming no item alone ("put in
+    her email", beside two items with an email) is the item left over."""
+    shown = presented_order(RESET)
+    reading = read_choice(
+        RESET,
+        "open the app and tap forgotten password, then put in her email, then open the email"
+        " and tap the link, then pick a new password",
+    )
+    assert [shown[i] for i in reading.picked] == [0, 1, 2, 3]
+
+
 POLICY = ChoiceQuestion.model_validate(
     {
         **COMMON,
