@@ -231,11 +231,13 @@ def _named_by_words(piece: str, shown: Sequence[str]) -> int | None:
         return None
     if _other_figure(piece, shown[index]) or _skips_first_step(piece, shown[index]):
         return None
-    if not NEGATORS.intersection(tokenize(piece).stems):
+    if not NEGATORS.intersection(tokenize(_REASON_RE.split(piece)[0]).stems):
         return index
     return index if NEGATORS.intersection(tokenize(shown[index]).stems) else None
 
 
+# "…so gary doesn't have to repeat it": a negation in the reason given is not the choice's.
+_REASON_RE = re.compile(r"\b(?:so(?: that)?|because|cos|coz|as|since)\b", re.IGNORECASE)
 _ONLY_WORDS = frozenset({"just", "onli", "only", "straight", "simpli", "simply"})
 
 

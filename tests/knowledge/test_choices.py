@@ -177,6 +177,8 @@ POLICY = ChoiceQuestion.model_validate(
         ("the dmu one", (3,)),  # initials of Digital Markets Unit
         ("A cost price", (0,)),  # "A" followed by option A's words
         ("the interpreter for over an hour one", (2,)),
+        # A negation in the reason given is not a negated pick.
+        ("lock the screen so it is not left open", (3,)),
     ],
     ids=str,
 )
