@@ -868,6 +868,10 @@ def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
     for mention in mentions:
         law = mention.law
         hits = named[law.id]
+        if not mention.fits and law.replaced_by is None:
+            # "…the guarantee doesn't cut his rights under the Consumer Rights Act": the law the
+            # customer's rights come from, named beside the rule, not as the rule's source.
+            hits = [m for m in hits if not _rights_under(tokens, m.start)]
         if not hits:
             continue
         if not mention.fits and law.replaced_by is None and fitting_named:
@@ -890,6 +894,15 @@ def _law_problems(mentions: Sequence[LawMention], tokens: Tokens) -> list[str]:
         ):
             notes.append(f"Check the year: it is the {law.name}.")
     return notes
+
+
+def _rights_under(tokens: Tokens, start: int) -> bool:
+    """Whether a law is named as where rights come from: "(statutory) rights under the …"."""
+    before = tokens.stems[max(0, start - 3) : start]
+    return any(
+        word == "right" and nxt in {"under", "by", "from", "in"}
+        for word, nxt in zip(before, before[1:], strict=False)
+    )
 
 
 def _offered_as_alternative(

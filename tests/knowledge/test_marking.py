@@ -460,6 +460,15 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         ),
         ("cra-claim-time-limit", "They have four years to claim.", "incorrect"),
         ("cra-claim-time-limit", "If they've had it over 4 years they can't claim.", "incorrect"),
+        # The law rights come from, named beside the rule, is not named as the rule's source.
+        (
+            "cra-claim-time-limit",
+            "Six years from purchase; the guarantee doesn't cut his rights under the Consumer"
+            " Rights Act.",
+            "correct",
+        ),
+        ("cra-claim-time-limit", "6 years under the Consumer Rights Act", "incorrect"),
+        ("cra-claim-time-limit", "6 years, his rights under the Sale of Goods Act", "incorrect"),
     ],
     ids=[
         "no-unless",
@@ -488,6 +497,9 @@ def test_numeric_answers_with_contractions_and_citations(answer: str, outcome: s
         "story-time",
         "period-of-law",
         "owned-over-limit",
+        "rights-under-a-law",
+        "period-under-another-law",
+        "rights-under-an-old-law",
     ],
 )
 def test_shipped_rubrics_on_iqa_lessons(
