@@ -901,7 +901,7 @@ def _rights_under(tokens: Tokens, start: int) -> bool:
     before = tokens.stems[max(0, start - 3) : start]
     return any(
         word == "right" and nxt in {"under", "by", "from", "in"}
-        for word, nxt in zip(before, before[1:], strict=False)
+        for word, nxt in pairwise(before)
     )
 
 
