@@ -900,8 +900,7 @@ def _rights_under(tokens: Tokens, start: int) -> bool:
     """Whether a law is named as where rights come from: "(statutory) rights under the …"."""
     before = tokens.stems[max(0, start - 3) : start]
     return any(
-        word == "right" and nxt in {"under", "by", "from", "in"}
-        for word, nxt in pairwise(before)
+        word == "right" and nxt in {"under", "by", "from", "in"} for word, nxt in pairwise(before)
     )
 
 
