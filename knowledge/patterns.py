@@ -468,11 +468,23 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
             between = tokens.stems[position + 1 : start]
             if any(w in _CORRECTION_WORDS for w in between):
                 return False
+        if word in NEGATORS and _closed_idiom(tokens, position, start):
+            return False
         if word in NEGATORS and (step < NEGATION_WINDOW or _prohibits(tokens, position)):
             return True
         if word == "against" and _against_the_rules(tokens, position):
             return True
     return False
+
+
+# "don't worry, I'll get the £200 sorted", "no problem, we'll refund it": the negation is
+# the reassurance itself and ends with it.
+_REASSURANCES = frozenset({"worri", "panic", "problem", "rush", "fret", "bother"})
+
+
+def _closed_idiom(tokens: Tokens, negator: int, start: int) -> bool:
+    after = [i for i in range(negator + 1, min(negator + 3, start)) if tokens.stems[i] != "a"]
+    return bool(after) and tokens.stems[after[0]] in _REASSURANCES and after[0] < start
 
 
 _RULE_WORDS = frozenset({"rule", "polici", "law", "regul", "gdpr", "procedur", "protocol"})

@@ -249,6 +249,15 @@ _SPELLING_RE = re.compile(
 # -ize/-yze endings become -ise/-yse (organize -> organise, analyze -> analyse).
 _IZE_RE = re.compile(r"\b(\w{3,}?)(i|y)z(e|es|ed|ing|ation|ations|er|ers)\b")
 
+_AFTER_I_WILL = (
+    "get", "sort", "make", "call", "check", "ring", "send", "look", "pass", "put", "ask",
+    "arrange", "do", "be", "have", "email", "give", "speak", "transfer", "book", "update",
+    "contact", "find", "try", "refund", "process", "note", "log", "text", "follow", "chase",
+    "keep", "let", "see", "talk", "take", "tell", "help", "just", "definitely", "also",
+    "personally", "go", "bring", "pop", "raise", "escalate", "request", "organise", "order",
+    "swap", "replace", "repair", "fix", "issue", "confirm", "explain", "write", "record", "add",
+    "phone", "message", "need", "start", "stay", "deal", "make", "happily", "gladly",
+)  # fmt: skip
 _CONTRACTIONS = (
     (re.compile(r"\bwon'?t\b"), "will not"),
     (re.compile(r"\bcan'?t\b"), "can not"),
@@ -266,6 +275,15 @@ _CONTRACTIONS = (
     (re.compile(r"'m\b"), " am"),
     (re.compile(r"\b(it|that|what|there|here|who|where|how|he|she)'s\b"), r"\1 is"),
     (re.compile(r"'(s|d)\b"), r" \1"),
+    # Chat shorthand without the apostrophe: "im sorry", "ive logged it", "ill sort it".
+    (re.compile(r"\bim\b"), "i am"),
+    (re.compile(r"\bive\b"), "i have"),
+    (re.compile(r"\b(you|they|we)ll\b"), r"\1 will"),
+    (re.compile(r"\b(you|they)re\b"), r"\1 are"),
+    (re.compile(r"\b(you|they|we)ve\b"), r"\1 have"),
+    (re.compile(r"\b(that|what|there)s\b"), r"\1 is"),
+    # "ill" is "I'll" before a verb ("ill get it sorted"), not "ill" as in unwell.
+    (re.compile(rf"\bill (?=(?:{'|'.join(_AFTER_I_WILL)})\b)"), "i will "),
 )
 
 _WEEKS_RE = re.compile(r"\b(\d+)\s*(weeks?|wks?)\b")

@@ -53,6 +53,10 @@ def matches(pattern: str, answer: str) -> bool:
         ("claim", "a claim against the retailer", True),
         ("trader ... prove", "the trader. Then prove", False),
         ("a .. b", "a x, b", False),
+        # A reassurance ends its own negation: "don't worry, I'll …" promises.
+        ("i will get", "dont worry ill get the £200 sorted", True),
+        ("refund", "no problem, a refund it is", True),
+        ("refund", "do not refund it", False),
     ],
 )
 def test_pattern_matching(pattern: str, answer: str, expected: bool) -> None:

@@ -55,6 +55,13 @@ def test_durations_are_read_in_any_form(text: str, expected: list[tuple[int, str
         ("e-mail", "email"),
         ("follow-up", "follow up"),
         ("RETAILER", "retailer"),
+        # Chat shorthand without the apostrophe.
+        ("im sorry", "i am sorry"),
+        ("ive logged it", "i have logged it"),
+        ("youll get it", "you will get it"),
+        ("ill get it sorted", "i will get it sorted"),
+        ("£17.5m", "£17.5 million"),
+        ("£30k", "£30,000"),
     ],
 )
 def test_equivalent_spellings_give_equal_tokens(first: str, second: str) -> None:
@@ -72,3 +79,8 @@ def test_a_line_break_or_bar_ends_a_field_of_a_note() -> None:
     tokens = tokenize("gap can't be fixed | £400 off\nFU Mon")
     assert tokens.words == ("gap", "can", "not", "be", "fixed", "£", "400", "off", "fu", "mon")
     assert tokens.breaks == (0, 0, 0, 0, 0, 2, 0, 0, 2, 0)
+
+
+def test_ill_is_i_will_only_before_a_verb() -> None:
+    assert tokenize("ill check").words == ("i", "will", "check")
+    assert tokenize("he was ill last week").words[:3] == ("he", "was", "ill")
