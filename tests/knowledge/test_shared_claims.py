@@ -374,6 +374,12 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "Be patient, and ask if there's anyone with you who can talk for you",
             "third-party-needed",
         ),
+        # The prompt's vacuum was bought five weeks ago: past the 30 days.
+        (
+            "complaint-investigate-actions",
+            "Check the date then give a full refund as its within 30 days",
+            "still-within-30-days",
+        ),
     ],
     ids=lambda value: value if " " not in value else "",
 )
@@ -421,6 +427,8 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
             "Offer to type or write things down, and an email address as well as the helpline",
         ),
         ("gdpr-verify-identity", "ask the caller to confirm the address we have on file"),
+        # 12 days after buying the kettle, "still within 30 days" is right.
+        ("cra-reject-window", "30 days, and he's still within 30 days so a full refund"),
         (
             "gdpr-sar-phone-request",
             "It's a valid request: I've written down what she asked for and passed it to the data"
