@@ -422,6 +422,11 @@ def _article_label(text: str, shown: Sequence[str]) -> list[str] | None:
         return None
     rest = match.group(2)
     named = _by_words(rest, shown)
+    if named is None:
+        # "a at cost": the words are a phrase of one option only, and it is option A.
+        phrase = re.compile(rf"\b{re.escape(rest.lower().strip())}\b")
+        holding = [i for i, option in enumerate(shown) if phrase.search(option.lower())]
+        named = holding[0] if len(holding) == 1 else None
     return [match.group(1)] if named == index else None
 
 

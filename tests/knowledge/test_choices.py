@@ -176,6 +176,7 @@ POLICY = ChoiceQuestion.model_validate(
         ("£3.95", (3,)),
         ("the dmu one", (3,)),  # initials of Digital Markets Unit
         ("A cost price", (0,)),  # "A" followed by option A's words
+        ("a at cost", (0,)),  # "A" and a phrase only option A has
         ("the interpreter for over an hour one", (2,)),
         # A negation in the reason given is not a negated pick.
         ("lock the screen so it is not left open", (3,)),

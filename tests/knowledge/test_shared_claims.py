@@ -427,6 +427,16 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
             "Offer to type or write things down, and an email address as well as the helpline",
         ),
         ("gdpr-verify-identity", "ask the caller to confirm the address we have on file"),
+        (
+            "cra-gift-rights",
+            "Legally the purchaser's; the gift receipt lets the recipient bring it back, in effect"
+            " passing the buyer's rights over",
+        ),
+        (
+            "s75-trader-gone-bust",
+            "Section 75 CCA 1974 makes the card issuer jointly liable: the sofa isn't of"
+            " satisfactory quality under s.9 CRA 2015",
+        ),
         # 12 days after buying the kettle, "still within 30 days" is right.
         ("cra-reject-window", "30 days, and he's still within 30 days so a full refund"),
         (
