@@ -225,6 +225,7 @@ def _full_year(two_digits: str) -> str:
 
 
 # "£17.5m", "£1bn", "500k", "£30k": sums written short. A bare "4k" is a screen, not a sum.
+_EXAMPLE_RE = re.compile(r"\b(?:(e)\.\s?g\b\.?|(e)g\.|i\.\s?e\b\.?|ie\.)")
 _MONEY_SHORT_RE = re.compile(r"(£)?(?<![\w.])(\d+(?:\.\d+)?) ?(k|m|mn|bn)\b")
 
 
@@ -399,6 +400,8 @@ def _canonical_text(text: str) -> str:
     text = _SPELLING_RE.sub(lambda m: _SPELLINGS[m.group(1)], text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 30,000 is one number
     text = _MONEY_SHORT_RE.sub(_money_in_full, text)  # "£17.5m", "500k", "£30k"
+    # "e.g." and "i.e." introduce an example; their full stops do not end a sentence.
+    text = _EXAMPLE_RE.sub(lambda m: " eg " if m.group(1) or m.group(2) else " ie ", text)
     # "CPA '87", "the CRA '15": a law's year written short.
     text = _SHORT_YEAR_RE.sub(lambda m: f"{m.group(1)} {_full_year(m.group(2))}", text)
     text = _NUMBER_TYPO_RE.sub(lambda m: _NUMBER_TYPOS[m.group(1)], text)

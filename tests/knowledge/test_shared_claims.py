@@ -437,6 +437,10 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
             "Section 75 CCA 1974 makes the card issuer jointly liable: the sofa isn't of"
             " satisfactory quality under s.9 CRA 2015",
         ),
+        (
+            "cra-after-30-days",
+            "Outside the 30 days they can't just get a refund: a repair or replacement",
+        ),
         # 12 days after buying the kettle, "still within 30 days" is right.
         ("cra-reject-window", "30 days, and he's still within 30 days so a full refund"),
         (

@@ -84,3 +84,9 @@ def test_a_line_break_or_bar_ends_a_field_of_a_note() -> None:
 def test_ill_is_i_will_only_before_a_verb() -> None:
     assert tokenize("ill check").words == ("i", "will", "check")
     assert tokenize("he was ill last week").words[:3] == ("he", "was", "ill")
+
+
+def test_e_g_and_i_e_do_not_end_a_sentence() -> None:
+    tokens = tokenize("written communication, e.g. type it out")
+    assert tokens.words == ("written", "communication", "eg", "type", "it", "out")
+    assert tokens.breaks[3] == 0
