@@ -428,7 +428,37 @@ def _states(match: Match, tokens: Tokens) -> bool:
         and match.start + 1 < len(tokens)
         and tokens.stems[match.start + 1] == "than"
     )
-    return not match.negated and not comparison and not _denied_after(tokens, match.end)
+    return (
+        not match.negated
+        and not comparison
+        and not _denied_after(tokens, match.end)
+        and not _taken_back(tokens, match)
+    )
+
+
+# "I thought we could take something off, but no": a belief told in order to correct it.
+_BELIEF_WORDS = frozenset({"thought", "assum", "believ", "reckon"})
+_CORRECTIONS = frozenset({"no", "not", "nope", "actual", "wrong", "turn", "apparent"})
+
+
+def _taken_back(tokens: Tokens, match: Match) -> bool:
+    """Whether the sentence tells the claim as what the learner once thought ("I thought…",
+    "I assumed…") and then takes it back ("…, but no", "…but actually")."""
+    start = match.start
+    while start > 0 and tokens.breaks[start] < SENTENCE_BREAK:
+        start -= 1
+    stems = tokens.stems
+    believed = any(
+        stems[i] == "i" and stems[i + 1] in _BELIEF_WORDS for i in range(start, match.start)
+    )
+    if not believed:
+        return False
+    end = match.end
+    while end < len(tokens) and tokens.breaks[end] < SENTENCE_BREAK:
+        if stems[end] == "but" and _CORRECTIONS.intersection(stems[end + 1 : end + 3]):
+            return True
+        end += 1
+    return False
 
 
 def _inside_one_concept(hits: _Hits, start: int, end: int) -> bool:

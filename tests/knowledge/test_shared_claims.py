@@ -374,6 +374,12 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "Be patient, and ask if there's anyone with you who can talk for you",
             "third-party-needed",
         ),
+        # A belief kept, not taken back, is still claimed.
+        (
+            "cra-after-30-days",
+            "Repair or replacement; I thought the shop gets to choose which one, and it does",
+            "trader-chooses-remedy",
+        ),
         # The prompt's vacuum was bought five weeks ago: past the 30 days.
         (
             "complaint-investigate-actions",
@@ -440,6 +446,12 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
         (
             "cra-after-30-days",
             "Outside the 30 days they can't just get a refund: a repair or replacement",
+        ),
+        # A belief told in order to take it back is not claimed.
+        (
+            "cra-after-30-days",
+            "Repair or replacement. I thought the shop gets to choose which one, but actually the"
+            " customer chooses.",
         ),
         # 12 days after buying the kettle, "still within 30 days" is right.
         ("cra-reject-window", "30 days, and he's still within 30 days so a full refund"),
