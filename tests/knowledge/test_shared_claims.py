@@ -380,6 +380,11 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "Repair or replacement; I thought the shop gets to choose which one, and it does",
             "trader-chooses-remedy",
         ),
+        (
+            "cra-refund-method",
+            "Same card he paid with, no fee, once the manufacturer has inspected it",
+            "manufacturer-responsible",
+        ),
         # The prompt's vacuum was bought five weeks ago: past the 30 days.
         (
             "complaint-investigate-actions",
