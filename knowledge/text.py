@@ -129,6 +129,11 @@ _SPELLINGS: dict[str, str] = {
     "f/upp": "follow up",
     "fup": "follow up",
 }
+# What fails in "if the repair doesn't work": the remedy, named or not.
+_REMEDY_SUBJECT = (
+    r"(?:that|it|this|they|the repair|the replacement|the new one|the replacement one|that one"
+    r"|the repair or (?:the )?replacement|the replacement or (?:the )?repair|the fix|either)"
+)
 # Phrases whose "no"/"not" is not a negation of what follows ("no later than 14 days" states
 # 14 days), plus ways of saying "I don't know" that must not read as a "no" answer.
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -146,17 +151,24 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:way |far |totally |completely |wildly )?out of proportion", "disproportionate"),
         # "if that doesn't work, money back": the "not" is the failed repair's, not the refund's.
         (
-            r"if ((?:that|it|this|they|the repair|the replacement) )?"
+            rf"if ({_REMEDY_SUBJECT} )?"
             r"(?:does not|doesn t|doesnt|do not|don t|dont|did not|didn t|didnt"
             r"|can not|cannot|can t|cant)"
-            r" (?:work|fix it|sort it|help|be fixed|be repaired)",
+            r" (?:work|fix it|sort it|help|be fixed|be repaired|put (?:things|it|this) right"
+            r"|sort (?:it|things) out|solve it)",
             r"if \1fails",
         ),
         (
-            r"if ((?:that|it|this|they|the repair|the replacement) )?"
+            rf"if ({_REMEDY_SUBJECT} )?"
             r"(?:is not|isn t|isnt|was not|wasn t|wasnt|are not|aren t)"
             r" (?:put right|fixed|sorted|repaired|resolved|sorted out)",
             r"if \1fails",
+        ),
+        # "if the new one went wrong", "if it breaks again": the remedy failing.
+        (
+            rf"if ({_REMEDY_SUBJECT} )?(?:went|goes|go|has gone|have gone) wrong"
+            rf"|if ({_REMEDY_SUBJECT} )?(?:breaks|broke|has broken) (?:again|down)",
+            r"if \1\2fails",
         ),
         (r"(?:i am |i m |im )?(?:not sure|unsure|no idea|no clue|not a clue|clueless)", "unsure"),
         (r"idk|dunno|dno", "unsure"),

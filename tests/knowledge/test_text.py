@@ -62,6 +62,10 @@ def test_durations_are_read_in_any_form(text: str, expected: list[tuple[int, str
         ("ill get it sorted", "i will get it sorted"),
         ("£17.5m", "£17.5 million"),
         ("£30k", "£30,000"),
+        # A remedy failing, however it is said.
+        ("if the new one went wrong", "if the new one fails"),
+        ("if it breaks again", "if it fails"),
+        ("if the repair didn't put things right", "if the repair fails"),
     ],
 )
 def test_equivalent_spellings_give_equal_tokens(first: str, second: str) -> None:
