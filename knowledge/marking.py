@@ -433,7 +433,30 @@ def _states(match: Match, tokens: Tokens) -> bool:
         and not comparison
         and not _denied_after(tokens, match.end)
         and not _taken_back(tokens, match)
+        and not _requested(tokens, match.start)
     )
+
+
+# "Asked us to read out the full card number", "cust requested refund", "he wants his money
+# back": what the customer asked for, recorded, not what we said or did.
+_ASKED_FORMS = frozenset(
+    {"asked", "asks", "requested", "requests", "wanted", "wants", "demanded", "demands",
+     "insisted", "insists", "expected", "expects", "citing", "cited"}
+)  # fmt: skip
+_OUR_VOICE = frozenset({"i", "we", "us", "you"})
+_CLAUSE_STARTS = frozenset({"so", "but", "and", "then", "becaus", "which", "when"})
+REQUEST_REACH = 6
+
+
+def _requested(tokens: Tokens, start: int) -> bool:
+    """Whether the words at `start` are the object of the customer's request."""
+    for i in range(start - 1, max(-1, start - 1 - REQUEST_REACH), -1):
+        if tokens.breaks[i + 1] != NO_BREAK or tokens.stems[i] in _CLAUSE_STARTS:
+            return False
+        if tokens.words[i] in _ASKED_FORMS:
+            # "I asked him to bring it" is our own asking; "Asked us to…" in a note is his.
+            return i == 0 or tokens.breaks[i] != NO_BREAK or tokens.stems[i - 1] not in _OUR_VOICE
+    return False
 
 
 # "I thought we could take something off, but no": a belief told in order to correct it.

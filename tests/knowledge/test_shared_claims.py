@@ -385,6 +385,13 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             "Same card he paid with, no fee, once the manufacturer has inspected it",
             "manufacturer-responsible",
         ),
+        # What the customer asked for is recorded; what we then did is ours.
+        (
+            "gdpr-verify-identity",
+            "Ask security questions first. She asked for the card number, so I read out the full"
+            " card number.",
+            "disclose-full-card-number",
+        ),
         # The prompt's vacuum was bought five weeks ago: past the 30 days.
         (
             "complaint-investigate-actions",
@@ -451,6 +458,12 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
         (
             "cra-after-30-days",
             "Outside the 30 days they can't just get a refund: a repair or replacement",
+        ),
+        # A customer's request, recorded, is not something we said.
+        (
+            "gdpr-verify-identity",
+            "Caller asked us to read out the full card number. Ask security questions first and"
+            " say we never read out card numbers.",
         ),
         # A belief told in order to take it back is not claimed.
         (
