@@ -392,6 +392,48 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " card number.",
             "disclose-full-card-number",
         ),
+        # From wave14's first run.
+        (
+            "confidential-info-types",
+            "address, card details, and their account password so we can log in for them",
+            "ask-for-secrets",
+        ),
+        (
+            "refer-when",
+            "When they threaten court, as we're not legally allowed to discuss it after that",
+            "legal-threat-ends-help",
+        ),
+        (
+            "cra-after-30-days",
+            "Repair or replacement, but it's a manufacturer warranty job",
+            "manufacturer-responsible",
+        ),
+        (
+            "cra-digital-content",
+            "Repair or replacement: contact the game company, as it's their game not ours",
+            "manufacturer-responsible",
+        ),
+        (
+            "cra-after-30-days",
+            "A repair - it's up to the shop whether we repair or replace it",
+            "trader-chooses-remedy",
+        ),
+        (
+            "cra-after-30-days",
+            "Repair or replacement; he can't ever have a refund now because it's past 30 days",
+            "no-refund-after-30-days",
+        ),
+        (
+            "cra-change-of-mind",
+            "Yes, you've got 14 days to bring anything back by law",
+            "law-requires-change-of-mind-refund",
+        ),
+        (
+            "empathy-opening",
+            "I'm so sorry, I can hear how upsetting this is! We'll refit it for free, or give you"
+            " all your money back",
+            "promise-before-checking",
+        ),
         # The prompt's vacuum was bought five weeks ago: past the 30 days.
         (
             "complaint-investigate-actions",
@@ -464,6 +506,12 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
             "gdpr-verify-identity",
             "Caller asked us to read out the full card number. Ask security questions first and"
             " say we never read out card numbers.",
+        ),
+        # The 30-day right gone is not every right gone; a price reduction is not a sale item.
+        (
+            "cra-after-30-days",
+            "Repair or replacement, his choice. The 30-day right has gone; a price reduction only"
+            " comes if the repair fails.",
         ),
         # A belief told in order to take it back is not claimed.
         (
