@@ -33,7 +33,7 @@ general fixes they led to; see the README's marking section for the per-question
 | wave14c_blind (every question and step; likewise) | 320 | 97.2% / 0.0% / 0.3% |
 
 The floors below are what the marker reaches now, so a change that makes marking worse
-fails. No wrong answer is marked correct on any set; seven sets are still below the 97% target.
+fails. No wrong answer is marked correct on any set; six sets are still below the 97% target.
 """
 
 import pytest
@@ -64,7 +64,7 @@ FLOORS = {
     "wave11b_blind_answers.yaml": (0.995, 0.0, 0.005),
     "wave12_blind_answers.yaml": (0.975, 0.0, 0.01),
     "wave13a_blind_answers.yaml": (0.975, 0.0, 0.005),
-    "wave13b_blind_answers.yaml": (0.965, 0.0, 0.01),
+    "wave13b_blind_answers.yaml": (0.97, 0.0, 0.01),
     "wave13c_blind_answers.yaml": (0.965, 0.0, 0.005),
     "wave14a_blind_answers.yaml": (0.975, 0.0, 0.01),
     "wave14b_blind_answers.yaml": (0.98, 0.0, 0.005),
