@@ -448,10 +448,20 @@ _CLAUSE_STARTS = frozenset({"so", "but", "and", "then", "becaus", "which", "when
 REQUEST_REACH = 6
 
 
+def _starts_a_clause(tokens: Tokens, i: int) -> bool:
+    """'so', 'but', 'because' start a new clause; 'and' only before a new subject ("and I
+    gave her a voucher"), not inside the list she asked for ("emails stopped and data
+    deleted")."""
+    stem = tokens.stems[i]
+    if stem == "and":
+        return tokens.stems[i + 1 : i + 2] in (("i",), ("we",), ("he",), ("she",), ("they",))
+    return stem in _CLAUSE_STARTS
+
+
 def _requested(tokens: Tokens, start: int) -> bool:
     """Whether the words at `start` are the object of the customer's request."""
     for i in range(start - 1, max(-1, start - 1 - REQUEST_REACH), -1):
-        if tokens.breaks[i + 1] != NO_BREAK or tokens.stems[i] in _CLAUSE_STARTS:
+        if tokens.breaks[i + 1] != NO_BREAK or _starts_a_clause(tokens, i):
             return False
         if tokens.words[i] in _ASKED_FORMS:
             # "I asked him to bring it" is our own asking; "Asked us to…" in a note is his.

@@ -470,7 +470,11 @@ def is_negated(tokens: Tokens, start: int, gap_positions: tuple[int, ...]) -> bo
                 return False
         if word in NEGATORS and _closed_idiom(tokens, position, start):
             return False
-        if word in NEGATORS and (step < NEGATION_WINDOW or _prohibits(tokens, position)):
+        if word in NEGATORS and (
+            step < NEGATION_WINDOW
+            or _prohibits(tokens, position)
+            or _instruction_not_to(tokens, position, start)
+        ):
             return True
         if word == "against" and _against_the_rules(tokens, position):
             return True
@@ -494,6 +498,19 @@ def _against_the_rules(tokens: Tokens, position: int) -> bool:
     """'it's against our security rules to read out…', 'against the law to…': a prohibition."""
     following = tokens.stems[position + 1 : position + 6]
     return bool(_RULE_WORDS.intersection(following[:4])) and "to" in following
+
+
+def _instruction_not_to(tokens: Tokens, position: int, start: int) -> bool:
+    """ "Don't make him use the phone or bring someone": a clause that opens with "don't"
+    forbids each thing it lists with "or", however far down the list."""
+    opens_clause = position < 2 or tokens.breaks[position - 1] != NO_BREAK
+    return (
+        tokens.stems[position] == "not"
+        and position > 0
+        and tokens.stems[position - 1] == "do"
+        and opens_clause
+        and "or" in tokens.stems[position + 1 : start]
+    )
 
 
 def _prohibits(tokens: Tokens, position: int) -> bool:

@@ -134,6 +134,7 @@ _REMEDY_SUBJECT = (
     r"(?:that|it|this|they|the repair|the replacement|the new one|the replacement one|that one"
     r"|the repair or (?:the )?replacement|the replacement or (?:the )?repair|the fix|either)"
 )
+_ALSO = r"(?:also |too |ever |still )?"
 # Phrases whose "no"/"not" is not a negation of what follows ("no later than 14 days" states
 # 14 days), plus ways of saying "I don't know" that must not read as a "no" answer.
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -166,8 +167,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         # "if the new one went wrong", "if it breaks again": the remedy failing.
         (
-            rf"if ({_REMEDY_SUBJECT} )?(?:went|goes|go|has gone|have gone) wrong"
-            rf"|if ({_REMEDY_SUBJECT} )?(?:breaks|broke|has broken) (?:again|down)",
+            rf"if ({_REMEDY_SUBJECT} )?{_ALSO}(?:went|goes|go|has gone|have gone) wrong"
+            rf"|if ({_REMEDY_SUBJECT} )?{_ALSO}(?:breaks|broke|has broken) (?:again|down)",
             r"if \1\2fails",
         ),
         (r"(?:i am |i m |im )?(?:not sure|unsure|no idea|no clue|not a clue|clueless)", "unsure"),

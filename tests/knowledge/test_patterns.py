@@ -57,6 +57,9 @@ def matches(pattern: str, answer: str) -> bool:
         ("i will get", "dont worry ill get the £200 sorted", True),
         ("refund", "no problem, a refund it is", True),
         ("refund", "do not refund it", False),
+        # "Don't …" forbids each thing it lists with "or", however far; not past "except".
+        ("bring someone", "Don't make him use the phone or bring someone", False),
+        ("team leader", "Don't give your password out except to your team leader", True),
     ],
 )
 def test_pattern_matching(pattern: str, answer: str, expected: bool) -> None:

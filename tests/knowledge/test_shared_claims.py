@@ -434,6 +434,32 @@ IN_STORE_12_DAYS = CaseContext(texts=("bought 12 days ago",), channel="in store"
             " all your money back",
             "promise-before-checking",
         ),
+        # From wave15's first run.
+        (
+            "equality-adjustments",
+            "Sorry about that. Have you got anyone with you who can hear who could explain it?",
+            "third-party-needed",
+        ),
+        (
+            "gdpr-verify-identity",
+            "Get her daughter to confirm it's her mum, then read it out",
+            "unverified-disclosure",
+        ),
+        (
+            "gdpr-verify-identity",
+            "She sounds like a genuine older lady, so I'd confirm the address to her",
+            "weak-verification",
+        ),
+        (
+            "empathy-opening",
+            "I'm sorry it's let you down. Most of the time it's people overloading the drum.",
+            "blame-customer",
+        ),
+        (
+            "refer-when",
+            "When they threaten court you have to end the call, and when they swear at you",
+            "legal-threat-ends-help",
+        ),
         # The prompt's vacuum was bought five weeks ago: past the 30 days.
         (
             "complaint-investigate-actions",
@@ -513,6 +539,12 @@ def test_the_true_versions_are_not_caught(kb: KnowledgeBase, answer: str) -> Non
             "Repair or replacement, his choice. The 30-day right has gone; a price reduction only"
             " comes if the repair fails.",
         ),
+        (
+            "gdpr-verify-identity",
+            "Verify her with the security questions before confirming anything, even if she"
+            " sounds genuine",
+        ),
+        ("gdpr-sar-deadline", "One month, but I'd check whether there's a fee."),
         # A belief told in order to take it back is not claimed.
         (
             "cra-after-30-days",

@@ -65,6 +65,7 @@ def test_durations_are_read_in_any_form(text: str, expected: list[tuple[int, str
         # A remedy failing, however it is said.
         ("if the new one went wrong", "if the new one fails"),
         ("if it breaks again", "if it fails"),
+        ("if the new one also went wrong", "if the new one fails"),
         ("if the repair didn't put things right", "if the repair fails"),
     ],
 )
