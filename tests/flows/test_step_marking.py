@@ -418,3 +418,18 @@ def test_his_faulty_phone_is_not_calling_it_his_fault(
         "blame-customer"
         not in mark_at(kb, shipped, "deaf-customer-adjustments/adjustments", answer).misconceptions
     )
+
+
+def test_what_the_customer_asked_for_in_a_note_is_hers_until_we_act(
+    kb: KnowledgeBase, shipped: dict[str, ScenarioContent]
+) -> None:
+    # "wants emails stopped and data deleted": "and" inside her request does not end it;
+    # "and we wiped her data" starts a clause of our own.
+    asked = "Julie Turner DPR-3307 - wants emails stopped and data deleted. Passed to DPO."
+    assert (
+        "data-deleted"
+        not in mark_at(kb, shipped, "subject-access-erasure/record", asked).misconceptions
+    )
+    acted = "Julie Turner DPR-3307 - wanted her details updated and we wiped her data on the call."
+    verdict = mark_at(kb, shipped, "subject-access-erasure/record", acted)
+    assert "deleted-on-the-call" in verdict.misconceptions
