@@ -1,5 +1,7 @@
 """Typed replies to choice and order questions, read as the learner meant them."""
 
+from typing import Any
+
 import pytest
 
 from knowledge.choices import presented_order, read_choice
@@ -13,30 +15,45 @@ COMMON = {
     "model_answer": "B",
     "hint": "When?",
 }
-SINGLE = ChoiceQuestion.model_validate(
-    {
-        **COMMON,
-        "id": "check-first",
-        "type": "single",
-        "prompt": "What do you check first?",
-        "explanation": "The date decides the remedy.",
-        "options": [
-            {"text": "Whether the box is undamaged", "explanation": "Boxes don't matter."},
-            {"text": "When he bought it, from the receipt or a bank statement", "correct": True},
-            {"text": "Whether he registered the guarantee", "explanation": "It's extra."},
-            {"text": "Whether he contacted the manufacturer", "explanation": "Wrong party."},
-        ],
-    }
+
+
+def single(
+    question_id: str, prompt: str, explanation: str, options: list[dict[str, Any]]
+) -> ChoiceQuestion:
+    """A single-choice question for these tests; only what the reader looks at varies."""
+    return ChoiceQuestion.model_validate(
+        {
+            **COMMON,
+            "id": question_id,
+            "type": "single",
+            "prompt": prompt,
+            "explanation": explanation,
+            "options": options,
+        }
+    )
+
+
+def order(question_id: str, prompt: str, items: list[str]) -> OrderQuestion:
+    """An order question for these tests."""
+    return OrderQuestion.model_validate(
+        {**COMMON, "id": question_id, "type": "order", "prompt": prompt, "items": items}
+    )
+
+
+SINGLE = single(
+    "check-first",
+    "What do you check first?",
+    "The date decides the remedy.",
+    [
+        {"text": "Whether the box is undamaged", "explanation": "Boxes don't matter."},
+        {"text": "When he bought it, from the receipt or a bank statement", "correct": True},
+        {"text": "Whether he registered the guarantee", "explanation": "It's extra."},
+        {"text": "Whether he contacted the manufacturer", "explanation": "Wrong party."},
+    ],
 )
 MULTIPLE = SINGLE.model_copy(update={"type": "multiple", "id": "several"})
-ORDER = OrderQuestion.model_validate(
-    {
-        **COMMON,
-        "id": "stages",
-        "type": "order",
-        "prompt": "Put the stages in order.",
-        "items": ["Acknowledge", "Investigate", "Resolve", "Follow up"],
-    }
+ORDER = order(
+    "stages", "Put the stages in order.", ["Acknowledge", "Investigate", "Resolve", "Follow up"]
 )
 
 
@@ -117,19 +134,15 @@ def test_orders_by_numbers_with_any_separators_or_by_words() -> None:
     assert read_choice(ORDER, "5 1 2 3").problem == "There is no item 5; reply 1–4."
 
 
-RESET = OrderQuestion.model_validate(
-    {
-        **COMMON,
-        "id": "reset-steps",
-        "type": "order",
-        "prompt": "Put the password reset steps in order.",
-        "items": [
-            "Open the shop's app and tap 'Forgotten password'",
-            "Type in the email address the account uses",
-            "Open the email we send you and tap the link in it",
-            "Choose a new password and log in with it",
-        ],
-    }
+RESET = order(
+    "reset-steps",
+    "Put the password reset steps in order.",
+    [
+        "Open the shop's app and tap 'Forgotten password'",
+        "Type in the email address the account uses",
+        "Open the email we send you and tap the link in it",
+        "Choose a new password and log in with it",
+    ],
 )
 
 
@@ -145,26 +158,22 @@ def test_an_order_in_words_with_and_inside_its_items() -> None:
     assert [shown[i] for i in reading.picked] == [0, 1, 2, 3]
 
 
-POLICY = ChoiceQuestion.model_validate(
-    {
-        **COMMON,
-        "id": "adjustment-cost",
-        "type": "single",
-        "prompt": "Can the shop charge a Deaf customer for the interpreter it books?",
-        "explanation": "Equality Act 2010 s.20(7).",
-        "options": [
-            {"text": "Yes, at cost price", "explanation": "No."},
-            {"text": "No: the cost of an adjustment can't be passed on", "correct": True},
-            {
-                "text": "Yes, if the interpreter is needed for more than an hour",
-                "explanation": "No.",
-            },
-            {
-                "text": "Lock the screen, then call the Digital Markets Unit on £3.95 a minute",
-                "explanation": "Made up for the test.",
-            },
-        ],
-    }
+POLICY = single(
+    "adjustment-cost",
+    "Can the shop charge a Deaf customer for the interpreter it books?",
+    "Equality Act 2010 s.20(7).",
+    [
+        {"text": "Yes, at cost price", "explanation": "No."},
+        {"text": "No: the cost of an adjustment can't be passed on", "correct": True},
+        {
+            "text": "Yes, if the interpreter is needed for more than an hour",
+            "explanation": "No.",
+        },
+        {
+            "text": "Lock the screen, then call the Digital Markets Unit on £3.95 a minute",
+            "explanation": "Made up for the test.",
+        },
+    ],
 )
 
 
@@ -209,19 +218,15 @@ def test_an_order_named_by_one_word_of_each_item() -> None:
     assert [shown[i] for i in words.picked] == [0, 1, 2, 3]
 
 
-FINES = ChoiceQuestion.model_validate(
-    {
-        **COMMON,
-        "id": "fines",
-        "type": "single",
-        "prompt": "What is the highest fine?",
-        "explanation": "Two figures; the higher applies.",
-        "options": [
-            {"text": "£500,000", "explanation": "The old cap."},
-            {"text": "£17.5 million or 4% of worldwide turnover", "correct": True},
-            {"text": "£8.7 million or 2% of worldwide turnover", "explanation": "The lower band."},
-        ],
-    }
+FINES = single(
+    "fines",
+    "What is the highest fine?",
+    "Two figures; the higher applies.",
+    [
+        {"text": "£500,000", "explanation": "The old cap."},
+        {"text": "£17.5 million or 4% of worldwide turnover", "correct": True},
+        {"text": "£8.7 million or 2% of worldwide turnover", "explanation": "The lower band."},
+    ],
 )
 
 
@@ -254,20 +259,16 @@ def test_a_run_of_letters_beyond_the_options_or_repeated_is_not_read() -> None:
     assert read_choice(MULTIPLE, "abz").picked == ()
 
 
-REFER = ChoiceQuestion.model_validate(
-    {
-        **COMMON,
-        "id": "refer-how",
-        "type": "single",
-        "prompt": "The duty manager is free. How do you refer the call?",
-        "explanation": "Brief first, so he needn't repeat himself.",
-        "options": [
-            {"text": "Transfer him to the manager's line without a word", "explanation": "Cold."},
-            {"text": "Brief the duty manager first, then put him through", "correct": True},
-            {"text": "Give him the manager's personal mobile", "explanation": "Never."},
-            {"text": "Tell him to write to head office", "explanation": "Fobbing off."},
-        ],
-    }
+REFER = single(
+    "refer-how",
+    "The duty manager is free. How do you refer the call?",
+    "Brief first, so he needn't repeat himself.",
+    [
+        {"text": "Transfer him to the manager's line without a word", "explanation": "Cold."},
+        {"text": "Brief the duty manager first, then put him through", "correct": True},
+        {"text": "Give him the manager's personal mobile", "explanation": "Never."},
+        {"text": "Tell him to write to head office", "explanation": "Fobbing off."},
+    ],
 )
 
 
