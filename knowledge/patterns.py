@@ -487,8 +487,10 @@ _REASSURANCES = frozenset({"worri", "panic", "problem", "rush", "fret", "bother"
 
 
 def _closed_idiom(tokens: Tokens, negator: int, start: int) -> bool:
+    """Whether the negator only says a reassurance ("don't worry", "not a problem") that ends
+    before `start`."""
     after = [i for i in range(negator + 1, min(negator + 3, start)) if tokens.stems[i] != "a"]
-    return bool(after) and tokens.stems[after[0]] in _REASSURANCES and after[0] < start
+    return bool(after) and tokens.stems[after[0]] in _REASSURANCES
 
 
 _RULE_WORDS = frozenset({"rule", "polici", "law", "regul", "gdpr", "procedur", "protocol"})
